@@ -1,0 +1,68 @@
+// The communicator seam: an all-reduce world of N ranks, each rank a device plus the streams the
+// caller passes. Implementations: the schedule executor ("p2p" transport: p2p-ring, p2p-tree,
+// p2p-direct, on any backend) and NCCL (nccl-ring, nccl-tree, nccl-auto; cuda backend only).
+//
+// How ranks find each other is behind make_communicator: today every rank lives in this process and
+// one host thread enqueues all ranks' work (NCCL: inside ncclGroupStart/End). A later MPI transport
+// replaces the factory, not the callers.
+#pragma once
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "device/backend.h"
+
+namespace dpb {
+
+enum class Transport { p2p, nccl };
+
+// A parsed --algo name.
+struct AlgorithmName {
+  Transport transport;
+  std::string algorithm;  // "ring", "tree", "direct" (p2p) or "ring", "tree", "auto" (nccl)
+  std::string text() const;  // "p2p-ring", "nccl-auto", ...
+};
+
+// Parses "p2p-ring|p2p-tree|p2p-direct|nccl-ring|nccl-tree|nccl-auto"; throws
+// std::invalid_argument listing the valid names otherwise.
+AlgorithmName parse_algorithm(std::string_view name);
+std::vector<std::string> all_algorithm_names();
+
+struct CommunicatorOptions {
+  // p2p: elements per pipelined chunk are derived from this many bytes (bounded scratch per rank).
+  std::size_t chunk_bytes = std::size_t{1} << 20;
+  // p2p: chunks in flight per link; scratch per rank is about slots * chunk_bytes per peer.
+  int pipeline_slots = 4;
+  // nccl: allow several ranks on one GPU where the loaded NCCL supports it (NCCL >= 2.30,
+  // NCCL_MULTI_RANK_GPU_ENABLE=1). Off by default: repeated devices are refused with a clear error.
+  bool nccl_multi_rank_gpu = false;
+};
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual AlgorithmName algorithm() const = 0;
+  virtual int ranks() const = 0;
+  virtual const std::vector<int>& devices() const = 0;
+
+  // Enqueues a sum all-reduce of `count` elements. send[r] and recv[r] are rank r's buffers on
+  // devices()[r] (send[r] == recv[r] means in place); the work for rank r goes on streams[r].
+  // Returns once enqueued; completion is observed through the streams.
+  virtual void allreduce(DType type, std::span<const void* const> send, std::span<void* const> recv,
+                         std::size_t count, std::span<Stream* const> streams) = 0;
+
+  // Tears down in-flight work after a timeout (ncclCommAbort; the cpu backend's abort).
+  virtual void abort() = 0;
+};
+
+// Creates a communicator for ranks on `devices` (repeats allowed for p2p). Throws
+// std::invalid_argument for an algorithm the backend cannot run (NCCL names on the cpu backend,
+// NCCL with repeated devices) with a message that names the algorithm and why.
+std::unique_ptr<Communicator> make_communicator(Backend& backend, const AlgorithmName& algo,
+                                                const std::vector<int>& devices,
+                                                const CommunicatorOptions& options = {});
+
+}  // namespace dpb

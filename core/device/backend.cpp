@@ -1,0 +1,59 @@
+#include "device/backend.h"
+
+#include <stdexcept>
+#include <string>
+
+#include "device/cpu_backend.h"
+#if DPBENCH_HAVE_CUDA
+#include "device/cuda_backend.h"
+#endif
+
+namespace dpb {
+
+std::string_view backend_name(BackendKind kind) { return kind == BackendKind::cpu ? "cpu" : "cuda"; }
+
+void Backend::check_device(int device) const {
+  if (device < 0 || device >= device_count()) {
+    throw std::invalid_argument("device " + std::to_string(device) + " does not exist (the " +
+                                std::string(name()) + " backend has " + std::to_string(device_count()) +
+                                " device" + (device_count() == 1 ? "" : "s") + ")");
+  }
+}
+
+bool cuda_compiled_in() { return DPBENCH_HAVE_CUDA != 0; }
+
+BackendChoice choose_backend(std::string_view requested) {
+  if (requested == "cpu") return {BackendKind::cpu, "cpu: requested"};
+  const int gpus = visible_cuda_devices();
+  if (requested == "cuda") {
+    if (!cuda_compiled_in()) {
+      throw std::invalid_argument("--backend cuda: this dpbench was built without CUDA");
+    }
+    if (gpus == 0) throw std::invalid_argument("--backend cuda: no CUDA device is visible");
+    return {BackendKind::cuda, "cuda: requested, " + std::to_string(gpus) + " device(s) visible"};
+  }
+  if (requested == "auto") {
+    if (gpus > 0) return {BackendKind::cuda, "auto picked cuda: " + std::to_string(gpus) + " CUDA device(s) visible"};
+    return {BackendKind::cpu, cuda_compiled_in() ? "auto picked cpu: no CUDA device is visible"
+                                                 : "auto picked cpu: built without CUDA"};
+  }
+  throw std::invalid_argument("--backend: unknown backend '" + std::string(requested) +
+                              "' (expected auto, cpu or cuda)");
+}
+
+std::unique_ptr<Backend> make_backend(BackendKind kind, const CpuBackendOptions& cpu) {
+  if (kind == BackendKind::cpu) return std::make_unique<CpuBackend>(cpu);
+#if DPBENCH_HAVE_CUDA
+  return make_cuda_backend();
+#else
+  throw std::invalid_argument("the cuda backend is not compiled into this dpbench");
+#endif
+}
+
+}  // namespace dpb
+
+#if !DPBENCH_HAVE_CUDA
+namespace dpb {
+int visible_cuda_devices() { return 0; }
+}  // namespace dpb
+#endif

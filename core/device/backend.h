@@ -1,0 +1,169 @@
+// The device backend seam (ARCHITECTURE.md, seam 1): devices, streams, events, buffers and the
+// primitives the harness enqueues on streams. Two implementations: `cpu` (host memory plus one
+// worker thread per stream) and `cuda`. Everything above this header is backend-agnostic.
+//
+// Semantics follow CUDA's so that code written against the interface behaves the same on both:
+// - work enqueued on one stream runs in order; different streams run concurrently;
+// - Stream::wait(e) makes later work on that stream wait for the most recent Event::record of `e`
+//   that was enqueued before the wait call (a never-recorded event is already complete);
+// - host memory passed to copy_to_host/copy_from_host must stay alive until the stream is synced;
+// - an error inside enqueued work surfaces as an exception from a later synchronize/query.
+#pragma once
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "device/dtype.h"
+
+namespace dpb {
+
+enum class BackendKind { cpu, cuda };
+
+std::string_view backend_name(BackendKind kind);
+
+// What the harness knows about one device. Fields a backend cannot read stay empty.
+struct DeviceProperties {
+  int index = 0;
+  std::string name;
+  bool simulated = false;  // true for the cpu backend's host-memory devices
+  std::size_t memory_bytes = 0;
+  std::optional<std::string> uuid;
+  std::optional<std::string> pci_bus_id;
+  std::optional<int> sm_count;
+  std::optional<std::string> compute_capability;
+  std::optional<double> clock_mhz;
+  std::optional<double> memory_clock_mhz;
+  std::optional<bool> ecc_enabled;
+};
+
+// Device memory: move-only, freed by the backend that allocated it.
+class DeviceBuffer {
+ public:
+  using Deleter = std::function<void(void*)>;
+  DeviceBuffer() = default;
+  DeviceBuffer(void* data, std::size_t bytes, int device, Deleter deleter)
+      : data_(data), bytes_(bytes), device_(device), deleter_(std::move(deleter)) {}
+  DeviceBuffer(DeviceBuffer&& other) noexcept { swap(other); }
+  DeviceBuffer& operator=(DeviceBuffer&& other) noexcept {
+    DeviceBuffer tmp(std::move(other));
+    swap(tmp);
+    return *this;
+  }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  ~DeviceBuffer() {
+    if (data_ && deleter_) deleter_(data_);
+  }
+
+  void* data() const { return data_; }
+  template <class T>
+  T* as() const {
+    return static_cast<T*>(data_);
+  }
+  std::size_t bytes() const { return bytes_; }
+  int device() const { return device_; }
+  explicit operator bool() const { return data_ != nullptr; }
+
+ private:
+  void swap(DeviceBuffer& o) noexcept {
+    std::swap(data_, o.data_);
+    std::swap(bytes_, o.bytes_);
+    std::swap(device_, o.device_);
+    std::swap(deleter_, o.deleter_);
+  }
+  void* data_ = nullptr;
+  std::size_t bytes_ = 0;
+  int device_ = -1;
+  Deleter deleter_;
+};
+
+class Event {
+ public:
+  virtual ~Event() = default;
+  virtual int device() const = 0;
+  // Blocks the calling thread until the most recent record has completed.
+  virtual void synchronize() = 0;
+  // True when the most recent record has completed (or there was none).
+  virtual bool query() = 0;
+  // Milliseconds between the completion of `start`'s and this event's most recent records.
+  // Both must be timing events that have completed.
+  virtual double elapsed_ms_since(const Event& start) const = 0;
+};
+
+class Stream {
+ public:
+  virtual ~Stream() = default;
+  virtual int device() const = 0;
+
+  // Byte copies. `copy` stays on this stream's device; `copy_peer` moves bytes between devices
+  // (cudaMemcpyPeerAsync on cuda; the same device on both sides is allowed).
+  virtual void copy(void* dst, const void* src, std::size_t bytes) = 0;
+  virtual void copy_peer(void* dst, int dst_device, const void* src, int src_device, std::size_t bytes) = 0;
+  virtual void copy_to_host(void* host_dst, const void* src, std::size_t bytes) = 0;
+  virtual void copy_from_host(void* dst, const void* host_src, std::size_t bytes) = 0;
+
+  // Typed element operations (kernels/reduce_math.h does the arithmetic on both backends).
+  virtual void fill(DType type, void* dst, std::size_t count, double value) = 0;
+  // dst[i] = dst[i] + src[i]; 16-bit types add in fp32 and round once.
+  virtual void reduce_add(DType type, void* dst, const void* src, std::size_t count) = 0;
+  // data[i] = data[i] * factor
+  virtual void scale(DType type, void* data, std::size_t count, float factor) = 0;
+  // dst[i] = (dst_type) src[i], rounding to nearest even
+  virtual void cast(DType dst_type, void* dst, DType src_type, const void* src, std::size_t count) = 0;
+
+  virtual void record(Event& event) = 0;
+  virtual void wait(const Event& event) = 0;
+  // Blocks the caller until all enqueued work is done; rethrows the first error of that work.
+  virtual void synchronize() = 0;
+  virtual bool query() = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual BackendKind kind() const = 0;
+  std::string_view name() const { return backend_name(kind()); }
+
+  virtual int device_count() const = 0;
+  virtual DeviceProperties properties(int device) const = 0;
+
+  virtual DeviceBuffer allocate(int device, std::size_t bytes) = 0;
+  virtual std::unique_ptr<Stream> make_stream(int device) = 0;
+  // A timing event can be used with elapsed_ms_since; a non-timing event is cheaper (cuda).
+  virtual std::unique_ptr<Event> make_event(int device, bool timing = true) = 0;
+
+  // Peer access from `device` to memory of `peer`. Copies work without it (staged by the driver
+  // on cuda); enabling it is idempotent. Same-device pairs are trivially accessible.
+  virtual bool can_access_peer(int device, int peer) const = 0;
+  virtual void enable_peer_access(int device, int peer) = 0;
+  virtual void disable_peer_access(int device, int peer) = 0;
+
+  // Throws std::invalid_argument naming the device when it does not exist.
+  void check_device(int device) const;
+};
+
+// Validates and describes `--backend auto|cpu|cuda` choices.
+struct BackendChoice {
+  BackendKind kind;
+  std::string why;  // e.g. "auto: 1 CUDA device visible"
+};
+
+// Options for the cpu backend's simulated devices.
+struct CpuBackendOptions {
+  int devices = 8;
+  std::size_t memory_per_device = std::size_t{16} << 30;  // reported, and enforced by allocate
+};
+
+// Resolves "auto" (cuda when compiled in and a device is visible), "cpu" or "cuda"; throws
+// std::invalid_argument with a clear message when the choice is unknown or unavailable.
+BackendChoice choose_backend(std::string_view requested);
+std::unique_ptr<Backend> make_backend(BackendKind kind, const CpuBackendOptions& cpu = {});
+
+// Number of visible CUDA devices: 0 without the cuda backend or without a driver/GPU.
+int visible_cuda_devices();
+bool cuda_compiled_in();
+
+}  // namespace dpb

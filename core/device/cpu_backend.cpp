@@ -1,0 +1,249 @@
+#include "device/cpu_backend.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+#include <string>
+
+#include "device/cpu_elementwise.h"
+#include "device/error.h"
+
+namespace dpb {
+
+// ---- CpuEvent --------------------------------------------------------------------------------
+
+std::uint64_t CpuEvent::enqueue_record() {
+  std::lock_guard lock(mutex_);
+  return ++recorded_;
+}
+
+void CpuEvent::complete(std::uint64_t generation) {
+  {
+    std::lock_guard lock(mutex_);
+    if (generation > completed_) {
+      completed_ = generation;
+      when_ = std::chrono::steady_clock::now();
+    }
+  }
+  cv_.notify_all();
+}
+
+void CpuEvent::wait_for(std::uint64_t generation) const {
+  std::unique_lock lock(mutex_);
+  // Abort is rare; polling it every few ms keeps the wake-up path to one condition variable.
+  while (completed_ < generation) {
+    if (state_->aborted.load()) {
+      throw DeviceError("cpu event wait", __FILE__, __LINE__, "backend aborted while waiting");
+    }
+    cv_.wait_for(lock, std::chrono::milliseconds(5));
+  }
+}
+
+std::uint64_t CpuEvent::recorded_generation() const {
+  std::lock_guard lock(mutex_);
+  return recorded_;
+}
+
+void CpuEvent::synchronize() { wait_for(recorded_generation()); }
+
+bool CpuEvent::query() {
+  std::lock_guard lock(mutex_);
+  return completed_ >= recorded_;
+}
+
+double CpuEvent::elapsed_ms_since(const Event& start) const {
+  const auto* s = dynamic_cast<const CpuEvent*>(&start);
+  if (!s) throw std::invalid_argument("elapsed_ms_since: events from different backends");
+  std::scoped_lock lock(mutex_, s->mutex_);
+  if (completed_ == 0 || s->completed_ == 0 || completed_ < recorded_ || s->completed_ < s->recorded_) {
+    throw DeviceError("cpu elapsed time", __FILE__, __LINE__, "event has not completed");
+  }
+  return std::chrono::duration<double, std::milli>(when_ - s->when_).count();
+}
+
+// ---- CpuStream -------------------------------------------------------------------------------
+
+CpuStream::CpuStream(int device, std::shared_ptr<CpuBackendState> state)
+    : device_(device), state_(std::move(state)), worker_([this] { run(); }) {}
+
+CpuStream::~CpuStream() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  worker_.join();
+}
+
+void CpuStream::push(std::function<void()> task, bool control) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(Task{std::move(task), control});
+    ++enqueued_;
+  }
+  cv_.notify_all();
+}
+
+void CpuStream::enqueue(std::function<void()> task) { push(std::move(task), false); }
+void CpuStream::enqueue_control(std::function<void()> task) { push(std::move(task), true); }
+
+void CpuStream::run() {
+  for (;;) {
+    Task task;
+    {
+      std::unique_lock lock(mutex_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping with the queue drained
+      task = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    bool poisoned;
+    {
+      std::lock_guard lock(mutex_);
+      poisoned = error_ != nullptr;
+    }
+    if (!poisoned || task.control) {
+      try {
+        task.fn();
+      } catch (...) {
+        std::lock_guard lock(mutex_);
+        if (!error_) error_ = std::current_exception();
+      }
+    }
+    {
+      std::lock_guard lock(mutex_);
+      ++finished_;
+    }
+    cv_.notify_all();
+  }
+}
+
+void CpuStream::copy(void* dst, const void* src, std::size_t bytes) {
+  enqueue([=] {
+    if (bytes) std::memmove(dst, src, bytes);
+  });
+}
+
+void CpuStream::copy_peer(void* dst, int, const void* src, int, std::size_t bytes) { copy(dst, src, bytes); }
+void CpuStream::copy_to_host(void* host_dst, const void* src, std::size_t bytes) { copy(host_dst, src, bytes); }
+void CpuStream::copy_from_host(void* dst, const void* host_src, std::size_t bytes) { copy(dst, host_src, bytes); }
+
+void CpuStream::fill(DType type, void* dst, std::size_t count, double value) {
+  enqueue([=] { cpu::fill(type, dst, count, value); });
+}
+
+void CpuStream::reduce_add(DType type, void* dst, const void* src, std::size_t count) {
+  enqueue([=] { cpu::reduce_add(type, dst, src, count); });
+}
+
+void CpuStream::scale(DType type, void* data, std::size_t count, float factor) {
+  enqueue([=] { cpu::scale(type, data, count, factor); });
+}
+
+void CpuStream::cast(DType dst_type, void* dst, DType src_type, const void* src, std::size_t count) {
+  enqueue([=] { cpu::cast(dst_type, dst, src_type, src, count); });
+}
+
+void CpuStream::record(Event& event) {
+  auto* e = dynamic_cast<CpuEvent*>(&event);
+  if (!e) throw std::invalid_argument("CpuStream::record: not a cpu event");
+  const std::uint64_t generation = e->enqueue_record();
+  enqueue_control([e, generation] { e->complete(generation); });
+}
+
+void CpuStream::wait(const Event& event) {
+  const auto* e = dynamic_cast<const CpuEvent*>(&event);
+  if (!e) throw std::invalid_argument("CpuStream::wait: not a cpu event");
+  const std::uint64_t generation = e->recorded_generation();
+  if (generation == 0) return;  // never recorded: complete, as in CUDA
+  enqueue_control([e, generation] { e->wait_for(generation); });
+}
+
+void CpuStream::synchronize() {
+  std::unique_lock lock(mutex_);
+  const std::uint64_t target = enqueued_;
+  while (finished_ < target) {
+    if (state_->aborted.load()) {
+      throw DeviceError("cpu stream synchronize", __FILE__, __LINE__, "backend aborted");
+    }
+    cv_.wait_for(lock, std::chrono::milliseconds(5));
+  }
+  if (error_) std::rethrow_exception(error_);
+}
+
+bool CpuStream::query() {
+  std::lock_guard lock(mutex_);
+  if (error_) std::rethrow_exception(error_);
+  return finished_ == enqueued_;
+}
+
+// ---- CpuBackend ------------------------------------------------------------------------------
+
+CpuBackend::CpuBackend(const CpuBackendOptions& options) : state_(std::make_shared<CpuBackendState>()) {
+  if (options.devices < 1) throw std::invalid_argument("cpu backend needs at least one device");
+  state_->options = options;
+  state_->allocated.assign(static_cast<std::size_t>(options.devices), 0);
+}
+
+DeviceProperties CpuBackend::properties(int device) const {
+  check_device(device);
+  DeviceProperties p;
+  p.index = device;
+  p.name = "cpu-simulated device " + std::to_string(device) + " (host memory)";
+  p.simulated = true;
+  p.memory_bytes = state_->options.memory_per_device;
+  return p;
+}
+
+DeviceBuffer CpuBackend::allocate(int device, std::size_t bytes) {
+  check_device(device);
+  {
+    std::lock_guard lock(state_->memory_mutex);
+    auto& used = state_->allocated[static_cast<std::size_t>(device)];
+    if (bytes > state_->options.memory_per_device - used) {
+      throw DeviceError("cpu allocate", __FILE__, __LINE__,
+                        "out of memory on cpu device " + std::to_string(device) + ": " + std::to_string(bytes) +
+                            " bytes requested, " + std::to_string(state_->options.memory_per_device - used) +
+                            " free");
+    }
+    used += bytes;
+  }
+  constexpr std::size_t kAlign = 64;
+  const std::size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
+  void* p = rounded ? std::aligned_alloc(kAlign, rounded) : nullptr;
+  if (rounded && !p) {
+    std::lock_guard lock(state_->memory_mutex);
+    state_->allocated[static_cast<std::size_t>(device)] -= bytes;
+    throw std::bad_alloc();
+  }
+  auto state = state_;
+  return DeviceBuffer(p, bytes, device, [state, device, bytes](void* ptr) {
+    std::free(ptr);
+    std::lock_guard lock(state->memory_mutex);
+    state->allocated[static_cast<std::size_t>(device)] -= bytes;
+  });
+}
+
+std::unique_ptr<Stream> CpuBackend::make_stream(int device) {
+  check_device(device);
+  return std::make_unique<CpuStream>(device, state_);
+}
+
+std::unique_ptr<Event> CpuBackend::make_event(int device, bool) {
+  check_device(device);
+  return std::make_unique<CpuEvent>(device, state_);
+}
+
+bool CpuBackend::can_access_peer(int device, int peer) const {
+  check_device(device);
+  check_device(peer);
+  return true;  // all simulated devices share host memory
+}
+
+void CpuBackend::enable_peer_access(int device, int peer) { (void)can_access_peer(device, peer); }
+void CpuBackend::disable_peer_access(int device, int peer) { (void)can_access_peer(device, peer); }
+
+void CpuBackend::abort() { state_->aborted.store(true); }
+
+}  // namespace dpb

@@ -1,0 +1,124 @@
+// The cpu backend: every device is host memory, every stream a worker thread running its queue in
+// order. Waits block the stream's worker, not the caller. Copies and math are real; timings are
+// honest host timings (steady_clock at the moment a worker reaches an event).
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "device/backend.h"
+
+namespace dpb {
+
+// State shared by a cpu backend and everything it created; outlives the backend object if needed.
+struct CpuBackendState {
+  CpuBackendOptions options;
+  std::atomic<bool> aborted{false};
+  std::mutex memory_mutex;
+  std::vector<std::size_t> allocated;  // bytes in use per device
+};
+
+class CpuEvent final : public Event {
+ public:
+  CpuEvent(int device, std::shared_ptr<CpuBackendState> state) : device_(device), state_(std::move(state)) {}
+  int device() const override { return device_; }
+  void synchronize() override;
+  bool query() override;
+  double elapsed_ms_since(const Event& start) const override;
+
+  // Called on the host when a record is enqueued; returns the generation the worker will complete.
+  std::uint64_t enqueue_record();
+  // Called by a worker when it reaches a record.
+  void complete(std::uint64_t generation);
+  // Blocks until `generation` has completed; throws DeviceError when the backend was aborted.
+  void wait_for(std::uint64_t generation) const;
+  // Generation of the last record enqueued on the host (0: never recorded).
+  std::uint64_t recorded_generation() const;
+
+ private:
+  int device_;
+  std::shared_ptr<CpuBackendState> state_;
+  mutable std::mutex mutex_;
+  mutable std::condition_variable cv_;
+  std::uint64_t recorded_ = 0;
+  std::uint64_t completed_ = 0;
+  std::chrono::steady_clock::time_point when_{};
+};
+
+class CpuStream final : public Stream {
+ public:
+  CpuStream(int device, std::shared_ptr<CpuBackendState> state);
+  ~CpuStream() override;
+  CpuStream(const CpuStream&) = delete;
+  CpuStream& operator=(const CpuStream&) = delete;
+
+  int device() const override { return device_; }
+  void copy(void* dst, const void* src, std::size_t bytes) override;
+  void copy_peer(void* dst, int dst_device, const void* src, int src_device, std::size_t bytes) override;
+  void copy_to_host(void* host_dst, const void* src, std::size_t bytes) override;
+  void copy_from_host(void* dst, const void* host_src, std::size_t bytes) override;
+  void fill(DType type, void* dst, std::size_t count, double value) override;
+  void reduce_add(DType type, void* dst, const void* src, std::size_t count) override;
+  void scale(DType type, void* data, std::size_t count, float factor) override;
+  void cast(DType dst_type, void* dst, DType src_type, const void* src, std::size_t count) override;
+  void record(Event& event) override;
+  void wait(const Event& event) override;
+  void synchronize() override;
+  bool query() override;
+
+  // Enqueues arbitrary host work in stream order: how cpu implementations of model kernels
+  // (GEMM, activations, optimizer) run on this stream. A throwing task poisons the stream: later
+  // tasks are skipped (event records still complete, so peers never hang) and synchronize rethrows.
+  void enqueue(std::function<void()> task);
+
+ private:
+  void run();
+  // Enqueues a task that runs even on a poisoned stream (event bookkeeping).
+  void enqueue_control(std::function<void()> task);
+  void push(std::function<void()> task, bool control);
+
+  struct Task {
+    std::function<void()> fn;
+    bool control;
+  };
+  int device_;
+  std::shared_ptr<CpuBackendState> state_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Task> queue_;
+  std::uint64_t enqueued_ = 0;
+  std::uint64_t finished_ = 0;
+  bool stopping_ = false;
+  std::exception_ptr error_;
+  std::thread worker_;
+};
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(const CpuBackendOptions& options = {});
+  BackendKind kind() const override { return BackendKind::cpu; }
+  int device_count() const override { return state_->options.devices; }
+  DeviceProperties properties(int device) const override;
+  DeviceBuffer allocate(int device, std::size_t bytes) override;
+  std::unique_ptr<Stream> make_stream(int device) override;
+  std::unique_ptr<Event> make_event(int device, bool timing = true) override;
+  bool can_access_peer(int device, int peer) const override;
+  void enable_peer_access(int device, int peer) override;
+  void disable_peer_access(int device, int peer) override;
+
+  // Makes every blocked and future wait throw: how a timed-out run is torn down (as ncclCommAbort).
+  void abort();
+
+ private:
+  std::shared_ptr<CpuBackendState> state_;
+};
+
+}  // namespace dpb

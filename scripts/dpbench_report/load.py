@@ -1,0 +1,155 @@
+"""Reading dpbench results files: locate the schema, parse, validate, and fail with one clear error.
+
+The results file is the contract between the C++ side and these scripts. Nothing downstream of this
+module sees a document that did not validate against the repository's JSON Schema.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import jsonschema
+from jsonschema.exceptions import best_match
+from jsonschema.protocols import Validator
+
+SCHEMA_ENV = "DPBENCH_SCHEMA"
+_SCHEMA_IN_REPO = Path("core") / "results" / "dpbench-results.schema.json"
+
+
+class ResultsFileError(Exception):
+    """A results file (or the schema) could not be used. The message names the file and the first problem."""
+
+    def __init__(self, path: str | os.PathLike[str], problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+def schema_path() -> Path:
+    """The schema file: $DPBENCH_SCHEMA if set, else the repository's copy relative to this package."""
+    override = os.environ.get(SCHEMA_ENV)
+    if override:
+        return Path(override)
+    # scripts/dpbench_report/load.py -> repository root is two levels above the package.
+    return Path(__file__).resolve().parent.parent.parent / _SCHEMA_IN_REPO
+
+
+@functools.lru_cache(maxsize=4)
+def _validator_for(path: str) -> Validator:
+    try:
+        with open(path, encoding="utf-8") as f:
+            schema = json.load(f)
+    except FileNotFoundError:
+        raise ResultsFileError(path, f"schema file not found (set {SCHEMA_ENV} to its location)") from None
+    except (OSError, ValueError) as e:
+        raise ResultsFileError(path, f"cannot read the schema: {e}") from None
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    try:
+        cls.check_schema(schema)
+    except jsonschema.SchemaError as e:
+        raise ResultsFileError(path, f"the schema itself is invalid: {e.message}") from None
+    return cls(schema)
+
+
+def validator() -> Validator:
+    """A validator for the current schema (cached per schema path)."""
+    return _validator_for(str(schema_path()))
+
+
+def json_pointer(parts: Iterable[Any]) -> str:
+    """RFC 6901 pointer for a path inside the document ('/' is the root)."""
+    escaped = [str(p).replace("~", "~0").replace("/", "~1") for p in parts]
+    return "/" + "/".join(escaped) if escaped else "/"
+
+
+def first_problem(doc: Any) -> str | None:
+    """The most relevant validation error as 'at /path: message', or None when the document is valid."""
+    error = best_match(validator().iter_errors(doc))
+    if error is None:
+        return None
+    message = error.message
+    if len(message) > 300:
+        message = message[:297] + "..."
+    return f"does not match the dpbench results schema: at {json_pointer(error.absolute_path)}: {message}"
+
+
+@dataclass(frozen=True)
+class ResultsFile:
+    """One validated results document and where it came from."""
+
+    path: Path
+    doc: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def command(self) -> str:
+        return str(self.doc["command"])
+
+    @property
+    def system(self) -> dict[str, Any]:
+        return self.doc["system"]
+
+    @property
+    def invocation(self) -> dict[str, Any]:
+        return self.doc["invocation"]
+
+    @property
+    def dpbench(self) -> dict[str, Any]:
+        return self.doc["dpbench"]
+
+    @property
+    def points(self) -> list[dict[str, Any]]:
+        return self.doc["points"]
+
+    @property
+    def hostname(self) -> str:
+        return str(self.system["host"]["hostname"])
+
+    @property
+    def first_device_name(self) -> str | None:
+        devices = self.system.get("devices") or []
+        return str(devices[0]["name"]) if devices else None
+
+    @property
+    def machine(self) -> str:
+        """Machine label: host name plus the first device's name, e.g. 'node7 / NVIDIA H100 80GB HBM3'."""
+        device = self.first_device_name
+        return f"{self.hostname} / {device}" if device else self.hostname
+
+    @property
+    def revision(self) -> str:
+        d = self.dpbench
+        return f"dpbench {d.get('version', '?')} ({d.get('git_revision', '?')})"
+
+
+def load_results(path: str | os.PathLike[str]) -> ResultsFile:
+    """Parse and validate one results file; raise ResultsFileError naming the file and the first problem."""
+    p = Path(path)
+    try:
+        with open(p, encoding="utf-8") as f:
+            doc = json.load(f)
+    except FileNotFoundError:
+        raise ResultsFileError(p, "no such file") from None
+    except IsADirectoryError:
+        raise ResultsFileError(p, "is a directory, not a results file") from None
+    except json.JSONDecodeError as e:
+        raise ResultsFileError(p, f"not valid JSON: line {e.lineno} column {e.colno}: {e.msg}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ResultsFileError(p, f"cannot read: {e}") from None
+    problem = first_problem(doc)
+    if problem is not None:
+        raise ResultsFileError(p, problem)
+    return ResultsFile(path=p, doc=doc)
+
+
+def load_many(paths: Iterable[str | os.PathLike[str]]) -> list[ResultsFile]:
+    """Load several files in order; the first bad one raises."""
+    return [load_results(p) for p in paths]

@@ -1,0 +1,190 @@
+"""Tidy records: one flat record per point, whatever file or machine it came from.
+
+Plots, tables and compare all work on these records rather than on raw documents, so that several files
+(different machines, different days) can be laid side by side.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Callable, Hashable, Iterable, Sequence, TypeVar
+
+from .load import ResultsFile
+
+# Display order of axes; axes not listed follow alphabetically.
+AXIS_ORDER: tuple[str, ...] = (
+    "model", "algo", "precision", "dtype", "ranks", "bytes", "count", "bucket_mb", "first_bucket_mb",
+    "batch", "global_batch", "scaling", "overlap", "optimizer", "in_place", "graph", "devices",
+)
+
+# Axes that follow from others (devices from ranks, global_batch from batch x ranks, count from
+# bytes / dtype) and so never define a series or a figure of their own.
+DERIVED_AXES: frozenset[str] = frozenset({"devices", "global_batch", "count"})
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, eq=False)
+class PointRecord:
+    """One point of one results file, flattened."""
+
+    file: str
+    file_index: int
+    machine: str
+    command: str
+    backend: str
+    id: str
+    kind: str
+    status: str
+    reason: str | None
+    axes: dict[str, Any]
+    medians: dict[str, float] = field(default_factory=dict)
+    ci95: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    stat_units: dict[str, str] = field(default_factory=dict)
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    metrics: dict[str, float | None] = field(default_factory=dict)
+    metric_units: dict[str, str] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def axis(self, name: str, default: Any = None) -> Any:
+        return self.axes.get(name, default)
+
+    def metric(self, name: str) -> float | None:
+        return self.metrics.get(name)
+
+    def median(self, name: str) -> float | None:
+        return self.medians.get(name)
+
+    def row(self) -> dict[str, Any]:
+        """A flat dict: file/machine/command/id/kind/status/reason, axis.*, <stat>.median|ci95_*, metric.*."""
+        out: dict[str, Any] = {
+            "file": self.file, "machine": self.machine, "command": self.command, "backend": self.backend,
+            "id": self.id, "kind": self.kind, "status": self.status, "reason": self.reason,
+        }
+        for name in ordered_axes(self.axes):
+            out[f"axis.{name}"] = axis_text(self.axes[name]) if isinstance(self.axes[name], list) else self.axes[name]
+        for name, value in self.medians.items():
+            low, high = self.ci95.get(name, (None, None))
+            out[f"{name}.median"] = value
+            out[f"{name}.ci95_low"] = low
+            out[f"{name}.ci95_high"] = high
+            out[f"{name}.unit"] = self.stat_units.get(name, "")
+        for name, value in self.metrics.items():
+            out[f"metric.{name}"] = value
+        return out
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def record_from_point(results: ResultsFile, index: int, point: dict[str, Any]) -> PointRecord:
+    medians: dict[str, float] = {}
+    ci95: dict[str, tuple[float | None, float | None]] = {}
+    units: dict[str, str] = {}
+    samples: dict[str, list[float]] = {}
+    for name, stats in (point.get("stats") or {}).items():
+        median = _number(stats.get("median"))
+        if median is not None:
+            medians[name] = median
+        ci95[name] = (_number(stats.get("ci95_low")), _number(stats.get("ci95_high")))
+        units[name] = str(stats.get("unit", ""))
+        samples[name] = [float(x) for x in stats.get("samples") or []]
+    metrics: dict[str, float | None] = {}
+    metric_units: dict[str, str] = {}
+    for name, metric in (point.get("metrics") or {}).items():
+        metrics[name] = _number(metric.get("value"))
+        metric_units[name] = str(metric.get("unit", ""))
+    return PointRecord(
+        file=str(results.path), file_index=index, machine=results.machine, command=results.command,
+        backend=str(results.system.get("backend", "")), id=str(point["id"]), kind=str(point["kind"]),
+        status=str(point["status"]), reason=point.get("reason"), axes=dict(point.get("axes") or {}),
+        medians=medians, ci95=ci95, stat_units=units, samples=samples, metrics=metrics,
+        metric_units=metric_units, raw=point,
+    )
+
+
+def to_records(files: Sequence[ResultsFile]) -> list[PointRecord]:
+    """Every point of every file, in file order then point order."""
+    return [record_from_point(f, i, p) for i, f in enumerate(files) for p in f.points]
+
+
+def ordered_axes(axes: Iterable[str]) -> list[str]:
+    names = list(axes)
+    rank = {n: i for i, n in enumerate(AXIS_ORDER)}
+    return sorted(names, key=lambda n: (rank.get(n, len(rank)), n))
+
+
+def axis_text(value: Any) -> str:
+    """Short text for an axis value: lists joined by commas, booleans as on/off."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list):
+        return ",".join(axis_text(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def hashable(value: Any) -> Hashable:
+    if isinstance(value, list):
+        return tuple(hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, hashable(v)) for k, v in value.items()))
+    return value
+
+
+def varying_axes(records: Iterable[PointRecord], ignore: Iterable[str] = DERIVED_AXES) -> list[str]:
+    """Axes whose value differs between the records (absent counts as a value), display-ordered."""
+    skip = set(ignore)
+    values: dict[str, set[Hashable]] = defaultdict(set)
+    recs = list(records)
+    names = {n for r in recs for n in r.axes}
+    for r in recs:
+        for n in names:
+            values[n].add(hashable(r.axes.get(n)))
+    return ordered_axes(n for n in names if n not in skip and len(values[n]) > 1)
+
+
+def constant_axes(records: Iterable[PointRecord], ignore: Iterable[str] = DERIVED_AXES) -> dict[str, Any]:
+    """Axes with one value across all records (and present in all of them)."""
+    recs = list(records)
+    if not recs:
+        return {}
+    skip = set(ignore)
+    out: dict[str, Any] = {}
+    for name in ordered_axes(recs[0].axes):
+        if name in skip:
+            continue
+        first = recs[0].axes[name]
+        if all(name in r.axes and hashable(r.axes[name]) == hashable(first) for r in recs):
+            out[name] = first
+    return out
+
+
+def describe_axes(axes: dict[str, Any], names: Iterable[str] | None = None, sep: str = ", ") -> str:
+    """'algo=p2p-ring, ranks=4' for the named axes (all axes when names is None)."""
+    keys = ordered_axes(axes) if names is None else [n for n in names if n in axes]
+    return sep.join(f"{n}={axis_text(axes[n])}" for n in keys)
+
+
+def group_by(items: Iterable[T], key: Callable[[T], Hashable]) -> dict[Hashable, list[T]]:
+    """Stable grouping: groups in first-seen order, items in input order."""
+    groups: dict[Hashable, list[T]] = {}
+    for item in items:
+        groups.setdefault(key(item), []).append(item)
+    return groups
+
+
+def sort_key(value: Any) -> tuple[int, Any]:
+    """Orders mixed axis values: numbers numerically, then everything else as text."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, value)
+    return (1, axis_text(value))
