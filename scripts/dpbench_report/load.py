@@ -11,7 +11,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, cast
 
 import jsonschema
 from jsonschema.exceptions import best_match
@@ -31,12 +31,22 @@ class ResultsFileError(Exception):
 
 
 def schema_path() -> Path:
-    """The schema file: $DPBENCH_SCHEMA if set, else the repository's copy relative to this package."""
+    """The schema file: $DPBENCH_SCHEMA if set, else the repository's copy.
+
+    The repository's copy is looked up relative to this package (scripts/dpbench_report -> repository
+    root), then in the working directory and its parents (for an installed copy run inside a checkout).
+    """
     override = os.environ.get(SCHEMA_ENV)
     if override:
         return Path(override)
-    # scripts/dpbench_report/load.py -> repository root is two levels above the package.
-    return Path(__file__).resolve().parent.parent.parent / _SCHEMA_IN_REPO
+    beside_package = Path(__file__).resolve().parent.parent.parent / _SCHEMA_IN_REPO
+    if beside_package.is_file():
+        return beside_package
+    cwd = Path.cwd().resolve()
+    for directory in (cwd, *cwd.parents):
+        if (directory / _SCHEMA_IN_REPO).is_file():
+            return directory / _SCHEMA_IN_REPO
+    return beside_package
 
 
 @functools.lru_cache(maxsize=4)
@@ -95,19 +105,19 @@ class ResultsFile:
 
     @property
     def system(self) -> dict[str, Any]:
-        return self.doc["system"]
+        return cast(dict[str, Any], self.doc["system"])
 
     @property
     def invocation(self) -> dict[str, Any]:
-        return self.doc["invocation"]
+        return cast(dict[str, Any], self.doc["invocation"])
 
     @property
     def dpbench(self) -> dict[str, Any]:
-        return self.doc["dpbench"]
+        return cast(dict[str, Any], self.doc["dpbench"])
 
     @property
     def points(self) -> list[dict[str, Any]]:
-        return self.doc["points"]
+        return cast(list[dict[str, Any]], self.doc["points"])
 
     @property
     def hostname(self) -> str:

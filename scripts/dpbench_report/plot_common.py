@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import textwrap
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Hashable, Iterable, Sequence
+from typing import Any, Hashable, Iterable, Sequence, cast
 
 import matplotlib
 
@@ -30,9 +32,10 @@ log = logging.getLogger("dpbench_report")
 FORMATS: tuple[str, ...] = ("png", "svg")
 _PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
             "#7f7f7f", "#bcbd22")
-_RC = {"svg.fonttype": "path", "figure.dpi": 100, "savefig.dpi": 110, "axes.grid": True, "grid.alpha": 0.3,
-       "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 8, "xtick.labelsize": 8,
-       "ytick.labelsize": 8}
+RC: dict[str, Any] = {
+    "svg.fonttype": "path", "figure.dpi": 100, "savefig.dpi": 110, "axes.grid": True, "grid.alpha": 0.3,
+    "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 8, "xtick.labelsize": 8, "ytick.labelsize": 8,
+}
 
 
 @dataclass(frozen=True)
@@ -61,15 +64,23 @@ class Facet:
     panels: list[tuple[Any, dict[Any, list[PointRecord]]]]
 
 
+def style() -> AbstractContextManager[None]:
+    """The report's matplotlib settings, for the duration of a with-block."""
+    return matplotlib.rc_context(cast(Any, RC))
+
+
 def mpl_text(text: Any) -> str:
-    """Text for matplotlib from untrusted input: '$' would start mathtext (and can raise)."""
-    return str(text).replace("\\", "\\\\").replace("$", r"\$")
+    """Text for matplotlib from untrusted input: '$' would start mathtext (and can raise).
+
+    With every '$' escaped the text has no math, and matplotlib then shows each '\\$' as '$'.
+    """
+    return str(text).replace("$", r"\$")
 
 
-def slug(text: str, limit: int = 60) -> str:
-    """File-name-safe form of text (never a path separator), with a short hash to keep names unique."""
-    base = re.sub(r"[^A-Za-z0-9._=-]+", "-", text).strip("-.")[:limit] or "plot"
-    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
+def slug(text: str, unique: str | None = None, limit: int = 60) -> str:
+    """File-name-safe form of text (never a path separator), plus a short hash of `unique` (default: text)."""
+    base = re.sub(r"[^A-Za-z0-9._=-]+", "-", text).strip("-.")[:limit].strip("-.") or "plot"
+    digest = hashlib.sha1((text if unique is None else unique).encode("utf-8")).hexdigest()[:8]
     return f"{base}-{digest}"
 
 
@@ -89,7 +100,10 @@ def facets(records: Sequence[PointRecord], x: str, line: str, panel: str | None,
     out: list[Facet] = []
     for file_records in group_by(records, lambda r: r.file_index).values():
         split = varying_axes(file_records, used)
-        for recs in group_by(file_records, lambda r: tuple(hashable(r.axes.get(a)) for a in split)).values():
+        def figure_key(r: PointRecord, split: list[str] = split) -> tuple[Hashable, ...]:
+            return tuple(hashable(r.axes.get(a)) for a in split)
+
+        for recs in group_by(file_records, figure_key).values():
             fixed = constant_axes(recs, used)
             panel_groups = group_by(
                 sorted(recs, key=lambda r: sort_key(r.axes.get(panel)) if panel else (0, 0)),
@@ -109,10 +123,11 @@ def color_for(value: Hashable, universe: Sequence[Hashable]) -> str:
     return _PALETTE[index % len(_PALETTE)]
 
 
-def new_figure(panels: int, panel_width: float = 4.6, height: float = 3.8, rows: int = 1) -> tuple[Figure, list[list[Axes]]]:
+def new_figure(panels: int, panel_width: float = 4.6, height: float = 3.8,
+               rows: int = 1) -> tuple[Figure, list[list[Axes]]]:
     """A figure with rows x panels axes (always a 2-D list), constrained layout."""
     cols = max(1, panels)
-    with matplotlib.rc_context(_RC):
+    with style():
         fig = Figure(figsize=(max(5.5, panel_width * cols), height * rows), layout="constrained")
         grid = fig.subplots(rows, cols, squeeze=False)
     return fig, [list(row) for row in grid]
@@ -133,19 +148,24 @@ def panel_title(facet: Facet, value: Any) -> str:
     return f"{facet.panel_axis} = {axis_text(value)}"
 
 
-def save(fig: Figure, kind: str, title: str, subtitle: str, outdir: Path, key: str,
+def save(fig: Figure, kind: str, title: str, subtitle: str, outdir: Path, key: tuple[str, str],
          formats: Sequence[str] = FORMATS) -> PlotOutput:
-    """Title the figure (untrusted text escaped for mathtext) and write it once per format."""
-    with matplotlib.rc_context(_RC):
-        fig.suptitle(f"{mpl_text(title)}\n{mpl_text(subtitle)}", fontsize=10)
+    """Title the figure (untrusted text escaped for mathtext) and write it once per format.
+
+    key is (results file, what in it): the file name stays readable, the rest only needs to be unique.
+    """
+    with style():
+        width = max(40, int(fig.get_figwidth() * 10.5))
+        lines = textwrap.wrap(title, width) + textwrap.wrap(subtitle, width)
+        fig.suptitle(mpl_text("\n".join(lines)), fontsize=10)
         outdir.mkdir(parents=True, exist_ok=True)
-        name = f"{kind}-{slug(key)}"
+        name = f"{kind}-{slug(Path(key[0]).stem + '-' + key[1], '|'.join(key))}"
         files: dict[str, Path] = {}
         for fmt in formats:
             path = outdir / f"{name}.{fmt}"
             fig.savefig(path, format=fmt, metadata=_metadata(fmt))
             files[fmt] = path
-    log.info("plot %s: %s", kind, ", ".join(str(p) for p in files.values()))
+    log.debug("plot %s: %s", kind, ", ".join(str(p) for p in files.values()))
     return PlotOutput(kind=kind, title=title, subtitle=subtitle, files=files)
 
 

@@ -48,7 +48,7 @@ def bandwidth(records: Sequence[PointRecord], outdir: Path,
                 sizes: list[float] = []
                 unit = "GB/s"
                 for algo, rs in lines.items():
-                    pts = [(float(r.axis("bytes")), r.metric(metric)) for r in rs if r.metric(metric) is not None]
+                    pts = [(float(r.axis("bytes")), value) for r in rs if (value := r.metric(metric)) is not None]
                     if not pts:
                         continue
                     unit = rs[0].metric_units.get(metric) or unit
@@ -62,5 +62,5 @@ def bandwidth(records: Sequence[PointRecord], outdir: Path,
                 legend(ax)
         out.append(save(fig, kind, f"All-reduce bandwidth — {facet.machine}",
                         subtitle_for(facet, "busbw = algbw x 2(n-1)/n; GB = 1e9 bytes"), outdir,
-                        f"{facet.file}|{describe_axes(facet.fixed)}", formats))
+                        (facet.file, describe_axes(facet.fixed, sep="-")), formats))
     return out

@@ -63,7 +63,7 @@ def heatmaps(records: Sequence[PointRecord], outdir: Path,
         description = str(matrix.get("description") or "")
         subtitle = " · ".join(p for p in (Path(record.file).name, record.id, description, _summary(matrix)) if p)
         out.append(save(fig, kind, f"{name} ({unit}) — {record.machine}", subtitle, outdir,
-                        f"{record.file}|{record.id}|{name}", formats))
+                        (record.file, f"{record.id}-{name}"), formats))
     return out
 
 

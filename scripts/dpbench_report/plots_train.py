@@ -46,15 +46,19 @@ def _lines(facet: Facet, metric_of: Callable[[PointRecord], float | None], ax_fo
            xlabel: str, ylabel: str) -> list[tuple[Axes, dict[Any, tuple[list[float], list[float]]]]]:
     """Draw one line per series in each panel; returns the plotted (x, y) per series for overlays."""
     drawn = []
-    for ax, (panel_value, lines) in zip(ax_for_panel, facet.panels):
+    for ax, (panel_value, lines) in zip(ax_for_panel, facet.panels, strict=True):
         series: dict[Any, tuple[list[float], list[float]]] = {}
         xs_all: list[Any] = []
         for line_value, recs in lines.items():
-            pts = [(r.axis(facet.x), metric_of(r)) for r in recs]
-            pts = [(x, y) for x, y in pts if x is not None and y is not None]
-            if not pts:
+            xs: list[float] = []
+            ys: list[float] = []
+            for r in recs:
+                x, y = r.axis(facet.x), metric_of(r)
+                if isinstance(x, (int, float)) and y is not None:
+                    xs.append(float(x))
+                    ys.append(y)
+            if not xs:
                 continue
-            xs, ys = [float(p[0]) for p in pts], [float(p[1]) for p in pts]
             ax.plot(xs, ys, marker="o", color=color_for(line_value, algos),
                     label=mpl_text(axis_text(line_value)))
             series[line_value] = (xs, ys)
@@ -87,7 +91,7 @@ def scaling_efficiency(records: Sequence[PointRecord], outdir: Path,
             ax.set_ylim(0, top)
         out.append(save(fig, kind, f"Scaling efficiency — {facet.machine}",
                         subtitle_for(facet, "throughput per rank / 1-rank throughput"), outdir,
-                        f"{facet.file}|{describe_axes(facet.fixed)}", formats))
+                        (facet.file, describe_axes(facet.fixed, sep="-")), formats))
     return out
 
 
@@ -113,7 +117,7 @@ def throughput(records: Sequence[PointRecord], outdir: Path,
     for facet in facets(recs, x="ranks", line="algo", panel=pick_axis(recs, ("precision", "bucket_mb"))):
         fig, grid = new_figure(len(facet.panels))
         drawn = _lines(facet, lambda r: r.metric("samples_per_s"), grid[0], algos, "ranks", f"throughput ({unit})")
-        for (ax, series), (_, lines) in zip(drawn, facet.panels):
+        for (ax, series), (_, lines) in zip(drawn, facet.panels, strict=True):
             for line_value, (xs, _) in series.items():
                 base = _one_rank_baseline(lines, line_value)
                 if base is None:
@@ -126,7 +130,7 @@ def throughput(records: Sequence[PointRecord], outdir: Path,
             legend(ax)
         out.append(save(fig, kind, f"Training throughput — {facet.machine}",
                         subtitle_for(facet, "dashed: ideal linear scaling from the 1-rank point"), outdir,
-                        f"{facet.file}|{describe_axes(facet.fixed)}", formats))
+                        (facet.file, describe_axes(facet.fixed, sep="-")), formats))
     return out
 
 
@@ -146,12 +150,12 @@ def step_vs_bucket(records: Sequence[PointRecord], outdir: Path,
             skip(kind, f"{facet.file}: only one bucket size in {describe_axes(facet.fixed) or 'this run'}")
             continue
         fig, grid = new_figure(len(facet.panels))
-        for ax, _ in _lines(facet, lambda r: r.median("step"), grid[0], algos, "bucket size (MB)",
-                            f"step time, median ({unit})"):
-            ax.set_ylim(bottom=0)
+        for ax, series in _lines(facet, lambda r: r.median("step"), grid[0], algos, "bucket size (MB)",
+                                 f"step time, median ({unit})"):
+            ax.set_ylim(0, max([1e-9] + [max(ys) for _, ys in series.values()]) * 1.15)
             legend(ax)
         out.append(save(fig, kind, f"Step time vs gradient bucket size — {facet.machine}",
-                        subtitle_for(facet), outdir, f"{facet.file}|{describe_axes(facet.fixed)}", formats))
+                        subtitle_for(facet), outdir, (facet.file, describe_axes(facet.fixed, sep="-")), formats))
     return out
 
 
@@ -179,13 +183,13 @@ def _breakdown_figure(recs: list[PointRecord], shown: list[str], unit: str, outd
     ax = grid[0][0]
     y = np.arange(len(recs))
     left = np.zeros(len(recs))
-    for name, color in zip(BREAKDOWN_STATS, _BREAKDOWN_COLORS):
+    for name, color in zip(BREAKDOWN_STATS, _BREAKDOWN_COLORS, strict=True):
         widths = np.array([r.median(name) or 0.0 for r in recs])
         if not widths.any():
             continue
         ax.barh(y, widths, left=left, color=color, label=name, height=0.7)
         left += widths
-    steps = [(i, r.median("step")) for i, r in enumerate(recs) if r.median("step") is not None]
+    steps = [(i, step) for i, r in enumerate(recs) if (step := r.median("step")) is not None]
     if steps:
         ax.scatter([s for _, s in steps], [i for i, _ in steps], marker="|", s=160, color="black", zorder=3,
                    label="step (median)")
@@ -193,10 +197,10 @@ def _breakdown_figure(recs: list[PointRecord], shown: list[str], unit: str, outd
     ax.set_yticks(y, [mpl_text(label) for label in labels])
     ax.invert_yaxis()
     style_axes(ax, f"median time per step ({unit})", " / ".join(shown) or "point")
-    ax.legend(loc="lower right", frameon=True, fontsize=8)
+    fig.legend(loc="outside lower center", ncols=5, frameon=False)
     fixed = {k: v for k, v in recs[0].axes.items() if k not in shown and k not in ("devices", "global_batch")}
     facet = Facet(file=recs[0].file, machine=recs[0].machine, fixed=fixed, x="", panel_axis=None, panels=[])
     suffix = f" (part {part} of {parts})" if parts > 1 else ""
     return save(fig, "step-breakdown", f"Step-time breakdown — {recs[0].machine}{suffix}",
                 subtitle_for(facet, "medians; stages need not add up to the step median"), outdir,
-                f"{recs[0].file}|part{part}", formats)
+                (recs[0].file, f"part{part}"), formats)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable, Hashable, Iterable, Sequence, TypeVar
+from typing import Any, Callable, Hashable, Iterable, Sequence, TypeVar, cast
 
 from .load import ResultsFile
 
@@ -74,8 +74,8 @@ class PointRecord:
             out[f"{name}.ci95_low"] = low
             out[f"{name}.ci95_high"] = high
             out[f"{name}.unit"] = self.stat_units.get(name, "")
-        for name, value in self.metrics.items():
-            out[f"metric.{name}"] = value
+        for name, metric in self.metrics.items():
+            out[f"metric.{name}"] = metric
         return out
 
 
@@ -134,11 +134,12 @@ def axis_text(value: Any) -> str:
 
 
 def hashable(value: Any) -> Hashable:
+    """A hashable stand-in for a JSON value (lists and objects become tuples)."""
     if isinstance(value, list):
         return tuple(hashable(v) for v in value)
     if isinstance(value, dict):
         return tuple(sorted((k, hashable(v)) for k, v in value.items()))
-    return value
+    return cast(Hashable, value)
 
 
 def varying_axes(records: Iterable[PointRecord], ignore: Iterable[str] = DERIVED_AXES) -> list[str]:

@@ -30,9 +30,12 @@ def fmt_num(value: Any, digits: int = 4) -> str:
             return "NaN"
         if math.isinf(value):
             return "inf" if value > 0 else "-inf"
-        if value != 0 and (abs(value) >= 10 ** (digits + 2) or abs(value) < 1e-3):
+        magnitude = abs(value)
+        if value != 0 and (magnitude >= 1e9 or magnitude < 1e-3):
             return f"{value:.{digits - 1}e}"
-        return f"{value:.{digits}g}" if abs(value) >= 1 else f"{value:.{digits}g}"
+        if magnitude >= 10 ** digits:
+            return f"{value:.0f}"  # 24113 rather than 2.411e+04
+        return f"{value:.{digits}g}"
     return str(value)
 
 
