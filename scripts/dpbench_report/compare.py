@@ -27,6 +27,8 @@ DEFAULT_ALPHA = 0.05
 
 REGRESSION, IMPROVEMENT, UNCHANGED = "regression", "improvement", "unchanged"
 SLOWER_NS, FASTER_NS, NOT_COMPARED = "slower (not significant)", "faster (not significant)", "not compared"
+# A point that was ok in the baseline and failed, was skipped or timed out in the contender: CI fails.
+NEWLY_FAILING = "newly failing"
 
 
 @dataclass
@@ -91,14 +93,14 @@ class CompareResult:
 
     @property
     def regressions(self) -> list[Comparison]:
-        return self.with_verdict(REGRESSION)
+        return self.with_verdict(REGRESSION) + self.with_verdict(NEWLY_FAILING)
 
     @property
     def improvements(self) -> list[Comparison]:
         return self.with_verdict(IMPROVEMENT)
 
     def counts(self) -> dict[str, int]:
-        verdicts = (REGRESSION, IMPROVEMENT, UNCHANGED, SLOWER_NS, FASTER_NS, NOT_COMPARED)
+        verdicts = (REGRESSION, NEWLY_FAILING, IMPROVEMENT, UNCHANGED, SLOWER_NS, FASTER_NS, NOT_COMPARED)
         out = {v: len(self.with_verdict(v)) for v in verdicts}
         out["only in baseline"] = len(self.only_in_baseline)
         out["only in contender"] = len(self.only_in_contender)
@@ -197,6 +199,8 @@ def compare_pair(b: PointRecord, c: PointRecord, matched_by: str, threshold_pct:
         for side, r in (("baseline", b), ("contender", c)):
             if not r.ok:
                 out.notes.append(f"{side} {r.status}: {r.reason or 'no reason recorded'}")
+        if b.ok:
+            out.verdict = NEWLY_FAILING
         return out
     if b.kind != c.kind:
         out.notes.append(f"kinds differ: {b.kind} vs {c.kind}")

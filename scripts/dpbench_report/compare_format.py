@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from .compare import (
-    FASTER_NS, IMPROVEMENT, NOT_COMPARED, REGRESSION, SLOWER_NS, UNCHANGED, CompareResult, Comparison, PointRef,
+    FASTER_NS, IMPROVEMENT, NEWLY_FAILING, NOT_COMPARED, REGRESSION, SLOWER_NS, UNCHANGED, CompareResult, Comparison, PointRef,
 )
 from .records import describe_axes
 from .units import fmt_num, fmt_p, fmt_pct
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|#"})
-_ORDER = {REGRESSION: 0, IMPROVEMENT: 1, SLOWER_NS: 2, FASTER_NS: 3, UNCHANGED: 4, NOT_COMPARED: 5}
-_LABEL = {REGRESSION: "**REGRESSION**", IMPROVEMENT: "improvement", SLOWER_NS: "slower (n.s.)",
+_ORDER = {REGRESSION: 0, NEWLY_FAILING: 0, IMPROVEMENT: 1, SLOWER_NS: 2, FASTER_NS: 3, UNCHANGED: 4, NOT_COMPARED: 5}
+_LABEL = {REGRESSION: "**REGRESSION**", NEWLY_FAILING: "**NEWLY FAILING**", IMPROVEMENT: "improvement", SLOWER_NS: "slower (n.s.)",
           FASTER_NS: "faster (n.s.)", UNCHANGED: "unchanged", NOT_COMPARED: "not compared"}
 
 

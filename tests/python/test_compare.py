@@ -14,7 +14,7 @@ from conftest import fixture_doc, fixture_path
 from dpbench_report import load_results
 from dpbench_report.cli import compare_main, main
 from dpbench_report.compare import (
-    IMPROVEMENT, NOT_COMPARED, PRIMARY_STATISTIC, REGRESSION, SLOWER_NS, UNCHANGED, compare_files,
+    IMPROVEMENT, NEWLY_FAILING, NOT_COMPARED, PRIMARY_STATISTIC, REGRESSION, SLOWER_NS, UNCHANGED, compare_files,
     samples_needed, verdict,
 )
 
@@ -166,16 +166,16 @@ def test_missing_extra_and_renamed_points_are_listed(make_file: Callable[..., Pa
     assert dropped["id"] in markdown and "train/extra-point" in markdown
 
 
-def test_points_not_ok_are_reported_not_compared(make_file: Callable[..., Path], tmp_path: Path) -> None:
+def test_point_failing_only_in_contender_fails_ci(make_file: Callable[..., Path], tmp_path: Path) -> None:
     base = baseline_doc("train_cpu")
     cont = json.loads(json.dumps(base))
     victim = next(p for p in cont["points"] if p["id"] == target_id(base))
     victim.update(status="failed", reason="rank 1: all-reduce diverged")
     victim.pop("stats", None)
     code, markdown, result = run_compare(make_file("base.json", base), make_file("cont.json", cont), tmp_path)
-    assert code == 0
+    assert code == 1
     entry = next(c for c in result["comparisons"] if c["id"] == victim["id"])
-    assert entry["verdict"] == NOT_COMPARED and entry["contender_status"] == "failed"
+    assert entry["verdict"] == NEWLY_FAILING and entry["contender_status"] == "failed"
     assert "all-reduce diverged" in markdown
     skipped_in_fixture = [p for p in base["points"] if p["status"] != "ok"]
     for p in skipped_in_fixture:
