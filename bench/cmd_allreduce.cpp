@@ -1,16 +1,227 @@
-// Placeholder until the allreduce command lands.
+// `dpbench allreduce`: all-reduce bandwidth over ranks x algorithms x dtypes x sizes x placement,
+// like nccl-tests' all_reduce_perf (same algbw/busbw definitions, in-place and out-of-place, a
+// wrong-element count per point), with adaptive repetition and an atomic results file.
+#include <algorithm>
 #include <iostream>
+#include <set>
 
+#include "cli_backend.h"
+#include "cli_sizes.h"
+#include "cli_sweep_flags.h"
+#include "collectives/algorithm_rules.h"
 #include "commands.h"
+#include "graph/graph_capture.h"
+#include "results/results_file.h"
+#include "sweep/allreduce_point.h"
+#include "sweep/allreduce_table.h"
+#include "sweep/lists.h"
+#include "sweep/progress.h"
+#include "sweep/sweep.h"
+#include "system/system_info.h"
 
 namespace dpb::cli {
 
+namespace {
+
+// The shared defaults (measure/stopping.h): warm-up 3, then until the mean is known to 1%, with
+// at least 5 and at most 1000 calls and at most 0.25 s per point. They keep the full cpu-backend
+// sweep (4 rank counts x 3 algorithms x 1K..64M, 408 points) to a couple of minutes on 2 cores;
+// on GPUs calls are short and the noise rule or the 1000-call cap usually stops first.
+StoppingOptions default_stopping() { return StoppingOptions{}; }
+
+struct AllreduceFlags {
+  BackendFlags backend;
+  RankFlags ranks;
+  SizeFlags sizes;
+  StoppingFlags stopping;
+  OutputFlags output;
+  std::string algo;   // empty: nccl-auto on cuda, p2p-ring on cpu
+  std::string dtype = "fp32";
+  bool in_place_only = false, out_of_place_only = false;
+  std::string graph = "0";
+  std::string graph_capture = "fork_join";
+  bool no_check = false;
+  std::string pattern = "integers";
+  std::string chunk_bytes;
+};
+
+InputPattern parse_pattern(const std::string& s) {
+  if (s == "integers") return InputPattern::integers;
+  if (s == "fractions") return InputPattern::fractions;
+  throw std::invalid_argument("--check-pattern: unknown pattern '" + s + "' (expected integers or fractions)");
+}
+
+int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
+  // Everything is parsed and validated before the backend measures anything or a file is written.
+  const SizeRange sizes = parse_size_flags(f.sizes);
+  const StoppingOptions stopping = parse_stopping_flags(f.stopping, default_stopping());
+  const std::vector<DType> dtypes = parse_list<DType>(f.dtype, "--dtype", [](const std::string& s) { return parse_dtype(s); });
+  const int graph = static_cast<int>(parse_int(f.graph, "--graph", 0, 1 << 20));
+  const InputPattern pattern = parse_pattern(f.pattern);
+  if (f.in_place_only && f.out_of_place_only) {
+    throw std::invalid_argument("--inplace: cannot be combined with --out-of-place (leave both out to run both)");
+  }
+  std::vector<bool> placements;
+  if (!f.in_place_only) placements.push_back(false);
+  if (!f.out_of_place_only) placements.push_back(true);
+  CommunicatorOptions comm_options;
+  if (!f.chunk_bytes.empty()) comm_options.chunk_bytes = parse_size(f.chunk_bytes, "--chunk-bytes");
+  validate_output_flags(f.output);
+
+  BackendSetup setup = open_backend(f.backend, std::cerr);
+  Backend& backend = *setup.backend;
+  const std::string algo_text = f.algo.empty() ? (backend.kind() == BackendKind::cuda ? "nccl-auto" : "p2p-ring") : f.algo;
+  const std::vector<std::string> algo_names =
+      parse_list<std::string>(algo_text, "--algo", [](const std::string& s) { return parse_algorithm(s).text(); });
+  std::vector<AlgorithmName> algos;
+  for (const auto& name : algo_names) {
+    algos.push_back(parse_algorithm(name));
+    try {
+      check_backend_supports(backend.kind(), algos.back());
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(with_flag("--algo", e.what()));
+    }
+  }
+  const GraphCapture graph_capture = parse_graph_capture(f.graph_capture, "--graph-capture");
+  if (graph > 0) {
+    if (auto why = graph_capture_unsupported(backend)) throw std::invalid_argument("--graph: " + *why);
+  }
+  const RankPlan rank_plan = parse_rank_flags(f.ranks, backend.device_count(), backend.device_count());
+
+  // The plan: ranks, dtype, size, then algorithm and placement innermost, so the algorithms are
+  // compared side by side at each size and the host inputs/reference of a size are made once. The
+  // communicators of all --algo entries stay cached (CommunicatorCache) while a rank count runs.
+  AllreduceConfig config;
+  config.stopping = stopping;
+  config.check = !f.no_check;
+  config.pattern = pattern;
+  config.max_bytes = sizes.max_bytes;
+  config.communicator = comm_options;
+  config.graph_capture = graph_capture;
+  AllreduceBench bench(backend, config, std::max<std::size_t>(algos.size(), 4));
+  std::vector<SweepPoint> plan;
+  for (int n : rank_plan.rank_counts) {
+    const std::vector<int> devices = rank_plan.devices_for(n);
+    for (DType dtype : dtypes) {
+      std::set<std::size_t> counts;  // sizes below one element collapse onto the same count
+      for (std::size_t bytes : sizes.sizes()) {
+        const std::size_t count = element_count(bytes, dtype_size(dtype));
+        if (!counts.insert(count).second) continue;
+        for (const auto& algo : algos) {
+          for (bool in_place : placements) {
+            AllreducePointSpec spec{algo, dtype, devices, count, in_place, graph};
+            plan.push_back(SweepPoint{allreduce_point_id(spec), "allreduce", allreduce_label(spec), allreduce_axes(spec),
+                                      [&bench, spec] { return bench.run(spec); }});
+          }
+        }
+      }
+    }
+  }
+  validate_plan(plan);
+
+  nlohmann::json options = backend_options_json(f.backend);
+  options["gpus"] = rank_plan.rank_counts;
+  options["devices"] = rank_plan.devices ? nlohmann::json(*rank_plan.devices) : nlohmann::json(nullptr);
+  options["algo"] = algo_names;
+  std::vector<std::string> dtype_names;
+  for (DType d : dtypes) dtype_names.emplace_back(dtype_name(d));
+  options["dtype"] = dtype_names;
+  options["min_bytes"] = sizes.min_bytes;
+  options["max_bytes"] = sizes.max_bytes;
+  options["factor"] = sizes.factor;
+  options["placement"] = f.in_place_only ? "in-place" : f.out_of_place_only ? "out-of-place" : "both";
+  options["graph"] = graph;
+  options["graph_capture"] = graph_capture_name(graph_capture);
+  options["check"] = config.check;
+  options["check_pattern"] = input_pattern_name(pattern);
+  options["chunk_bytes"] = comm_options.chunk_bytes;
+  options["stopping"] = stopping_options_json(stopping);
+
+  std::vector<int> all_devices;
+  for (int n : rank_plan.rank_counts) {
+    for (int d : rank_plan.devices_for(n)) {
+      if (std::find(all_devices.begin(), all_devices.end(), d) == all_devices.end()) all_devices.push_back(d);
+    }
+  }
+  std::optional<ResultsFile> results;
+  if (!f.output.out.empty()) {
+    ResultsHeader header{"allreduce", inv.argv, options, describe_system(backend, all_devices)};
+    results.emplace(f.output.resume ? ResultsFile::resume(f.output.out, header) : ResultsFile::create(f.output.out, header));
+  }
+
+  std::string stop_text = stopping.fixed_iters
+                              ? "warm-up " + std::to_string(stopping.warmup_iters) + ", then exactly " +
+                                    std::to_string(*stopping.fixed_iters) + " timed calls"
+                              : "warm-up " + std::to_string(stopping.warmup_iters) +
+                                    ", then until the rel. std. error of the mean <= " +
+                                    CLI::detail::to_string(stopping.max_noise * 100) + "% (min " +
+                                    std::to_string(stopping.min_iters) + " calls), or " +
+                                    CLI::detail::to_string(stopping.max_time_s) + " s, or " +
+                                    std::to_string(stopping.max_iters) + " calls";
+  std::vector<std::string> header = {
+      "dpbench allreduce  backend: " + std::string(backend.name()) + " (" + setup.choice.why + ")",
+      "time: median per call, device events on rank 0 from a common start to the last rank's end",
+      "algbw = bytes / time, busbw = algbw x 2(n-1)/n (GB = 1e9 bytes); #wrong: elements off the host reference",
+      "stopping: " + stop_text};
+  if (results && results->resumed_points() > 0) {
+    header.push_back("resumed: " + std::to_string(results->resumed_points()) + " points already in " + f.output.out);
+  }
+  print_allreduce_header(std::cout, header);
+
+  std::vector<int> last_devices;
+  SweepOptions so;
+  so.results = results ? &*results : nullptr;
+  so.progress = &std::cerr;
+  so.progress_tty = stderr_is_tty();
+  so.on_record = [&](const PointRecord& rec) {
+    const auto devices = rec.axes.value("devices", std::vector<int>{});
+    if (devices != last_devices) {
+      print_allreduce_group(std::cout, devices);
+      last_devices = devices;
+    }
+    print_allreduce_row(std::cout, rec);
+  };
+  const SweepOutcome outcome = run_sweep(plan, so);
+
+  std::cout << "# points: " << outcome.ok << " ok, " << outcome.failed << " failed";
+  if (outcome.timeout) std::cout << ", " << outcome.timeout << " timed out";
+  if (outcome.already_done) std::cout << ", " << outcome.already_done << " already in the results file";
+  std::cout << "\n";
+  if (results) std::cout << "# results: " << f.output.out << "\n";
+  return outcome.all_ok() ? 0 : 1;
+}
+
+}  // namespace
+
 Command add_allreduce_command(CLI::App& root) {
-  auto* app = root.add_subcommand("allreduce", "(not built yet)");
-  return {app, [](const Invocation&) {
-            std::cerr << "dpbench allreduce: not built yet\n";
-            return 2;
-          }};
+  auto flags = std::make_shared<AllreduceFlags>();
+  auto* app = root.add_subcommand("allreduce",
+                                  "All-reduce bandwidth sweep (nccl-tests style, custom and NCCL algorithms). Exit "
+                                  "status 0 when every point is ok, 1 when any failed or had wrong elements, 2 for "
+                                  "bad options");
+  add_backend_flags(*app, flags->backend);
+  add_rank_flags(*app, flags->ranks);
+  add_size_flags(*app, flags->sizes);
+  app->add_option("--algo", flags->algo,
+                  "Algorithms, comma-separated: p2p-ring, p2p-tree, p2p-direct, nccl-ring, nccl-tree, nccl-auto "
+                  "(default nccl-auto on cuda, p2p-ring on cpu)");
+  app->add_option("-d,--dtype", flags->dtype, "Element types, comma-separated: fp32, fp16, bf16")->capture_default_str();
+  app->add_flag("--inplace", flags->in_place_only, "Only in-place calls (default: both in-place and out-of-place)");
+  app->add_flag("--out-of-place", flags->out_of_place_only, "Only out-of-place calls");
+  app->add_option("-G,--graph", flags->graph, "Capture this many calls per CUDA graph launch (cuda backend; 0 = off)")
+      ->capture_default_str();
+  app->add_option("--graph-capture", flags->graph_capture,
+                  "With --graph: fork_join (one graph over all rank streams) or per_stream (one per stream, as "
+                  "nccl-tests)")
+      ->capture_default_str();
+  app->add_flag("--no-check", flags->no_check, "Skip the correctness check against the host reference");
+  app->add_option("--check-pattern", flags->pattern,
+                  "Check inputs: integers (exact sums, tolerance 0) or fractions (16-bit sums round)")
+      ->capture_default_str();
+  app->add_option("--chunk-bytes", flags->chunk_bytes, "p2p algorithms: pipeline chunk size (default 1M)");
+  add_stopping_flags(*app, flags->stopping, default_stopping());
+  add_output_flags(*app, flags->output);
+  return {app, [flags](const Invocation& inv) { return run_allreduce(*flags, inv); }};
 }
 
 }  // namespace dpb::cli

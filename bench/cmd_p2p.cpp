@@ -1,16 +1,92 @@
-// Placeholder until the p2p command lands.
+// `dpbench p2p`: device-by-device copy bandwidth and latency matrices (core/p2p/p2p_bench.h), printed
+// nvbandwidth-style and optionally stored as one "p2p" point of a results file.
+#include <chrono>
 #include <iostream>
+#include <optional>
+#include <string>
 
+#include "cli_backend.h"
 #include "commands.h"
+#include "p2p/p2p_bench.h"
+#include "p2p/p2p_record.h"
+#include "results/invocation.h"
+#include "results/results_file.h"
+#include "sweep/lists.h"
+#include "sweep/sizes.h"
+#include "system/system_info.h"
 
 namespace dpb::cli {
+namespace {
+
+struct P2PFlags {
+  BackendFlags backend;
+  std::string size = "64M";
+  std::string repeats = "5";
+  std::string devices;  // empty: every device
+  std::string out;
+};
+
+int run_p2p_command(const P2PFlags& flags, const Invocation& inv) {
+  // Parse everything before touching a device so bad values fail fast with one line.
+  P2POptions options;
+  options.bytes = parse_size(flags.size, "--size");
+  options.repeats = static_cast<int>(parse_int(flags.repeats, "--repeats", 1, P2POptions::kMaxRepeats));
+  if (!flags.devices.empty()) options.devices = parse_index_list(flags.devices, "--devices");
+  if (!flags.out.empty()) ResultsFile::check_writable(flags.out, "--out");
+
+  BackendSetup setup = open_backend(flags.backend, std::cerr);
+  Backend& backend = *setup.backend;
+  if (options.devices.empty()) {
+    for (int d = 0; d < backend.device_count(); ++d) options.devices.push_back(d);
+    if (options.devices.size() == 1) {
+      // One device: measure copies within it rather than refuse (as --devices 0,0 would).
+      options.devices.push_back(0);
+      std::cerr << "p2p: one device: measuring copies within device 0 (--devices 0,0)\n";
+    }
+  }
+  validate(options, backend);
+
+  const std::string started_at = iso8601_utc_now();
+  const auto t0 = std::chrono::steady_clock::now();
+  std::cout << "dpbench p2p: backend " << backend.name() << ", " << options.devices.size() << " positions, "
+            << format_size(options.bytes) << " x " << options.repeats << " copies per bandwidth entry, "
+            << options.latency_repeats << " x " << options.latency_bytes << "-byte copies per latency entry\n\n";
+  const P2PResult result = run_p2p(backend, options, &std::cerr);
+  const double duration = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  for (const DeviceMatrix& m : result.matrices) std::cout << format_matrix(m) << "\n";
+  for (const auto& p : result.problems) std::cerr << "dpbench p2p: problem: " << p << "\n";
+
+  if (!flags.out.empty()) {
+    nlohmann::json opts = backend_options_json(flags.backend);
+    opts["size"] = options.bytes;
+    opts["repeats"] = options.repeats;
+    opts["devices"] = options.devices;
+    ResultsHeader header{"p2p", inv.argv, opts, describe_system(backend, options.devices)};
+    ResultsFile file = ResultsFile::create(flags.out, header);
+    file.append(p2p_point_record(options, result, started_at, duration));
+    file.finish();
+    std::cout << "results: " << flags.out << "\n";
+  }
+  return result.problems.empty() ? 0 : 1;
+}
+
+}  // namespace
 
 Command add_p2p_command(CLI::App& root) {
-  auto* app = root.add_subcommand("p2p", "(not built yet)");
-  return {app, [](const Invocation&) {
-            std::cerr << "dpbench p2p: not built yet\n";
-            return 2;
-          }};
+  auto flags = std::make_shared<P2PFlags>();
+  auto* app = root.add_subcommand(
+      "p2p", "Device-to-device copy bandwidth (unidirectional, bidirectional) and latency matrices, with peer "
+             "access disabled and enabled (as p2pBandwidthLatencyTest / nvbandwidth)");
+  add_backend_flags(*app, flags->backend);
+  app->add_option("--size", flags->size, "Bytes per bandwidth copy (K/M/G suffixes: 2^10, 2^20, 2^30)")
+      ->capture_default_str();
+  app->add_option("--repeats", flags->repeats, "Copies per bandwidth entry (1..1000)")->capture_default_str();
+  app->add_option("--devices", flags->devices,
+                  "Matrix positions as device indices, repeats allowed ('0,0' measures copies within device 0); "
+                  "default: every device (0,0 where there is only one)");
+  app->add_option("--out", flags->out, "Write the results file (JSON) here");
+  return {app, [flags](const Invocation& inv) { return run_p2p_command(*flags, inv); }};
 }
 
 }  // namespace dpb::cli

@@ -19,13 +19,13 @@ std::uint64_t CpuEvent::enqueue_record() {
 }
 
 void CpuEvent::complete(std::uint64_t generation) {
-  {
-    std::lock_guard lock(mutex_);
-    if (generation > completed_) {
-      completed_ = generation;
-      when_ = std::chrono::steady_clock::now();
-    }
+  std::lock_guard lock(mutex_);
+  if (generation > completed_) {
+    completed_ = generation;
+    when_ = std::chrono::steady_clock::now();
   }
+  // Notify under the lock: a host thread that sees the completion (query, synchronize) may
+  // destroy the event at once, which must not happen while this worker is still notifying.
   cv_.notify_all();
 }
 

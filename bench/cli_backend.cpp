@@ -1,0 +1,30 @@
+#include "cli_backend.h"
+
+#include <limits>
+
+#include "sweep/lists.h"
+
+namespace dpb::cli {
+
+void add_backend_flags(CLI::App& app, BackendFlags& flags) {
+  app.add_option("--backend", flags.backend, "Device backend: auto (cuda when a GPU is visible), cpu or cuda")
+      ->capture_default_str();
+  app.add_option("--cpu-devices", flags.cpu_devices, "Number of simulated devices of the cpu backend")
+      ->capture_default_str();
+}
+
+BackendSetup open_backend(const BackendFlags& flags, std::ostream& log) {
+  const int cpu_devices = static_cast<int>(parse_int(flags.cpu_devices, "--cpu-devices", 1, 1024));
+  BackendSetup setup{choose_backend(flags.backend), nullptr};
+  if (flags.backend == "auto") log << "backend: " << setup.choice.why << "\n";
+  CpuBackendOptions cpu;
+  cpu.devices = cpu_devices;
+  setup.backend = make_backend(setup.choice.kind, cpu);
+  return setup;
+}
+
+nlohmann::json backend_options_json(const BackendFlags& flags) {
+  return {{"backend", flags.backend}, {"cpu_devices", parse_int(flags.cpu_devices, "--cpu-devices", 1, 1024)}};
+}
+
+}  // namespace dpb::cli

@@ -1,0 +1,37 @@
+// Shared CLI flags: --backend auto|cpu|cuda and --cpu-devices N.
+//
+//   BackendFlags flags;                 // defaults: auto, 8 simulated cpu devices
+//   add_backend_flags(*app, flags);     // when building the subcommand
+//   BackendSetup b = open_backend(flags, std::cerr);   // in the runner; prints what auto picked
+#pragma once
+#include <memory>
+#include <ostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "device/backend.h"
+
+namespace dpb::cli {
+
+struct BackendFlags {
+  std::string backend = "auto";
+  std::string cpu_devices = "8";  // parsed in open_backend so errors name the flag
+};
+
+void add_backend_flags(CLI::App& app, BackendFlags& flags);
+
+struct BackendSetup {
+  BackendChoice choice;
+  std::unique_ptr<Backend> backend;
+};
+
+// Resolves --backend (auto prints "backend: auto picked cpu: no CUDA device is visible" to `log`)
+// and creates the backend. Throws std::invalid_argument naming --backend or --cpu-devices.
+BackendSetup open_backend(const BackendFlags& flags, std::ostream& log);
+
+// {"backend": ..., "cpu_devices": N} for invocation.options.
+nlohmann::json backend_options_json(const BackendFlags& flags);
+
+}  // namespace dpb::cli

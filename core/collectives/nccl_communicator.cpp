@@ -1,0 +1,177 @@
+#include "collectives/nccl_communicator.h"
+
+#include <nccl.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "collectives/algorithm_rules.h"
+#include "collectives/nccl_check.h"
+#include "device/cuda_handles.h"
+
+namespace dpb {
+
+namespace detail {
+
+namespace {
+std::string nccl_error_text(ncclResult_t status) {
+  std::string text = ncclGetErrorString(status);
+  const char* last = ncclGetLastError(nullptr);
+  if (last && *last) text += std::string(" (") + last + ")";
+  return text;
+}
+}  // namespace
+
+void throw_nccl_error(ncclResult_t status, const char* call, const char* file, int line) {
+  throw DeviceError(call, file, line, nccl_error_text(status));
+}
+
+bool warn_nccl_error(ncclResult_t status, const char* call, const char* file, int line) noexcept {
+  if (status == ncclSuccess) return true;
+  std::fprintf(stderr, "dpbench: warning: %s failed at %s:%d: %s\n", call, file, line, nccl_error_text(status).c_str());
+  return false;
+}
+
+}  // namespace detail
+
+namespace {
+
+// Sets an environment variable for the lifetime of the guard and restores the previous value
+// (or its absence) afterwards.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) previous_ = old;
+    ::setenv(name, value, 1);
+  }
+  ~ScopedEnv() {
+    if (previous_) {
+      ::setenv(name_, previous_->c_str(), 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> previous_;
+};
+
+ncclDataType_t nccl_type(DType type) {
+  switch (type) {
+    case DType::f32: return ncclFloat32;
+    case DType::f16: return ncclFloat16;
+    case DType::bf16: return ncclBfloat16;
+  }
+  throw std::invalid_argument("nccl: unsupported dtype");
+}
+
+// The NCCL_ALGO value that forces `algorithm`, or none for "auto".
+const char* forced_algo(const std::string& algorithm) {
+  if (algorithm == "ring") return "Ring";
+  if (algorithm == "tree") return "Tree";
+  return nullptr;
+}
+
+// Owns one ncclComm_t per rank (RAII): finalized and destroyed together, or aborted.
+class NcclCommunicator final : public Communicator {
+ public:
+  NcclCommunicator(AlgorithmName algo, std::vector<int> devices, bool multi_rank_gpu)
+      : algo_(std::move(algo)), devices_(std::move(devices)), comms_(devices_.size(), nullptr) {
+    std::optional<ScopedEnv> algo_env, multi_env;
+    if (const char* forced = forced_algo(algo_.algorithm)) algo_env.emplace("NCCL_ALGO", forced);
+    if (multi_rank_gpu) multi_env.emplace("NCCL_MULTI_RANK_GPU_ENABLE", "1");
+    DPB_NCCL_CHECK(ncclCommInitAll(comms_.data(), static_cast<int>(devices_.size()), devices_.data()));
+  }
+
+  ~NcclCommunicator() override {
+    if (comms_.empty() || !comms_.front()) return;
+    // Several communicators finalized from one thread must be grouped (NCCL user guide).
+    DPB_NCCL_WARN(ncclGroupStart());
+    for (ncclComm_t c : comms_) DPB_NCCL_WARN(ncclCommFinalize(c));
+    DPB_NCCL_WARN(ncclGroupEnd());
+    for (ncclComm_t c : comms_) DPB_NCCL_WARN(ncclCommDestroy(c));
+  }
+  NcclCommunicator(const NcclCommunicator&) = delete;
+  NcclCommunicator& operator=(const NcclCommunicator&) = delete;
+
+  AlgorithmName algorithm() const override { return algo_; }
+  int ranks() const override { return static_cast<int>(devices_.size()); }
+  const std::vector<int>& devices() const override { return devices_; }
+
+  void allreduce(DType type, std::span<const void* const> send, std::span<void* const> recv, std::size_t count,
+                 std::span<Stream* const> streams) override {
+    const std::size_t n = devices_.size();
+    if (send.size() != n || recv.size() != n || streams.size() != n) {
+      throw std::invalid_argument(algo_.text() + " allreduce: expected " + std::to_string(n) +
+                                  " send buffers, recv buffers and streams");
+    }
+    if (!comms_.front()) throw std::invalid_argument(algo_.text() + " allreduce: the communicator was aborted");
+    for (std::size_t r = 0; r < n; ++r) {
+      if (!streams[r] || streams[r]->device() != devices_[r]) {
+        throw std::invalid_argument(algo_.text() + " allreduce: rank " + std::to_string(r) +
+                                    " needs a stream on device " + std::to_string(devices_[r]));
+      }
+    }
+    if (count == 0) return;
+    DPB_NCCL_CHECK(ncclGroupStart());
+    try {
+      for (std::size_t r = 0; r < n; ++r) {
+        DPB_NCCL_CHECK(ncclAllReduce(send[r], recv[r], count, nccl_type(type), ncclSum, comms_[r],
+                                     cuda_stream_handle(*streams[r])));
+      }
+    } catch (...) {
+      DPB_NCCL_WARN(ncclGroupEnd());  // leave no group open behind the error
+      throw;
+    }
+    DPB_NCCL_CHECK(ncclGroupEnd());
+  }
+
+  void abort() override {
+    if (comms_.empty() || !comms_.front()) return;
+    for (ncclComm_t& c : comms_) {
+      DPB_NCCL_WARN(ncclCommAbort(c));
+      c = nullptr;
+    }
+  }
+
+ private:
+  AlgorithmName algo_;
+  std::vector<int> devices_;
+  std::vector<ncclComm_t> comms_;
+};
+
+}  // namespace
+
+int nccl_runtime_version() {
+  int version = 0;
+  DPB_NCCL_CHECK(ncclGetVersion(&version));
+  return version;
+}
+
+std::unique_ptr<Communicator> make_nccl_communicator(Backend& backend, const AlgorithmName& algo,
+                                                     const std::vector<int>& devices,
+                                                     const CommunicatorOptions& options) {
+  check_backend_supports(backend.kind(), algo);
+  if (algo.transport != Transport::nccl || !(algo.algorithm == "ring" || algo.algorithm == "tree" || algo.algorithm == "auto")) {
+    throw std::invalid_argument(algo.text() + ": not an NCCL algorithm (expected nccl-ring, nccl-tree or nccl-auto)");
+  }
+  if (devices.empty()) throw std::invalid_argument(algo.text() + ": needs at least one rank");
+  for (int d : devices) backend.check_device(d);
+  const int version = nccl_runtime_version();
+  if (auto why = nccl_device_refusal(algo, devices, options.nccl_multi_rank_gpu, version)) {
+    throw std::invalid_argument(*why);
+  }
+  bool repeated = false;
+  for (std::size_t i = 0; i < devices.size(); ++i) {
+    for (std::size_t j = i + 1; j < devices.size(); ++j) repeated = repeated || devices[i] == devices[j];
+  }
+  return std::make_unique<NcclCommunicator>(algo, devices, repeated && options.nccl_multi_rank_gpu);
+}
+
+}  // namespace dpb

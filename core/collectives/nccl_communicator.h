@@ -1,0 +1,30 @@
+// The NCCL transport: nccl-ring, nccl-tree and nccl-auto on the cuda backend (single process, all
+// ranks created together with ncclCommInitAll, one host thread driving them inside a group).
+//
+// Forcing the algorithm: NCCL reads NCCL_ALGO at every communicator init (FACTS.md), and
+// ncclConfig_t has no algorithm field, so ring/tree set NCCL_ALGO=Ring/Tree immediately before
+// ncclCommInitAll and restore the previous value right after; nccl-auto leaves the environment as
+// it is (a user's own NCCL_ALGO then applies). setenv is not thread-safe against a concurrent
+// init: create NCCL communicators from one thread.
+//
+// This header includes no NCCL or CUDA header, so host code may include it; the definitions are in
+// nccl_communicator.cpp, compiled only with CUDA (DPBENCH_HAVE_CUDA).
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "collectives/communicator.h"
+
+namespace dpb {
+
+// Creates the communicator for `devices` (cuda ordinals, one rank each). Throws
+// std::invalid_argument when NCCL cannot place the ranks (a repeated device without NCCL >= 2.30
+// and options.nccl_multi_rank_gpu) and DeviceError when NCCL fails.
+std::unique_ptr<Communicator> make_nccl_communicator(Backend& backend, const AlgorithmName& algo,
+                                                     const std::vector<int>& devices,
+                                                     const CommunicatorOptions& options);
+
+// The NCCL version loaded at run time (ncclGetVersion), as NCCL_VERSION_CODE encodes it.
+int nccl_runtime_version();
+
+}  // namespace dpb

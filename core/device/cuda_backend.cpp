@@ -1,0 +1,179 @@
+#include "device/cuda_backend.h"
+
+#include <cuda_runtime_api.h>
+
+#include <cstdio>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "device/cuda_check.h"
+#include "device/cuda_handles.h"
+#include "device/cuda_stream.h"
+
+namespace dpb {
+namespace {
+
+// nvidia-smi's spelling: GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx
+std::string format_uuid(const cudaUUID_t& uuid) {
+  const auto* b = reinterpret_cast<const unsigned char*>(uuid.bytes);
+  char text[64];
+  std::snprintf(text, sizeof text,
+                "GPU-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+                b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+  return text;
+}
+
+// An attribute that a driver may not report: empty instead of an error.
+std::optional<int> optional_attribute(cudaDeviceAttr attr, int device) {
+  int value = 0;
+  if (cudaDeviceGetAttribute(&value, attr, device) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return std::nullopt;
+  }
+  return value;
+}
+
+class CudaBackend final : public Backend {
+ public:
+  CudaBackend() {
+    device_count_ = visible_cuda_devices();
+    if (device_count_ == 0) throw std::invalid_argument("the cuda backend needs a visible CUDA device; none is");
+    sm_counts_.resize(static_cast<std::size_t>(device_count_));
+    for (int d = 0; d < device_count_; ++d) {
+      DPB_CUDA_CHECK(cudaDeviceGetAttribute(&sm_counts_[static_cast<std::size_t>(d)],
+                                            cudaDevAttrMultiProcessorCount, d));
+    }
+  }
+
+  BackendKind kind() const override { return BackendKind::cuda; }
+  int device_count() const override { return device_count_; }
+
+  DeviceProperties properties(int device) const override {
+    check_device(device);
+    cudaDeviceProp prop{};
+    DPB_CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
+    DeviceProperties p;
+    p.index = device;
+    p.name = prop.name;
+    p.simulated = false;
+    p.memory_bytes = prop.totalGlobalMem;
+    p.uuid = format_uuid(prop.uuid);
+    char bus_id[64] = {};
+    if (cudaDeviceGetPCIBusId(bus_id, static_cast<int>(sizeof bus_id), device) == cudaSuccess) {
+      p.pci_bus_id = std::string(bus_id);
+    } else {
+      (void)cudaGetLastError();
+    }
+    p.sm_count = prop.multiProcessorCount;
+    p.compute_capability = std::to_string(prop.major) + "." + std::to_string(prop.minor);
+    // CUDA 13 dropped the clock fields from cudaDeviceProp; the attributes remain (kHz).
+    if (auto khz = optional_attribute(cudaDevAttrClockRate, device); khz && *khz > 0) p.clock_mhz = *khz / 1000.0;
+    if (auto khz = optional_attribute(cudaDevAttrMemoryClockRate, device); khz && *khz > 0) {
+      p.memory_clock_mhz = *khz / 1000.0;
+    }
+    if (auto ecc = optional_attribute(cudaDevAttrEccEnabled, device)) p.ecc_enabled = *ecc != 0;
+    return p;
+  }
+
+  DeviceBuffer allocate(int device, std::size_t bytes) override {
+    check_device(device);
+    if (bytes == 0) return DeviceBuffer(nullptr, 0, device, nullptr);
+    CudaDeviceGuard guard(device);
+    void* p = nullptr;
+    const cudaError_t status = cudaMalloc(&p, bytes);
+    if (status != cudaSuccess) {
+      (void)cudaGetLastError();
+      throw DeviceError("cudaMalloc", __FILE__, __LINE__,
+                        std::string(cudaGetErrorString(status)) + " (" + std::to_string(bytes) +
+                            " bytes on cuda device " + std::to_string(device) + ")");
+    }
+    return DeviceBuffer(p, bytes, device, [device](void* ptr) {
+      CudaDeviceGuard free_guard(device, std::nothrow);
+      DPB_CUDA_WARN(cudaFree(ptr));
+    });
+  }
+
+  std::unique_ptr<Stream> make_stream(int device) override {
+    check_device(device);
+    return std::make_unique<CudaStream>(device, sm_counts_[static_cast<std::size_t>(device)]);
+  }
+
+  std::unique_ptr<Event> make_event(int device, bool timing) override {
+    check_device(device);
+    return std::make_unique<CudaEvent>(device, timing);
+  }
+
+  bool can_access_peer(int device, int peer) const override {
+    check_device(device);
+    check_device(peer);
+    if (device == peer) return true;
+    int can = 0;
+    DPB_CUDA_CHECK(cudaDeviceCanAccessPeer(&can, device, peer));
+    return can != 0;
+  }
+
+  void enable_peer_access(int device, int peer) override {
+    if (device == peer) {
+      check_device(device);
+      return;
+    }
+    if (!can_access_peer(device, peer)) {
+      throw std::invalid_argument("peer access from cuda device " + std::to_string(device) + " to device " +
+                                  std::to_string(peer) + " is not supported by this system");
+    }
+    std::lock_guard lock(peer_mutex_);
+    if (peer_enabled_.count({device, peer})) return;
+    CudaDeviceGuard guard(device);
+    const cudaError_t status = cudaDeviceEnablePeerAccess(peer, 0);
+    // Someone else in this process (NCCL, an earlier backend) may have enabled it already.
+    if (status == cudaErrorPeerAccessAlreadyEnabled) {
+      (void)cudaGetLastError();
+    } else {
+      DPB_CUDA_CHECK(status);
+    }
+    peer_enabled_.insert({device, peer});
+  }
+
+  void disable_peer_access(int device, int peer) override {
+    check_device(device);
+    check_device(peer);
+    if (device == peer) return;
+    std::lock_guard lock(peer_mutex_);
+    CudaDeviceGuard guard(device);
+    // Peer access is process-wide state; it may have been enabled outside this backend, so try
+    // even when not tracked here and accept "not enabled".
+    const cudaError_t status = cudaDeviceDisablePeerAccess(peer);
+    if (status == cudaErrorPeerAccessNotEnabled) {
+      (void)cudaGetLastError();
+    } else {
+      DPB_CUDA_CHECK(status);
+    }
+    peer_enabled_.erase({device, peer});
+  }
+
+ private:
+  int device_count_ = 0;
+  std::vector<int> sm_counts_;
+  std::mutex peer_mutex_;
+  std::set<std::pair<int, int>> peer_enabled_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cuda_backend() { return std::make_unique<CudaBackend>(); }
+
+int visible_cuda_devices() {
+  int count = 0;
+  // No driver, an old driver or no GPU all mean "no CUDA devices" here, never a crash (FACTS.md).
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return 0;
+  }
+  return count;
+}
+
+}  // namespace dpb

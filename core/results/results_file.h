@@ -1,0 +1,101 @@
+// The results file writer: one JSON document per file (schema core/results/dpbench-results.schema.json),
+// rewritten ATOMICALLY after every finished point so a crash or kill keeps every finished point.
+//
+// Atomic write: the whole document goes to a temporary file in the target's directory
+// (".<name>.tmp.<pid>"), is fsync'ed, renamed over the target, and the directory is fsync'ed.
+// rename(2) within one filesystem is atomic: a reader sees the old or the new file, never a torn
+// one. A kill between write and rename leaves a stray temporary beside an intact target; the next
+// run ignores it (and overwrites it).
+//
+// Typical use by a command:
+//   ResultsFile::check_writable(out, "--out");             // before any measuring
+//   ResultsHeader h{"allreduce", argv, options_json, describe_system(backend, devices)};
+//   ResultsFile file = resume ? ResultsFile::resume(out, h) : ResultsFile::create(out, h);
+//   for each planned point: if (file.is_done(id)) skip; else file.append(record);
+//   file.finish();                                         // invocation.complete = true
+#pragma once
+#include <filesystem>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "results/point_record.h"
+
+namespace dpb {
+
+inline constexpr std::string_view kResultsFormat = "dpbench-results";
+inline constexpr int kResultsFormatVersion = 1;
+
+// What a command knows before measuring.
+struct ResultsHeader {
+  std::string command;               // "allreduce" | "train" | "p2p" | "info"
+  std::vector<std::string> argv;     // as given to main
+  nlohmann::json options = nlohmann::json::object();  // parsed options, name -> value
+  nlohmann::json system;             // describe_system(...)
+};
+
+// Writes `text` / `doc` to `path` atomically (temporary + fsync + rename + directory fsync).
+// Throws std::runtime_error naming the path and errno text on failure; the target is untouched.
+void write_text_atomically(const std::filesystem::path& path, const std::string& text);
+void write_json_atomically(const std::filesystem::path& path, const nlohmann::json& doc);
+
+// The results file layout: the header fields indented, then "points" with one compact point per
+// line. Still one JSON document; keeps files small (samples are not one per line) and lets a
+// writer append a point without re-serializing the others.
+std::string serialize_results(const nlohmann::json& doc_without_points, const std::vector<std::string>& point_lines);
+
+class ResultsFile {
+ public:
+  // Fails fast on an unusable output path, before any measuring: the parent directory must exist
+  // and accept a new file (a temporary is created and removed), and an existing target must be a
+  // regular file. Throws std::invalid_argument "<flag>: cannot write '<path>': <why>". Creates
+  // nothing that outlives the call.
+  static void check_writable(const std::filesystem::path& path, std::string_view flag = "--out");
+
+  // Starts a new document (overwriting an existing file) and writes it immediately with no points.
+  static ResultsFile create(const std::filesystem::path& path, const ResultsHeader& header);
+
+  // Continues an existing file: its format, format_version and command must match (else one
+  // std::invalid_argument "--resume: '<path>' ..."), and so must system.backend (points measured
+  // on two backends never share a file). Keeps its points and started_at; records this invocation
+  // under invocation.resumed[]. A missing file starts a new one (so `--resume` is safe to always
+  // pass in scripts).
+  static ResultsFile resume(const std::filesystem::path& path, const ResultsHeader& header);
+
+  // True when a point with this id is already recorded (any status: every point runs once).
+  bool is_done(std::string_view id) const;
+  const std::set<std::string, std::less<>>& done_ids() const { return done_; }
+  // Number of points carried over from the resumed file.
+  std::size_t resumed_points() const { return resumed_; }
+
+  // Appends the record and rewrites the file atomically. Throws std::invalid_argument for a
+  // duplicate id.
+  void append(const PointRecord& record);
+  void append(nlohmann::json point);
+
+  // Marks the invocation complete (every planned point has a record) and rewrites the file.
+  void finish();
+
+  const nlohmann::json& document() const { return doc_; }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  ResultsFile(std::filesystem::path path, nlohmann::json doc);
+  void write();
+
+  std::filesystem::path path_;
+  nlohmann::json doc_;
+  std::vector<std::string> point_lines_;  // doc_["points"][i].dump(), cached: appends stay O(new point)
+  std::set<std::string, std::less<>> done_;
+  std::size_t resumed_ = 0;
+};
+
+// Reads and checks a results document (format, version, command if non-empty). Throws
+// std::invalid_argument with `what` as the prefix of the message.
+nlohmann::json load_results(const std::filesystem::path& path, std::string_view command,
+                            std::string_view what = "--resume");
+
+}  // namespace dpb

@@ -1,0 +1,321 @@
+#include "sweep/allreduce_point.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <future>
+#include <thread>
+#include <stdexcept>
+
+#include "graph/graph_capture.h"
+#include "p2p/stream_gate.h"
+#include "sweep/sizes.h"
+
+namespace dpb {
+
+std::string allreduce_point_id(const AllreducePointSpec& p) {
+  return make_point_id("allreduce", {{"algo", p.algo.text()},
+                                     {"dtype", id_value(dtype_name(p.dtype))},
+                                     {"ranks", id_value(p.ranks())},
+                                     {"devices", id_value(p.devices)},
+                                     {"bytes", id_value(p.bytes())},
+                                     {"in_place", id_value(p.in_place)},
+                                     {"graph", id_value(p.graph)}});
+}
+
+nlohmann::json allreduce_axes(const AllreducePointSpec& p) {
+  return {{"algo", p.algo.text()},   {"dtype", dtype_name(p.dtype)}, {"ranks", p.ranks()},
+          {"devices", p.devices},    {"bytes", p.bytes()},           {"count", p.count},
+          {"in_place", p.in_place},  {"graph", p.graph}};
+}
+
+std::string allreduce_label(const AllreducePointSpec& p) {
+  return p.algo.text() + " " + std::string(dtype_name(p.dtype)) + " n=" + std::to_string(p.ranks()) + " " +
+         format_size(p.bytes()) + (p.in_place ? " in-place" : " out-of-place") +
+         (p.graph > 0 ? " graph=" + std::to_string(p.graph) : "");
+}
+
+double allreduce_busbw_factor(int ranks) {
+  return ranks <= 0 ? 0.0 : 2.0 * (ranks - 1) / static_cast<double>(ranks);
+}
+
+struct AllreduceBench::Ranks {
+  std::vector<int> devices;
+  std::vector<std::unique_ptr<Stream>> streams;
+  std::vector<Stream*> stream_ptrs;
+  std::vector<DeviceBuffer> send, recv;
+  std::unique_ptr<Event> start, end;
+  std::vector<std::unique_ptr<Event>> done;  // done[r] for r >= 1
+  std::unique_ptr<StreamGate> gate;          // null where the backend has none
+  std::vector<std::vector<std::byte>> host;  // staging per check worker, sized once for max_bytes
+
+  void synchronize() {
+    for (auto& s : streams) s->synchronize();
+  }
+};
+
+struct AllreduceBench::Inputs {
+  DType dtype;
+  int ranks;
+  std::size_t count;
+  std::vector<std::vector<std::byte>> host;  // per rank, in the dtype's storage format
+  std::optional<AllreduceReference> reference;
+};
+
+AllreduceBench::AllreduceBench(Backend& backend, AllreduceConfig config, std::size_t communicators)
+    : backend_(backend), config_(std::move(config)), comms_(backend, communicators) {
+  config_.stopping.validate();
+}
+
+AllreduceBench::~AllreduceBench() {
+  // Nothing may be in flight on buffers or communicators when they are freed.
+  if (ranks_) {
+    try {
+      ranks_->synchronize();
+    } catch (...) {
+    }
+  }
+}
+
+std::size_t AllreduceBench::communicators_created() const { return comms_.created(); }
+
+AllreduceBench::Ranks& AllreduceBench::ranks_for(const std::vector<int>& devices) {
+  if (ranks_ && ranks_->devices == devices) return *ranks_;
+  if (ranks_) ranks_->synchronize();
+  ranks_.reset();  // free the previous device list's buffers before allocating new ones
+  auto r = std::make_unique<Ranks>();
+  r->devices = devices;
+  const std::size_t bytes = std::max<std::size_t>(config_.max_bytes, 16);
+  for (int d : devices) {
+    r->streams.push_back(backend_.make_stream(d));
+    r->stream_ptrs.push_back(r->streams.back().get());
+    r->send.push_back(backend_.allocate(d, bytes));
+    r->recv.push_back(backend_.allocate(d, bytes));
+    r->done.push_back(backend_.make_event(d, false));
+  }
+  r->start = backend_.make_event(devices[0], true);
+  r->end = backend_.make_event(devices[0], true);
+  if (config_.gate) {
+    try {
+      r->gate = make_stream_gate(backend_);
+    } catch (const std::invalid_argument&) {
+      r->gate.reset();  // no gate for this backend: timed calls include the host's enqueue time
+    }
+  }
+  ranks_ = std::move(r);
+  return *ranks_;
+}
+
+const AllreduceBench::Inputs& AllreduceBench::inputs_for(DType dtype, int ranks, std::size_t count) {
+  if (inputs_ && inputs_->dtype == dtype && inputs_->ranks == ranks && inputs_->count == count) return *inputs_;
+  inputs_.reset();
+  auto in = std::make_unique<Inputs>();
+  in->dtype = dtype;
+  in->ranks = ranks;
+  in->count = count;
+  for (int r = 0; r < ranks; ++r) {
+    in->host.emplace_back(count * dtype_size(dtype));
+    fill_allreduce_input(dtype, config_.pattern, r, ranks, in->host.back());
+  }
+  if (config_.check) in->reference.emplace(dtype, config_.pattern, ranks, 0, count);
+  inputs_ = std::move(in);
+  return *inputs_;
+}
+
+namespace {
+
+// Releases a held gate if the enqueueing in between throws, so the stream is not left waiting.
+class GateHold {
+ public:
+  GateHold(StreamGate* gate, Stream& stream) : gate_(gate) {
+    if (gate_) gate_->hold(stream);
+  }
+  ~GateHold() { release(); }
+  GateHold(const GateHold&) = delete;
+  GateHold& operator=(const GateHold&) = delete;
+  void release() {
+    if (gate_) gate_->release();
+    gate_ = nullptr;
+  }
+
+ private:
+  StreamGate* gate_;
+};
+
+}  // namespace
+
+PointRecord AllreduceBench::run(const AllreducePointSpec& spec) {
+  if (spec.devices.empty()) throw std::invalid_argument("allreduce: no ranks");
+  if (spec.bytes() > config_.max_bytes) {
+    throw std::invalid_argument("allreduce: " + std::to_string(spec.bytes()) + " bytes exceed the buffers (" +
+                                std::to_string(config_.max_bytes) + ")");
+  }
+  if (spec.graph > 0) {
+    if (auto why = graph_capture_unsupported(backend_)) throw std::invalid_argument("--graph: " + *why);
+  }
+  const int n = spec.ranks();
+  Communicator& comm = config_.communicator_for ? config_.communicator_for(spec)
+                                                : comms_.get(spec.algo, spec.devices, config_.communicator);
+  Ranks& r = ranks_for(spec.devices);
+  const Inputs& in = inputs_for(spec.dtype, n, spec.count);
+  const std::size_t bytes = spec.bytes();
+
+  std::vector<const void*> send(static_cast<std::size_t>(n));
+  std::vector<void*> recv(static_cast<std::size_t>(n));
+  for (std::size_t i = 0; i < send.size(); ++i) {
+    send[i] = r.send[i].data();
+    recv[i] = spec.in_place ? r.send[i].data() : r.recv[i].data();
+  }
+
+  // With --graph N, spec.graph calls are captured once (after the checked call, so communicators
+  // are initialised, as nccl-tests requires) and each timed sample is one graph launch / N.
+  std::unique_ptr<CapturedWork> graph;
+  auto enqueue_calls = [&] {
+    if (graph) {
+      graph->launch();
+    } else {
+      comm.allreduce(spec.dtype, send, recv, spec.count, r.stream_ptrs);
+    }
+  };
+
+  // One call (or one graph launch), timed on rank 0's clock from a common start to the last
+  // rank's end (see header); returns microseconds per call.
+  auto call = [&](bool gated) {
+    Stream& s0 = *r.streams[0];
+    const std::uint32_t timeouts_before = gated && r.gate ? r.gate->timeouts() : 0;
+    {
+      GateHold hold(gated ? r.gate.get() : nullptr, s0);
+      s0.record(*r.start);
+      for (int i = 1; i < n; ++i) r.streams[i]->wait(*r.start);
+      enqueue_calls();
+      for (int i = 1; i < n; ++i) {
+        r.streams[i]->record(*r.done[i]);
+        s0.wait(*r.done[i]);
+      }
+      s0.record(*r.end);
+    }
+    r.synchronize();  // also rethrows the first error of any rank's enqueued work
+    if (gated && r.gate && r.gate->timeouts() != timeouts_before) {
+      throw std::runtime_error("the stream gate timed out while the host enqueued the call; the timing is invalid");
+    }
+    return r.end->elapsed_ms_since(*r.start) * 1000.0 / (graph ? spec.graph : 1);  // us per call
+  };
+
+  // 1. inputs (and a sentinel in the receive buffers), 2. the checked call.
+  for (int i = 0; i < n; ++i) {
+    r.streams[i]->copy_from_host(r.send[i].data(), in.host[i].data(), bytes);
+    if (!spec.in_place) r.streams[i]->fill(spec.dtype, r.recv[i].data(), spec.count, -1.0);
+  }
+  r.synchronize();
+  call(false);
+  std::optional<CheckResult> check;
+  bool send_modified = false;
+  if (config_.check) {
+    check.emplace();
+    // Checking every rank's output is host work as large as the collective itself; spread the
+    // ranks over the host's cores (each worker copies its ranks' outputs through its own staging
+    // buffer; the streams are distinct, so the workers never share one).
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    const auto workers = static_cast<int>(std::min<unsigned>(cores, static_cast<unsigned>(n)));
+    if (r.host.size() < static_cast<std::size_t>(workers)) r.host.resize(static_cast<std::size_t>(workers));
+    std::vector<CheckResult> partial(static_cast<std::size_t>(workers));
+    std::vector<char> modified(static_cast<std::size_t>(workers), 0);
+    auto check_ranks = [&](int w) {
+      std::vector<std::byte>& staging = r.host[static_cast<std::size_t>(w)];
+      if (staging.size() < bytes) staging.resize(config_.max_bytes);
+      const std::span<std::byte> host(staging.data(), bytes);
+      for (int i = w; i < n; i += workers) {
+        r.streams[i]->copy_to_host(host.data(), recv[i], bytes);
+        r.streams[i]->synchronize();
+        partial[w].merge(in.reference->check(host));
+        if (!spec.in_place) {
+          r.streams[i]->copy_to_host(host.data(), r.send[i].data(), bytes);
+          r.streams[i]->synchronize();
+          if (bytes > 0 && std::memcmp(host.data(), in.host[i].data(), bytes) != 0) modified[w] = 1;
+        }
+      }
+    };
+    std::vector<std::future<void>> running;
+    for (int w = 1; w < workers; ++w) running.push_back(std::async(std::launch::async, check_ranks, w));
+    std::exception_ptr error;
+    try {
+      check_ranks(0);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    for (auto& f : running) {
+      try {
+        f.get();
+      } catch (...) {
+        if (!error) error = std::current_exception();
+      }
+    }
+    if (error) std::rethrow_exception(error);
+    for (int w = 0; w < workers; ++w) {
+      check->merge(partial[w]);
+      send_modified = send_modified || modified[w];
+    }
+  }
+
+  if (spec.graph > 0) {
+    graph = capture_graph(backend_, r.stream_ptrs, [&] {
+      for (int i = 0; i < spec.graph; ++i) comm.allreduce(spec.dtype, send, recv, spec.count, r.stream_ptrs);
+    }, config_.graph_capture);
+    // Out of place every replayed call computes the same sum, so the graph's own result is checked
+    // too (in place N calls compound, so only the plain call above is checked).
+    if (!spec.in_place && config_.check) {
+      for (int i = 0; i < n; ++i) r.streams[i]->fill(spec.dtype, recv[i], spec.count, -1.0);
+      call(false);
+      std::vector<std::byte>& staging = r.host[0];
+      const std::span<std::byte> host(staging.data(), bytes);
+      for (int i = 0; i < n; ++i) {
+        r.streams[i]->copy_to_host(host.data(), recv[i], bytes);
+        r.streams[i]->synchronize();
+        check->merge(in.reference->check(host));
+      }
+    }
+  }
+
+  // 3. warm-up and timed calls.
+  const Measurement m = measure(config_.stopping, [&](const IterationInfo& it) { return call(!it.warmup); });
+
+  PointRecord rec;
+  rec.id = allreduce_point_id(spec);
+  rec.kind = "allreduce";
+  rec.axes = allreduce_axes(spec);
+  rec.stats["time"] = summarize(m.samples, "us");
+  const double median_us = rec.stats["time"].median;
+  const double algbw = median_us > 0 ? static_cast<double>(bytes) / (median_us * 1e-6) / 1e9 : 0.0;
+  rec.metrics["algbw"] = Metric{algbw, "GB/s", "bytes / median time (GB = 1e9 bytes)", "derived"};
+  rec.metrics["busbw"] = Metric{algbw * allreduce_busbw_factor(n), "GB/s", "algbw x 2(n-1)/n", "derived"};
+  rec.stopping = stopping_to_json(config_.stopping, m);
+  if (check) {
+    nlohmann::json c = {{"wrong_elements", check->wrong},
+                        {"checked_elements", check->checked},
+                        {"tolerance", check->tolerance},
+                        {"input_pattern", input_pattern_name(config_.pattern)}};
+    if (std::isfinite(check->max_abs_error)) c["max_abs_error"] = check->max_abs_error;
+    if (!spec.in_place) c["send_buffers_unchanged"] = !send_modified;
+    rec.check = std::move(c);
+    std::string why;
+    if (check->wrong > 0) {
+      why = std::to_string(check->wrong) + " of " + std::to_string(check->checked) +
+            " elements wrong (tolerance " + std::to_string(check->tolerance) + ", max abs error " +
+            (std::isfinite(check->max_abs_error) ? std::to_string(check->max_abs_error) : std::string("inf/nan")) + ")";
+    }
+    if (send_modified) why += std::string(why.empty() ? "" : "; ") + "the out-of-place call modified a send buffer";
+    if (!why.empty()) rec.set_status(PointStatus::failed, why);
+  }
+  rec.more["extra"] = {{"timing", "rank 0 events: common start to the last rank's end"},
+                       {"stream_gate", r.gate != nullptr},
+                       {"time_statistic", "median"}};
+  if (graph) {
+    rec.more["extra"]["graph"] = {{"calls_per_launch", spec.graph},
+                                  {"capture", graph_capture_name(graph->strategy())},
+                                  {"nodes", graph->nodes()},
+                                  {"graphs", graph->graphs()}};
+  }
+  return rec;
+}
+
+}  // namespace dpb

@@ -1,0 +1,48 @@
+// The `peers` part of the system block (schema $defs/system.peers): for each ordered pair of
+// distinct devices, whether peer access is supported, CUDA's performance rank and native-atomics
+// attributes (cudaDeviceGetP2PAttribute), and the link type from NVML where NVML is present.
+// On the cpu backend the simulated devices share host memory; that is what is reported.
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "device/backend.h"
+
+namespace dpb {
+
+class Nvml;
+
+struct PeerInfo {
+  int src = 0;
+  int dst = 0;
+  bool access_supported = false;
+  std::optional<int> performance_rank;  // 0 = best link (cuda only)
+  std::optional<bool> native_atomics;   // cuda only
+  std::optional<std::string> link;      // "NVLink x18", "PCIe PHB (...)", "host memory (cpu-simulated)"
+};
+
+// One entry per ordered pair (i != j) of the distinct devices in `devices` (every device when
+// empty), in row-major order. `nvml` may be null (no link types). Never throws for an unreadable
+// attribute (empty instead); throws std::invalid_argument for a device that does not exist.
+std::vector<PeerInfo> read_peers(Backend& backend, const std::vector<int>& devices, const Nvml* nvml);
+
+nlohmann::json peers_to_json(const std::vector<PeerInfo>& peers);
+
+// The hook describe_system (core/system/system_info.cpp) calls: read_peers with NVML loaded for the
+// call when available, as schema JSON.
+nlohmann::json describe_peers(Backend& backend, const std::vector<int>& devices);
+
+#if DPBENCH_HAVE_CUDA
+// cudaDeviceGetP2PAttribute for a pair of distinct CUDA devices (core/system/cuda_peers.cpp).
+struct CudaPeerAttributes {
+  std::optional<bool> access_supported;
+  std::optional<int> performance_rank;
+  std::optional<bool> native_atomics;
+};
+CudaPeerAttributes cuda_peer_attributes(int src, int dst);
+#endif
+
+}  // namespace dpb

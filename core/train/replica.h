@@ -1,0 +1,57 @@
+// One rank's model replica: its streams, model kernels and device buffers. Every per-parameter
+// buffer uses the bucket plan's flat layout (core/train/bucket.h), so the gradient buffer IS the
+// bucket memory (gradient_as_bucket_view) and the optimizer runs once over all parameters.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "device/backend.h"
+#include "train/bucket.h"
+#include "train/model_ops.h"
+#include "train/train_config.h"
+
+namespace dpb {
+
+struct Replica {
+  // Allocates everything for `config` on `device` (zero-filled where it matters). Throws
+  // DeviceError (e.g. out of memory) on failure.
+  Replica(Backend& backend, int rank, int device, const TrainConfig& config, const BucketPlan& plan);
+
+  int rank = 0;
+  int device = 0;
+
+  DeviceBuffer master;   // fp32 master weights (flat layout)
+  DeviceBuffer weights;  // low-precision copy; empty for fp32 (the master is the weight)
+  DeviceBuffer grads;    // gradients of the precision's type, bucket by bucket
+  DeviceBuffer state1, state2;  // optimizer state (fp32); state2 only for AdamW
+
+  DeviceBuffer input;     // [batch, input] of the precision's type
+  DeviceBuffer labels;    // [batch] int32
+  DeviceBuffer row_loss;  // [batch] fp32
+  DeviceBuffer skip_flag; // one fp32: nonzero when the step's gradients overflowed
+  std::vector<DeviceBuffer> z;  // per layer: pre-activation [batch, out] (the last is the logits)
+  std::vector<DeviceBuffer> a;  // per hidden layer: activation [batch, out]
+  DeviceBuffer grad_ping, grad_pong;  // dL/da and dL/dz, [batch, max width]
+
+  std::vector<std::unique_ptr<Event>> bucket_ready;  // compute -> comm, one per bucket
+  std::unique_ptr<Event> backward_done, comm_done;
+
+  // Host staging (must outlive the copies it feeds: the trainer waits every step).
+  std::vector<std::byte> host_input;
+  std::vector<std::int32_t> host_labels;
+  std::vector<float> host_loss;
+  float host_skip_flag = 0.0f;
+
+  // Declared after the buffers and events their queued work uses, so they are destroyed first:
+  // a cpu stream drains its queue when destroyed, and that work must still find its memory.
+  std::unique_ptr<Stream> compute;  // forward, backward, optimizer
+  std::unique_ptr<Stream> comm;     // bucket all-reduces
+  std::unique_ptr<ModelOps> ops;
+
+  // Pointer to the layout's weights of the precision's type.
+  void* weights_ptr() const { return weights ? weights.data() : master.data(); }
+};
+
+}  // namespace dpb

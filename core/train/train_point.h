@@ -1,0 +1,98 @@
+// One `dpbench train` point: build the replicas on the point's devices, train warm-up steps, then
+// measured steps under the shared stopping rule (core/measure/stopping.h), and turn the recorded
+// device events into the point's record (schema kind "train").
+//
+// Record contents:
+//   stats      step, forward, backward, exposed_comm, optimizer (ms, slowest rank per step,
+//              core/train/step_timing.h)
+//   metrics    samples_per_s (global batch / median step), scaling_efficiency (against the
+//              1-rank point of the same config: weak t1/tN, strong t1/(N tN); null without one),
+//              overlap_fraction (all-reduce time inside backward / all-reduce time, over measured
+//              steps and ranks), loss_first / loss_last (measured steps), skipped_steps (whole
+//              run), weights_sum (fp32 master weights at the end)
+//   buckets    per bucket: bytes, parameter names, all-reduce stats (ms), busbw (GB/s from the
+//              median, nccl-tests' 2(n-1)/n factor)
+//   timeline   the last measured step's spans on every rank (ms from the rank's step start)
+//   extra      weights_hash, loss_scale, steps, param_count, replicas_identical, ...
+// Replicas are compared at the end; any difference makes the point "failed" with the reason (the
+// measured figures stay in the record).
+#pragma once
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "collectives/communicator.h"
+#include "collectives/communicator_cache.h"
+#include "measure/stopping.h"
+#include "results/point_record.h"
+#include "train/train_config.h"
+
+namespace dpb {
+
+enum class Scaling { weak, strong };
+std::string_view scaling_name(Scaling s);
+
+struct TrainPointSpec {
+  ModelSpec model;
+  AlgorithmName algo;
+  DType precision = DType::f32;
+  std::vector<int> devices;  // rank r on devices[r]
+  double bucket_mb = 25, first_bucket_mb = 1;
+  int batch = 32;  // per rank
+  Scaling scaling = Scaling::weak;
+  bool overlap = true;
+  OptimizerKind optimizer = OptimizerKind::adamw;
+
+  int ranks() const { return static_cast<int>(devices.size()); }
+  int global_batch() const { return batch * ranks(); }
+};
+
+// "train/model=small/algo=p2p-ring/precision=fp32/ranks=2/devices=0,1/bucket_mb=25/
+//  first_bucket_mb=1/batch=32/global_batch=64/scaling=weak/overlap=1/optimizer=adamw"
+std::string train_point_id(const TrainPointSpec& p);
+// {model, algo, precision, ranks, devices, bucket_mb, first_bucket_mb, batch, global_batch,
+//  scaling, overlap, optimizer}
+nlohmann::json train_axes(const TrainPointSpec& p);
+// "small p2p-ring fp32 n=2 b25 bs32"
+std::string train_label(const TrainPointSpec& p);
+
+// What every point of a sweep shares (not axes): recorded under invocation.options.
+struct TrainBenchConfig {
+  StoppingOptions stopping;
+  std::optional<double> timeout_s;  // per point; a point past it is recorded as "timeout"
+  std::optional<float> lr;          // default: the optimizer's
+  std::uint64_t seed = 1;
+  Activation activation = Activation::relu;
+  LossScalerConfig scaler;
+  CommunicatorOptions communicator;
+};
+
+class TrainBench {
+ public:
+  TrainBench(Backend& backend, TrainBenchConfig config);
+
+  // Measures one point. Errors that stop it (out of memory, unavailable algorithm) propagate as
+  // exceptions (the sweep records them); TimeoutError after aborting the communicator.
+  PointRecord run(const TrainPointSpec& spec);
+
+  // Makes a finished point (this run's or one read from a resumed file) available as the 1-rank
+  // baseline of later points. Ignores points that are not ok 1-rank train points.
+  void remember(const nlohmann::json& point);
+
+  // The baseline step median (ms) for `spec`'s config, if its 1-rank point is known.
+  std::optional<double> baseline_step_ms(const TrainPointSpec& spec) const;
+
+  // The config a point trains with (model activation, lr, seed, scaler).
+  TrainConfig train_config(const TrainPointSpec& spec) const;
+
+ private:
+  Backend& backend_;
+  TrainBenchConfig config_;
+  CommunicatorCache comms_;
+  std::map<std::string, double> baselines_;  // baseline key -> 1-rank step median (ms)
+};
+
+}  // namespace dpb

@@ -1,0 +1,114 @@
+// The reference data-parallel training loop (DDP semantics) over the ranks of one communicator.
+//
+// Every rank holds an identical replica (initialised from the seed on each rank, then checked
+// bit-identical), trains on its shard of the global batch (core/train/synthetic_data.h), and
+// produces gradients layer by layer in reverse straight into bucket memory. A bucket's all-reduce
+// is enqueued on the rank's communication stream as soon as its last gradient is written (an
+// event from the compute stream; the comm stream waits on it), so it overlaps the rest of
+// backward; with overlap off every all-reduce waits for the end of backward (the baseline).
+//
+// Averaging: the loss gradient is divided by the GLOBAL batch on every rank (pre-scaling, as DDP
+// divides by world size before its all-reduce), so the all-reduce's sum is already the mean
+// gradient and no scaling pass follows. A 1-rank run scales by the same 1/G, so 1-rank and N-rank
+// runs add the same per-sample terms and differ only in summation order.
+//
+// fp16 uses dynamic loss scaling (core/train/loss_scaler.h). Overflow is checked on the
+// all-reduced gradients on every rank, and the optimizer kernel reads the flag on the device and
+// skips the update, so every rank takes the same decision without a host round trip; the host
+// reads the flags after the step and checks the ranks agreed.
+//
+// One host thread enqueues all ranks' work (as the communicator requires); step() then waits
+// through the Watchdog, so a hung all-reduce becomes a TimeoutError instead of a hang.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "collectives/communicator.h"
+#include "measure/timeline.h"
+#include "train/bucket.h"
+#include "train/loss_scaler.h"
+#include "train/replica.h"
+#include "train/synthetic_data.h"
+#include "train/train_config.h"
+#include "train/watchdog.h"
+#include "train/weights.h"
+
+namespace dpb {
+
+struct StepResult {
+  std::int64_t step = 0;    // global step index (warm-up included), selects the data
+  double loss = 0;          // mean loss over the global batch (fp32 per sample, summed in double)
+  bool skipped = false;     // the loss scaler skipped the update (fp16 overflow)
+  float loss_scale = 1.0f;  // the scale this step used
+  std::vector<TimelineSpan> spans;
+};
+
+// Result of comparing every rank's fp32 master weights with rank 0's.
+struct ReplicaCheck {
+  bool identical = true;
+  int first_bad_rank = -1;
+  std::size_t differing_elements = 0;
+  double max_abs_diff = 0;
+  std::string describe() const;  // "rank 2 differs from rank 0 in 17 of 1055242 weights (max |diff| 3e-8)"
+};
+
+class Trainer {
+ public:
+  // Ranks and devices are the communicator's. Allocates, initialises and verifies the replicas
+  // (throws std::runtime_error when they do not start identical). The watchdog bounds every wait.
+  Trainer(Backend& backend, Communicator& comm, TrainConfig config, Watchdog watchdog = {});
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  // Runs one training step on every rank and waits for it.
+  StepResult step();
+
+  const TrainConfig& config() const { return config_; }
+  const BucketPlan& plan() const { return plan_; }
+  int ranks() const { return static_cast<int>(replicas_.size()); }
+  int global_batch() const { return config_.local_batch * ranks(); }
+  std::int64_t steps_run() const { return step_; }
+  std::int64_t skipped_steps() const { return scaler_.skipped_steps(); }
+  float loss_scale() const { return scaler_.scale(); }
+
+  // Rank `rank`'s fp32 master weights in registration order (waits for the rank's streams).
+  std::vector<float> master_weights(int rank);
+  ReplicaCheck check_replicas();
+
+ private:
+  void upload_batch();
+  void forward(Replica& r, float grad_scale);
+  void backward_layer(int layer, std::vector<void*>& cur, std::vector<void*>& other);
+  void param_ready(int param);
+  void launch_bucket(int bucket, bool wait_ready);
+  void optimizer(Replica& r);
+  void wait_all(const std::string& what);
+  std::vector<Stream*> compute_streams() const;
+  std::vector<Stream*> comm_streams() const;
+  char* param_ptr(void* base, int param) const;
+
+  Backend* backend_;
+  Communicator* comm_;
+  TrainConfig config_;
+  Watchdog watchdog_;
+  BucketPlan plan_;
+  std::vector<ParamTensor> params_;
+  SyntheticData data_;
+  LossScaler scaler_;
+  // Host memory that queued copies read or write. Declared before the replicas so it outlives
+  // their streams, which drain their queues when destroyed (also when a wait timed out or the
+  // constructor threw).
+  std::vector<float> host_init_;
+  std::vector<float> host_readback_;
+  std::vector<std::unique_ptr<Replica>> replicas_;
+  std::unique_ptr<Timeline> timeline_;
+  std::vector<int> ready_count_;  // per bucket, during backward
+  std::int64_t step_ = 0;
+  std::int64_t applied_steps_ = 0;  // optimizer steps actually applied (AdamW's t)
+};
+
+}  // namespace dpb

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Rewrites the pytest fixtures under tests/fixtures/ from real dpbench runs on the cpu backend, so
+# the reporting package is tested on what the C++ side actually writes.
+#   scripts/make-fixtures.sh [BUILD_DIR]      (default: build; run scripts/build.sh first)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bin="${1:-$root/build}/bench/dpbench"
+dir="$root/tests/fixtures"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+"$bin" info --backend cpu --out "$tmp/info_cpu.json" >/dev/null
+"$bin" p2p --backend cpu --devices 0,1,2,3 --size 4M --repeats 3 --out "$tmp/p2p_cpu.json" >/dev/null
+"$bin" allreduce --backend cpu --gpus 1,2,4 --algo p2p-ring,p2p-direct --dtype fp32,bf16 -b 4K -e 1M -f 4 \
+  --max-time 0.1 --out "$tmp/allreduce_cpu.json" >/dev/null
+"$bin" train --backend cpu --gpus 1,2,4 --algo p2p-ring,p2p-tree --precision fp32,bf16 --bucket-mb 1 \
+  --model small --max-time 0.3 --out "$tmp/train_cpu.json" >/dev/null
+cp "$tmp"/*.json "$dir/"
+echo "fixtures rewritten in $dir"
