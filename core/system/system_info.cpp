@@ -1,6 +1,7 @@
 #include "system/system_info.h"
 
 #include "system/host_info.h"
+#include "system/nvml.h"
 #include "system/peers.h"
 
 namespace dpb {
@@ -46,7 +47,7 @@ nlohmann::json describe_system(Backend& backend, const std::vector<int>& devices
   sys["runtime"] = {{"cuda_driver_version", opt(rt.cuda_driver)},
                     {"cuda_runtime_version", opt(rt.cuda_runtime)},
                     {"nccl_version", opt(rt.nccl)},
-                    {"nvml", opt(rt.nvml)}};
+                    {"nvml", opt(rt.nvml ? rt.nvml : nvml_version())}};
   nlohmann::json devs = nlohmann::json::array();
   for (int d = 0; d < backend.device_count(); ++d) devs.push_back(device_to_json(backend.properties(d)));
   sys["devices"] = std::move(devs);

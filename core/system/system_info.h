@@ -19,7 +19,7 @@ struct RuntimeVersions {
   std::optional<std::string> cuda_driver;   // cudaDriverGetVersion, "13.0"
   std::optional<std::string> cuda_runtime;  // cudaRuntimeGetVersion
   std::optional<std::string> nccl;          // ncclGetVersion, "2.28.9"
-  std::optional<std::string> nvml;          // left to the NVML code (core/system/nvml*); null here
+  std::optional<std::string> nvml;          // filled by describe_system from core/system/nvml.h
 };
 
 // Queries the CUDA runtime/driver and NCCL (core/system/cuda_system_info.cpp in CUDA builds; all
