@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "collectives/algorithm_rules.h"
 #include "sweep/lists.h"
 
 namespace dpb::cli {
@@ -25,6 +26,29 @@ BackendSetup open_backend(const BackendFlags& flags, std::ostream& log) {
 
 nlohmann::json backend_options_json(const BackendFlags& flags) {
   return {{"backend", flags.backend}, {"cpu_devices", parse_int(flags.cpu_devices, "--cpu-devices", 1, 1024)}};
+}
+
+std::vector<AlgorithmName> parse_algo_flag(const std::string& text, const Backend& backend) {
+  const std::string algo_text =
+      text.empty() ? (backend.kind() == BackendKind::cuda ? "nccl-auto" : "p2p-ring") : text;
+  const std::vector<std::string> names =
+      parse_list<std::string>(algo_text, "--algo", [](const std::string& s) { return parse_algorithm(s).text(); });
+  std::vector<AlgorithmName> algos;
+  for (const auto& name : names) {
+    algos.push_back(parse_algorithm(name));
+    try {
+      check_backend_supports(backend.kind(), algos.back());
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(with_flag("--algo", e.what()));
+    }
+  }
+  return algos;
+}
+
+std::vector<std::string> algo_texts(const std::vector<AlgorithmName>& algos) {
+  std::vector<std::string> out;
+  for (const auto& a : algos) out.push_back(a.text());
+  return out;
 }
 
 }  // namespace dpb::cli

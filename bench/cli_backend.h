@@ -7,10 +7,12 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "collectives/communicator.h"
 #include "device/backend.h"
 
 namespace dpb::cli {
@@ -30,6 +32,12 @@ struct BackendSetup {
 // Resolves --backend (auto prints "backend: auto picked cpu: no CUDA device is visible" to `log`)
 // and creates the backend. Throws std::invalid_argument naming --backend or --cpu-devices.
 BackendSetup open_backend(const BackendFlags& flags, std::ostream& log);
+
+// Parses --algo (comma list; empty means nccl-auto on cuda, p2p-ring on cpu) and refuses names the
+// opened backend cannot run, with one error naming --algo.
+std::vector<AlgorithmName> parse_algo_flag(const std::string& text, const Backend& backend);
+// Their names, as invocation.options records them.
+std::vector<std::string> algo_texts(const std::vector<AlgorithmName>& algos);
 
 // {"backend": ..., "cpu_devices": N} for invocation.options.
 nlohmann::json backend_options_json(const BackendFlags& flags);

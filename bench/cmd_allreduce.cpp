@@ -70,18 +70,7 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
 
   BackendSetup setup = open_backend(f.backend, std::cerr);
   Backend& backend = *setup.backend;
-  const std::string algo_text = f.algo.empty() ? (backend.kind() == BackendKind::cuda ? "nccl-auto" : "p2p-ring") : f.algo;
-  const std::vector<std::string> algo_names =
-      parse_list<std::string>(algo_text, "--algo", [](const std::string& s) { return parse_algorithm(s).text(); });
-  std::vector<AlgorithmName> algos;
-  for (const auto& name : algo_names) {
-    algos.push_back(parse_algorithm(name));
-    try {
-      check_backend_supports(backend.kind(), algos.back());
-    } catch (const std::invalid_argument& e) {
-      throw std::invalid_argument(with_flag("--algo", e.what()));
-    }
-  }
+  const std::vector<AlgorithmName> algos = parse_algo_flag(f.algo, backend);
   const GraphCapture graph_capture = parse_graph_capture(f.graph_capture, "--graph-capture");
   if (graph > 0) {
     if (auto why = graph_capture_unsupported(backend)) throw std::invalid_argument("--graph: " + *why);
@@ -122,7 +111,7 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   nlohmann::json options = backend_options_json(f.backend);
   options["gpus"] = rank_plan.rank_counts;
   options["devices"] = rank_plan.devices ? nlohmann::json(*rank_plan.devices) : nlohmann::json(nullptr);
-  options["algo"] = algo_names;
+  options["algo"] = algo_texts(algos);
   std::vector<std::string> dtype_names;
   for (DType d : dtypes) dtype_names.emplace_back(dtype_name(d));
   options["dtype"] = dtype_names;

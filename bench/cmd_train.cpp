@@ -110,18 +110,7 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
 
   BackendSetup setup = open_backend(f.backend, std::cerr);
   Backend& backend = *setup.backend;
-  const std::string algo_text = f.algo.empty() ? (backend.kind() == BackendKind::cuda ? "nccl-auto" : "p2p-ring") : f.algo;
-  const std::vector<std::string> algo_names =
-      parse_list<std::string>(algo_text, "--algo", [](const std::string& s) { return parse_algorithm(s).text(); });
-  std::vector<AlgorithmName> algos;
-  for (const auto& name : algo_names) {
-    algos.push_back(parse_algorithm(name));
-    try {
-      check_backend_supports(backend.kind(), algos.back());
-    } catch (const std::invalid_argument& e) {
-      throw std::invalid_argument(with_flag("--algo", e.what()));
-    }
-  }
+  const std::vector<AlgorithmName> algos = parse_algo_flag(f.algo, backend);
   RankFlags rank_flags = f.ranks;
   if (rank_flags.gpus.empty() && rank_flags.devices.empty()) rank_flags.gpus = default_rank_counts(backend.device_count());
   RankPlan rank_plan = parse_rank_flags(rank_flags, backend.device_count(), backend.device_count());
@@ -172,7 +161,7 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   options["widths"] = model.widths;
   options["param_count"] = model.param_count();
   options["activation"] = activation_name(config.activation);
-  options["algo"] = algo_names;
+  options["algo"] = algo_texts(algos);
   std::vector<std::string> precision_names;
   for (DType d : precisions) precision_names.emplace_back(dtype_name(d));
   options["precision"] = precision_names;

@@ -14,54 +14,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli_test_support.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-struct RunResult {
-  int rc = -1;
-  std::string out, err;
-};
+using namespace dpb::testing;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
-
-std::vector<std::string> lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);) out.push_back(l);
-  return out;
-}
-
-class CliAllreduce : public ::testing::Test {
+class CliAllreduce : public CliTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("dpbench-cli-allreduce-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  // Runs `dpbench allreduce <args>` with stdout/stderr captured to files (args are single-quoted).
-  RunResult run(const std::vector<std::string>& args) {
-    std::string cmd = std::string("'") + DPBENCH_BINARY + "' allreduce";
-    for (const auto& a : args) cmd += " '" + a + "'";
-    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
-    cmd += " >'" + out.string() + "' 2>'" + err.string() + "' </dev/null";
-    const int status = std::system(cmd.c_str());
-    RunResult r;
-    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-    r.out = slurp(out);
-    r.err = slurp(err);
-    fs::remove(out);
-    fs::remove(err);
-    return r;
-  }
+  CliAllreduce() : CliTest("allreduce") {}
 
   // Asserts a rejected invocation: non-zero exit, exactly one stderr line naming `flag`, nothing
   // measured (no table rows), and no results file.
@@ -87,8 +50,6 @@ class CliAllreduce : public ::testing::Test {
     for (const auto& e : fs::directory_iterator(dir_)) (void)e, ++entries;
     EXPECT_EQ(entries, 0u) << "left files behind: " << joined;
   }
-
-  fs::path dir_;
 };
 
 TEST_F(CliAllreduce, BadInputsAreOneErrorLineNamingTheFlag) {

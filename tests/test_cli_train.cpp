@@ -23,61 +23,21 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli_test_support.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-struct RunResult {
-  int rc = -1;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
-
-std::vector<std::string> lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);) out.push_back(l);
-  return out;
-}
+using namespace dpb::testing;
 
 // Fast settings for a real run: a tiny model and a fixed number of steps.
 const std::vector<std::string> kQuick = {"--backend", "cpu", "--model", "64,64,10", "--warmup", "1", "--iters", "3"};
 
-class CliTrain : public ::testing::Test {
+class CliTrain : public CliTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("dpbench-cli-train-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::vector<std::string> argv(const std::vector<std::string>& args) const {
-    std::vector<std::string> a = {DPBENCH_BINARY, "train"};
-    a.insert(a.end(), args.begin(), args.end());
-    return a;
-  }
-
-  RunResult run(const std::vector<std::string>& args) {
-    std::string cmd;
-    for (const auto& a : argv(args)) cmd += "'" + a + "' ";
-    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
-    cmd += ">'" + out.string() + "' 2>'" + err.string() + "' </dev/null";
-    const int status = std::system(cmd.c_str());
-    RunResult r;
-    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-    r.out = slurp(out);
-    r.err = slurp(err);
-    return r;
-  }
+  CliTrain() : CliTest("train") {}
 
   void expect_rejected(std::vector<std::string> args, const std::string& flag, bool add_out = true) {
     const fs::path out = dir_ / "r.json";
@@ -98,8 +58,6 @@ class CliTrain : public ::testing::Test {
     EXPECT_EQ(r.out.find("summary"), std::string::npos) << joined;
     EXPECT_FALSE(fs::exists(out)) << joined;
   }
-
-  fs::path dir_;
 };
 
 TEST_F(CliTrain, EveryBadValueIsOneErrorLineNamingTheFlag) {
