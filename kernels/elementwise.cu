@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "device/dtype_dispatch.h"
 #include "device/cuda_check.h"
 #include "elementwise_launch.h"
 #include "reduce_math.h"
@@ -129,20 +130,12 @@ unsigned grid_for(std::size_t count, int per_thread, int sm_count) {
   return static_cast<unsigned>(blocks > 0 ? blocks : 1);
 }
 
-template <class F>
-void dispatch(DType type, F&& f) {
-  switch (type) {
-    case DType::f32: f(float{}); return;
-    case DType::f16: f(f16{}); return;
-    case DType::bf16: f(bf16{}); return;
-  }
-}
 
 }  // namespace
 
 void launch_fill(DType type, void* dst, std::size_t count, double value, CUstream_st* stream, int sm_count) {
   if (count == 0) return;
-  dispatch(type, [&](auto tag) {
+  dispatch_dtype(type, [&](auto tag) {
     using T = decltype(tag);
     // The value is converted on the host by the same function the cpu backend uses.
     const T v = from_float<T>(static_cast<float>(value));
@@ -156,7 +149,7 @@ void launch_fill(DType type, void* dst, std::size_t count, double value, CUstrea
 void launch_reduce_add(DType type, void* dst, const void* src, std::size_t count, CUstream_st* stream,
                        int sm_count) {
   if (count == 0) return;
-  dispatch(type, [&](auto tag) {
+  dispatch_dtype(type, [&](auto tag) {
     using T = decltype(tag);
     const bool vec = aligned(dst, 16) && aligned(src, 16);
     reduce_add_kernel<T><<<grid_for(count, vec ? kVecWidth<T> : 1, sm_count), kBlock, 0, stream>>>(
@@ -167,7 +160,7 @@ void launch_reduce_add(DType type, void* dst, const void* src, std::size_t count
 
 void launch_scale(DType type, void* data, std::size_t count, float factor, CUstream_st* stream, int sm_count) {
   if (count == 0) return;
-  dispatch(type, [&](auto tag) {
+  dispatch_dtype(type, [&](auto tag) {
     using T = decltype(tag);
     const bool vec = aligned(data, 16);
     scale_kernel<T><<<grid_for(count, vec ? kVecWidth<T> : 1, sm_count), kBlock, 0, stream>>>(
@@ -179,9 +172,9 @@ void launch_scale(DType type, void* data, std::size_t count, float factor, CUstr
 void launch_cast(DType dst_type, void* dst, DType src_type, const void* src, std::size_t count,
                  CUstream_st* stream, int sm_count) {
   if (count == 0) return;
-  dispatch(dst_type, [&](auto dst_tag) {
+  dispatch_dtype(dst_type, [&](auto dst_tag) {
     using To = decltype(dst_tag);
-    dispatch(src_type, [&](auto src_tag) {
+    dispatch_dtype(src_type, [&](auto src_tag) {
       using From = decltype(src_tag);
       const bool vec = aligned(dst, sizeof(To) * 4) && aligned(src, sizeof(From) * 4);
       cast_kernel<To, From><<<grid_for(count, vec ? 4 : 1, sm_count), kBlock, 0, stream>>>(

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "device/dtype_dispatch.h"
 #include "device/cuda_check.h"
 #include "train/train_launch.h"
 #include "train_math.h"
@@ -16,14 +17,6 @@ namespace {
 constexpr int kBlock = 256;
 constexpr int kRowBlock = 128;
 
-template <class F>
-void dispatch(DType type, F&& f) {
-  switch (type) {
-    case DType::f32: f(float{}); return;
-    case DType::f16: f(f16{}); return;
-    case DType::bf16: f(bf16{}); return;
-  }
-}
 
 unsigned grid_for(std::size_t count) {
   const std::size_t blocks = (count + kBlock - 1) / kBlock;
@@ -116,7 +109,7 @@ void launch_bias_activation(DType type, Activation act, void* z, const void* bia
                             CUstream_st* stream) {
   const auto r = static_cast<std::size_t>(rows), c = static_cast<std::size_t>(cols);
   if (r * c == 0) return;
-  dispatch(type, [&](auto tag) {
+  dispatch_dtype(type, [&](auto tag) {
     using T = decltype(tag);
     bias_activation_kernel<T><<<grid_for(r * c), kBlock, 0, stream>>>(static_cast<T*>(z), static_cast<const T*>(bias),
                                                                         static_cast<T*>(a), r, c, act);
@@ -127,7 +120,7 @@ void launch_bias_activation(DType type, Activation act, void* z, const void* bia
 void launch_activation_backward(DType type, Activation act, void* grad, const void* z, std::size_t count,
                                 CUstream_st* stream) {
   if (count == 0) return;
-  dispatch(type, [&](auto tag) {
+  dispatch_dtype(type, [&](auto tag) {
     using T = decltype(tag);
     activation_backward_kernel<T><<<grid_for(count), kBlock, 0, stream>>>(static_cast<T*>(grad),
                                                                             static_cast<const T*>(z), count, act);
@@ -138,7 +131,7 @@ void launch_activation_backward(DType type, Activation act, void* grad, const vo
 void launch_bias_grad(DType type, const void* dz, void* db, int rows, int cols, CUstream_st* stream) {
   if (cols <= 0) return;
   const auto c = static_cast<std::size_t>(cols);
-  dispatch(type, [&](auto tag) {
+  dispatch_dtype(type, [&](auto tag) {
     using T = decltype(tag);
     bias_grad_kernel<T><<<grid_for(c), kBlock, 0, stream>>>(static_cast<const T*>(dz), static_cast<T*>(db),
                                                               static_cast<std::size_t>(rows), c);
@@ -149,7 +142,7 @@ void launch_bias_grad(DType type, const void* dz, void* db, int rows, int cols, 
 void launch_softmax_xent(DType type, const void* logits, const std::int32_t* labels, int rows, int classes,
                          float grad_scale, void* dlogits, float* row_loss, CUstream_st* stream) {
   if (rows <= 0) return;
-  dispatch(type, [&](auto tag) {
+  dispatch_dtype(type, [&](auto tag) {
     using T = decltype(tag);
     softmax_xent_kernel<T><<<static_cast<unsigned>(rows), kRowBlock, 0, stream>>>(
         static_cast<const T*>(logits), labels, classes, grad_scale, static_cast<T*>(dlogits), row_loss);

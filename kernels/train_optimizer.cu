@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "device/dtype_dispatch.h"
 #include "device/cuda_check.h"
 #include "train/train_launch.h"
 #include "train_math.h"
@@ -14,15 +15,6 @@ namespace dpb::train_kernels {
 namespace {
 
 constexpr int kBlock = 256;
-
-template <class F>
-void dispatch(DType type, F&& f) {
-  switch (type) {
-    case DType::f32: f(float{}); return;
-    case DType::f16: f(f16{}); return;
-    case DType::bf16: f(bf16{}); return;
-  }
-}
 
 unsigned grid_for(std::size_t count) {
   const std::size_t blocks = (count + kBlock - 1) / kBlock;
@@ -53,7 +45,7 @@ __global__ void optimizer_kernel(float* master, T* weights, const T* grads, floa
 
 void launch_check_nonfinite(DType type, const void* data, std::size_t count, float* flag, CUstream_st* stream) {
   if (count == 0) return;
-  dispatch(type, [&](auto tag) {
+  dispatch_dtype(type, [&](auto tag) {
     using T = decltype(tag);
     check_nonfinite_kernel<T><<<grid_for(count), kBlock, 0, stream>>>(static_cast<const T*>(data), count, flag);
   });
@@ -62,7 +54,7 @@ void launch_check_nonfinite(DType type, const void* data, std::size_t count, flo
 
 void launch_optimizer(const OptimizerArgs& args, CUstream_st* stream) {
   if (args.count == 0) return;
-  dispatch(args.type, [&](auto tag) {
+  dispatch_dtype(args.type, [&](auto tag) {
     using T = decltype(tag);
     optimizer_kernel<T><<<grid_for(args.count), kBlock, 0, stream>>>(
         args.master, static_cast<T*>(args.weights), static_cast<const T*>(args.grads), args.state1, args.state2,

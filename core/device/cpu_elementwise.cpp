@@ -1,24 +1,12 @@
 #include "device/cpu_elementwise.h"
 
+#include "device/dtype_dispatch.h"
 #include "reduce_math.h"
 
 namespace dpb::cpu {
-namespace {
-
-// Calls f with a value of the element type `type` stands for.
-template <class F>
-void dispatch(DType type, F&& f) {
-  switch (type) {
-    case DType::f32: f(float{}); return;
-    case DType::f16: f(f16{}); return;
-    case DType::bf16: f(bf16{}); return;
-  }
-}
-
-}  // namespace
 
 void fill(DType type, void* dst, std::size_t count, double value) {
-  dispatch(type, [&](auto tag) {
+  dispatch_dtype(type, [&](auto tag) {
     using T = decltype(tag);
     const T v = from_float<T>(static_cast<float>(value));
     T* d = static_cast<T*>(dst);
@@ -27,7 +15,7 @@ void fill(DType type, void* dst, std::size_t count, double value) {
 }
 
 void reduce_add(DType type, void* dst, const void* src, std::size_t count) {
-  dispatch(type, [&](auto tag) {
+  dispatch_dtype(type, [&](auto tag) {
     using T = decltype(tag);
     T* d = static_cast<T*>(dst);
     const T* s = static_cast<const T*>(src);
@@ -36,7 +24,7 @@ void reduce_add(DType type, void* dst, const void* src, std::size_t count) {
 }
 
 void scale(DType type, void* data, std::size_t count, float factor) {
-  dispatch(type, [&](auto tag) {
+  dispatch_dtype(type, [&](auto tag) {
     using T = decltype(tag);
     T* d = static_cast<T*>(data);
     for (std::size_t i = 0; i < count; ++i) d[i] = scale_elem(d[i], factor);
@@ -44,9 +32,9 @@ void scale(DType type, void* data, std::size_t count, float factor) {
 }
 
 void cast(DType dst_type, void* dst, DType src_type, const void* src, std::size_t count) {
-  dispatch(dst_type, [&](auto dst_tag) {
+  dispatch_dtype(dst_type, [&](auto dst_tag) {
     using To = decltype(dst_tag);
-    dispatch(src_type, [&](auto src_tag) {
+    dispatch_dtype(src_type, [&](auto src_tag) {
       using From = decltype(src_tag);
       To* d = static_cast<To*>(dst);
       const From* s = static_cast<const From*>(src);

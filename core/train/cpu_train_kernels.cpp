@@ -1,3 +1,4 @@
+#include "device/dtype_dispatch.h"
 #include "train/cpu_train_kernels.h"
 
 #include <cblas.h>
@@ -9,15 +10,6 @@
 
 namespace dpb::cpu {
 namespace {
-
-template <class F>
-void dispatch(DType type, F&& f) {
-  switch (type) {
-    case DType::f32: f(float{}); return;
-    case DType::f16: f(f16{}); return;
-    case DType::bf16: f(bf16{}); return;
-  }
-}
 
 template <class T>
 const float* widen(const void* src, std::size_t count, std::vector<float>& dst) {
@@ -48,7 +40,7 @@ void gemm(DType type, const GemmShape& s, const void* a, const void* b, void* c,
   // Rows as stored: A is [M,K] or, transposed, [K,M]; B is [K,N] or [N,K].
   const int a_rows = s.trans_a ? s.k : s.m;
   const int b_rows = s.trans_b ? s.n : s.k;
-  dispatch(type, [&](auto tag) {
+  dispatch_dtype(type, [&](auto tag) {
     using T = decltype(tag);
     const float* a32 = widen<T>(a, stored_elems(a_rows, s.lda), scratch.a);
     const float* b32 = widen<T>(b, stored_elems(b_rows, s.ldb), scratch.b);
@@ -72,7 +64,7 @@ void gemm(DType type, const GemmShape& s, const void* a, const void* b, void* c,
 }
 
 void bias_activation(DType type, Activation act, void* z, const void* bias, void* a, int rows, int cols) {
-  dispatch(type, [&](auto tag) {
+  dispatch_dtype(type, [&](auto tag) {
     using T = decltype(tag);
     T* zt = static_cast<T*>(z);
     const T* bt = static_cast<const T*>(bias);
@@ -85,7 +77,7 @@ void bias_activation(DType type, Activation act, void* z, const void* bias, void
 }
 
 void activation_backward(DType type, Activation act, void* grad, const void* z, std::size_t count) {
-  dispatch(type, [&](auto tag) {
+  dispatch_dtype(type, [&](auto tag) {
     using T = decltype(tag);
     T* g = static_cast<T*>(grad);
     const T* zt = static_cast<const T*>(z);
@@ -94,7 +86,7 @@ void activation_backward(DType type, Activation act, void* grad, const void* z, 
 }
 
 void bias_grad(DType type, const void* dz, void* db, int rows, int cols) {
-  dispatch(type, [&](auto tag) {
+  dispatch_dtype(type, [&](auto tag) {
     using T = decltype(tag);
     const T* d = static_cast<const T*>(dz);
     T* out = static_cast<T*>(db);
@@ -111,7 +103,7 @@ void bias_grad(DType type, const void* dz, void* db, int rows, int cols) {
 
 void softmax_xent(DType type, const void* logits, const std::int32_t* labels, int rows, int classes, float grad_scale,
                   void* dlogits, float* row_loss) {
-  dispatch(type, [&](auto tag) {
+  dispatch_dtype(type, [&](auto tag) {
     using T = decltype(tag);
     const T* z = static_cast<const T*>(logits);
     T* dz = static_cast<T*>(dlogits);
@@ -136,7 +128,7 @@ void softmax_xent(DType type, const void* logits, const std::int32_t* labels, in
 }
 
 void check_nonfinite(DType type, const void* data, std::size_t count, float* flag) {
-  dispatch(type, [&](auto tag) {
+  dispatch_dtype(type, [&](auto tag) {
     using T = decltype(tag);
     const T* d = static_cast<const T*>(data);
     for (std::size_t i = 0; i < count; ++i) {
@@ -150,7 +142,7 @@ void check_nonfinite(DType type, const void* data, std::size_t count, float* fla
 
 void optimizer_step(const OptimizerArgs& args) {
   if (args.skip_flag && *args.skip_flag != 0.0f) return;
-  dispatch(args.type, [&](auto tag) {
+  dispatch_dtype(args.type, [&](auto tag) {
     using T = decltype(tag);
     T* w = static_cast<T*>(args.weights);
     const T* g = static_cast<const T*>(args.grads);
