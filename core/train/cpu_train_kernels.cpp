@@ -1,5 +1,5 @@
-#include "device/dtype_dispatch.h"
 #include "train/cpu_train_kernels.h"
+#include "device/dtype_dispatch.h"
 
 #include <cblas.h>
 
