@@ -90,4 +90,10 @@ void validate_output_flags(const OutputFlags& flags) {
   if (!flags.out.empty()) ResultsFile::check_writable(flags.out, "--out");
 }
 
+std::optional<ResultsFile> open_results_file(const OutputFlags& flags, const ResultsHeader& header) {
+  if (flags.out.empty()) return std::nullopt;
+  return flags.resume ? ResultsFile::resume(flags.out, header)
+                      : ResultsFile::create(flags.out, header);
+}
+
 }  // namespace dpb::cli

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "measure/stopping.h"
+#include "results/results_file.h"
 #include "sweep/rank_devices.h"
 
 namespace dpb::cli {
@@ -45,5 +46,8 @@ void add_output_flags(CLI::App& app, OutputFlags& flags);
 // --resume without --out is an error naming --resume. When --out is given, checks the path is
 // writable (ResultsFile::check_writable) so a bad path fails before any measuring.
 void validate_output_flags(const OutputFlags& flags);
+// The results file --out/--resume ask for (created, or resumed with its points kept); empty
+// without --out.
+std::optional<ResultsFile> open_results_file(const OutputFlags& flags, const ResultsHeader& header);
 
 }  // namespace dpb::cli

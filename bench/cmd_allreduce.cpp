@@ -126,17 +126,8 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   options["chunk_bytes"] = comm_options.chunk_bytes;
   options["stopping"] = stopping_options_json(stopping);
 
-  std::vector<int> all_devices;
-  for (int n : rank_plan.rank_counts) {
-    for (int d : rank_plan.devices_for(n)) {
-      if (std::find(all_devices.begin(), all_devices.end(), d) == all_devices.end()) all_devices.push_back(d);
-    }
-  }
-  std::optional<ResultsFile> results;
-  if (!f.output.out.empty()) {
-    ResultsHeader header{"allreduce", inv.argv, options, describe_system(backend, all_devices)};
-    results.emplace(f.output.resume ? ResultsFile::resume(f.output.out, header) : ResultsFile::create(f.output.out, header));
-  }
+  std::optional<ResultsFile> results = open_results_file(
+      f.output, ResultsHeader{"allreduce", inv.argv, options, describe_system(backend, rank_plan.distinct_devices())});
 
   std::string stop_text = stopping.fixed_iters
                               ? "warm-up " + std::to_string(stopping.warmup_iters) + ", then exactly " +

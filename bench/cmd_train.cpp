@@ -178,16 +178,9 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   options["loss_scale_interval"] = config.scaler.growth_interval;
   options["stopping"] = stopping_options_json(stopping);
 
-  std::vector<int> all_devices;
-  for (int n : rank_plan.rank_counts) {
-    for (int d : rank_plan.devices_for(n)) {
-      if (std::find(all_devices.begin(), all_devices.end(), d) == all_devices.end()) all_devices.push_back(d);
-    }
-  }
-  std::optional<ResultsFile> results;
-  if (!f.output.out.empty()) {
-    ResultsHeader header{"train", inv.argv, options, describe_system(backend, all_devices)};
-    results.emplace(f.output.resume ? ResultsFile::resume(f.output.out, header) : ResultsFile::create(f.output.out, header));
+  std::optional<ResultsFile> results = open_results_file(
+      f.output, ResultsHeader{"train", inv.argv, options, describe_system(backend, rank_plan.distinct_devices())});
+  if (results) {
     for (const auto& p : results->document().value("points", nlohmann::json::array())) bench.remember(p);
   }
 

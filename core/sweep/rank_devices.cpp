@@ -1,5 +1,6 @@
 #include "sweep/rank_devices.h"
 
+#include <algorithm>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -42,6 +43,16 @@ std::vector<int> RankPlan::devices_for(int ranks) const {
   std::vector<int> out(static_cast<std::size_t>(ranks));
   std::iota(out.begin(), out.end(), 0);
   return out;
+}
+
+std::vector<int> RankPlan::distinct_devices() const {
+  std::vector<int> all;
+  for (int n : rank_counts) {
+    for (int d : devices_for(n)) {
+      if (std::find(all.begin(), all.end(), d) == all.end()) all.push_back(d);
+    }
+  }
+  return all;
 }
 
 }  // namespace dpb

@@ -22,6 +22,8 @@ struct RankPlan {
 
   // Devices for a point with `ranks` ranks (validate first).
   std::vector<int> devices_for(int ranks) const;
+  // Every device any point uses, each once, in first-use order: what the system block describes.
+  std::vector<int> distinct_devices() const;
 };
 
 }  // namespace dpb
