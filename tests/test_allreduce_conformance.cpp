@@ -14,6 +14,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,9 @@ std::string case_name(const Case& c) {
   }
   return name;
 }
+
+// gtest prints a parameter through PrintTo; without it ctest lists every case as a byte dump.
+void PrintTo(const Case& c, std::ostream* os) { *os << case_name(c); }
 
 std::vector<Case> make_cases(BackendKind backend) {
   std::vector<std::string> algos{"p2p-ring", "p2p-tree", "p2p-direct"};
