@@ -14,52 +14,58 @@ namespace dpb {
 // ---- CpuEvent --------------------------------------------------------------------------------
 
 std::uint64_t CpuEvent::enqueue_record() {
-  std::lock_guard lock(mutex_);
-  return ++recorded_;
+  std::lock_guard lock(shared_->mutex);
+  return ++shared_->recorded;
 }
 
-void CpuEvent::complete(std::uint64_t generation) {
-  std::lock_guard lock(mutex_);
-  if (generation > completed_) {
-    completed_ = generation;
-    when_ = std::chrono::steady_clock::now();
+void CpuEvent::Shared::complete(std::uint64_t generation) {
+  std::lock_guard lock(mutex);
+  if (generation > completed) {
+    completed = generation;
+    when = std::chrono::steady_clock::now();
   }
-  // Notify under the lock: a host thread that sees the completion (query, synchronize) may
-  // destroy the event at once, which must not happen while this worker is still notifying.
-  cv_.notify_all();
+  cv.notify_all();
 }
 
-void CpuEvent::wait_for(std::uint64_t generation) const {
-  std::unique_lock lock(mutex_);
+void CpuEvent::Shared::wait_for(std::uint64_t generation) const {
+  std::unique_lock lock(mutex);
   // Abort is rare; polling it every few ms keeps the wake-up path to one condition variable.
-  while (completed_ < generation) {
-    if (state_->aborted.load()) {
+  while (completed < generation) {
+    if (backend->aborted.load()) {
       throw DeviceError("cpu event wait", __FILE__, __LINE__, "backend aborted while waiting");
     }
-    cv_.wait_for(lock, std::chrono::milliseconds(5));
+    cv.wait_for(lock, std::chrono::milliseconds(5));
   }
 }
 
 std::uint64_t CpuEvent::recorded_generation() const {
-  std::lock_guard lock(mutex_);
-  return recorded_;
+  std::lock_guard lock(shared_->mutex);
+  return shared_->recorded;
 }
 
-void CpuEvent::synchronize() { wait_for(recorded_generation()); }
+void CpuEvent::synchronize() { shared_->wait_for(recorded_generation()); }
 
 bool CpuEvent::query() {
-  std::lock_guard lock(mutex_);
-  return completed_ >= recorded_;
+  std::lock_guard lock(shared_->mutex);
+  return shared_->completed >= shared_->recorded;
 }
 
 double CpuEvent::elapsed_ms_since(const Event& start) const {
   const auto* s = dynamic_cast<const CpuEvent*>(&start);
   if (!s) throw std::invalid_argument("elapsed_ms_since: events from different backends");
-  std::scoped_lock lock(mutex_, s->mutex_);
-  if (completed_ == 0 || s->completed_ == 0 || completed_ < recorded_ || s->completed_ < s->recorded_) {
+  const Shared& a = *shared_;
+  const Shared& b = *s->shared_;
+  std::unique_lock lock_a(a.mutex, std::defer_lock);
+  std::unique_lock lock_b(b.mutex, std::defer_lock);
+  if (&a == &b) {
+    lock_a.lock();
+  } else {
+    std::lock(lock_a, lock_b);
+  }
+  if (a.completed == 0 || b.completed == 0 || a.completed < a.recorded || b.completed < b.recorded) {
     throw DeviceError("cpu elapsed time", __FILE__, __LINE__, "event has not completed");
   }
-  return std::chrono::duration<double, std::milli>(when_ - s->when_).count();
+  return std::chrono::duration<double, std::milli>(a.when - b.when).count();
 }
 
 // ---- CpuStream -------------------------------------------------------------------------------
@@ -149,7 +155,7 @@ void CpuStream::record(Event& event) {
   auto* e = dynamic_cast<CpuEvent*>(&event);
   if (!e) throw std::invalid_argument("CpuStream::record: not a cpu event");
   const std::uint64_t generation = e->enqueue_record();
-  enqueue_control([e, generation] { e->complete(generation); });
+  enqueue_control([shared = e->shared(), generation] { shared->complete(generation); });
 }
 
 void CpuStream::wait(const Event& event) {
@@ -157,7 +163,7 @@ void CpuStream::wait(const Event& event) {
   if (!e) throw std::invalid_argument("CpuStream::wait: not a cpu event");
   const std::uint64_t generation = e->recorded_generation();
   if (generation == 0) return;  // never recorded: complete, as in CUDA
-  enqueue_control([e, generation] { e->wait_for(generation); });
+  enqueue_control([shared = e->shared(), generation] { shared->wait_for(generation); });
 }
 
 void CpuStream::synchronize() {

@@ -28,7 +28,25 @@ struct CpuBackendState {
 
 class CpuEvent final : public Event {
  public:
-  CpuEvent(int device, std::shared_ptr<CpuBackendState> state) : device_(device), state_(std::move(state)) {}
+  // Record and completion state, shared with the stream tasks that record or wait on the event,
+  // so the event may be destroyed while such work is pending (as cudaEventDestroy allows).
+  struct Shared {
+    explicit Shared(std::shared_ptr<CpuBackendState> s) : backend(std::move(s)) {}
+    // Called by a worker when it reaches a record.
+    void complete(std::uint64_t generation);
+    // Blocks until `generation` has completed; throws DeviceError when the backend was aborted.
+    void wait_for(std::uint64_t generation) const;
+
+    std::shared_ptr<CpuBackendState> backend;
+    mutable std::mutex mutex;
+    mutable std::condition_variable cv;
+    std::uint64_t recorded = 0;
+    std::uint64_t completed = 0;
+    std::chrono::steady_clock::time_point when{};
+  };
+
+  CpuEvent(int device, std::shared_ptr<CpuBackendState> state)
+      : device_(device), shared_(std::make_shared<Shared>(std::move(state))) {}
   int device() const override { return device_; }
   void synchronize() override;
   bool query() override;
@@ -36,21 +54,13 @@ class CpuEvent final : public Event {
 
   // Called on the host when a record is enqueued; returns the generation the worker will complete.
   std::uint64_t enqueue_record();
-  // Called by a worker when it reaches a record.
-  void complete(std::uint64_t generation);
-  // Blocks until `generation` has completed; throws DeviceError when the backend was aborted.
-  void wait_for(std::uint64_t generation) const;
   // Generation of the last record enqueued on the host (0: never recorded).
   std::uint64_t recorded_generation() const;
+  const std::shared_ptr<Shared>& shared() const { return shared_; }
 
  private:
   int device_;
-  std::shared_ptr<CpuBackendState> state_;
-  mutable std::mutex mutex_;
-  mutable std::condition_variable cv_;
-  std::uint64_t recorded_ = 0;
-  std::uint64_t completed_ = 0;
-  std::chrono::steady_clock::time_point when_{};
+  std::shared_ptr<Shared> shared_;
 };
 
 class CpuStream final : public Stream {
