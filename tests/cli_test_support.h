@@ -73,6 +73,25 @@ class CliTest : public ::testing::Test {
     return r;
   }
 
+  // For rejection tests: appends `--out <dir_>/r.json` unless `args` has --out or `add_out` is
+  // false, so a test can check that a rejected run leaves no results file. Returns that path.
+  fs::path add_results_path(std::vector<std::string>& args, bool add_out) const {
+    const fs::path out = dir_ / "r.json";
+    bool has_out = !add_out;
+    for (const auto& a : args) has_out = has_out || a == "--out";
+    if (!has_out) {
+      args.push_back("--out");
+      args.push_back(out.string());
+    }
+    return out;
+  }
+
+  static std::string joined(const std::vector<std::string>& args) {
+    std::string text;
+    for (const auto& a : args) text += a + " ";
+    return text;
+  }
+
   std::string subcommand_;
   fs::path dir_;
 };

@@ -29,16 +29,9 @@ class CliAllreduce : public CliTest {
   // Asserts a rejected invocation: non-zero exit, exactly one stderr line naming `flag`, nothing
   // measured (no table rows), and no results file.
   void expect_rejected(std::vector<std::string> args, const std::string& flag, bool add_out = true) {
-    const fs::path out = dir_ / "r.json";
-    bool has_out = !add_out;
-    for (const auto& a : args) has_out = has_out || a == "--out";
-    if (!has_out) {
-      args.push_back("--out");
-      args.push_back(out.string());
-    }
+    const fs::path out = add_results_path(args, add_out);
     const RunResult r = run(args);
-    std::string joined;
-    for (const auto& a : args) joined += a + " ";
+    const std::string joined = CliTest::joined(args);
     EXPECT_NE(r.rc, 0) << joined;
     const auto err = lines(r.err);
     ASSERT_EQ(err.size(), 1u) << joined << "\nstderr:\n" << r.err;

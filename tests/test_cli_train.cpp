@@ -40,17 +40,10 @@ class CliTrain : public CliTest {
   CliTrain() : CliTest("train") {}
 
   void expect_rejected(std::vector<std::string> args, const std::string& flag, bool add_out = true) {
-    const fs::path out = dir_ / "r.json";
     args.insert(args.begin(), {"--backend", "cpu"});
-    bool has_out = !add_out;
-    for (const auto& a : args) has_out = has_out || a == "--out";
-    if (!has_out) {
-      args.push_back("--out");
-      args.push_back(out.string());
-    }
+    const fs::path out = add_results_path(args, add_out);
     const RunResult r = run(args);
-    std::string joined;
-    for (const auto& a : args) joined += a + " ";
+    const std::string joined = CliTest::joined(args);
     EXPECT_EQ(r.rc, 2) << joined;
     const auto err = lines(r.err);
     ASSERT_EQ(err.size(), 1u) << joined << "\n" << r.err;

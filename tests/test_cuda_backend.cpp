@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "gpu_test_support.h"
 #include "device/backend.h"
 #include "device/cpu_backend.h"
 #include "device/error.h"
@@ -20,11 +21,6 @@
 
 namespace dpb {
 namespace {
-
-#define DPB_REQUIRE_GPU()                                                                   \
-  do {                                                                                      \
-    if (visible_cuda_devices() == 0) GTEST_SKIP() << "no CUDA device visible (gpu-labelled test)"; \
-  } while (0)
 
 std::unique_ptr<Backend> cuda() { return make_backend(BackendKind::cuda); }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "gpu_test_support.h"
 #include "collectives/communicator.h"
 #include "device/backend.h"
 #include "device/cpu_backend.h"
@@ -14,11 +15,6 @@
 
 namespace dpb {
 namespace {
-
-#define DPB_REQUIRE_GPU()                                                                          \
-  do {                                                                                             \
-    if (visible_cuda_devices() == 0) GTEST_SKIP() << "no CUDA device visible (gpu-labelled test)"; \
-  } while (0)
 
 TEST(GraphCapture, RefusedOnTheCpuBackendWithAReason) {
   CpuBackend be(CpuBackendOptions{2, 1 << 20});

@@ -1,18 +1,11 @@
 #include "sweep/allreduce_table.h"
 
-#include <cstdio>
-
 #include "sweep/sizes.h"
+#include "sweep/text_format.h"
 
 namespace dpb {
 
 namespace {
-
-std::string fmt(const char* format, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, v);
-  return buf;
-}
 
 std::string devices_text(const std::vector<int>& devices) {
   std::string s;
@@ -39,11 +32,11 @@ void print_allreduce_row(std::ostream& out, const PointRecord& rec) {
   const std::size_t bytes = a.value("bytes", std::size_t{0});
   std::string time = "-", algbw = "-", busbw = "-", wrong = "-", stop = "-", iters = "-";
   if (auto it = rec.stats.find("time"); it != rec.stats.end() && it->second.count > 0) {
-    time = fmt("%.2f", it->second.median);
+    time = format_number("%.2f", it->second.median);
     iters = std::to_string(it->second.count);
   }
-  if (auto it = rec.metrics.find("algbw"); it != rec.metrics.end() && it->second.value) algbw = fmt("%.3f", *it->second.value);
-  if (auto it = rec.metrics.find("busbw"); it != rec.metrics.end() && it->second.value) busbw = fmt("%.3f", *it->second.value);
+  if (auto it = rec.metrics.find("algbw"); it != rec.metrics.end() && it->second.value) algbw = format_number("%.3f", *it->second.value);
+  if (auto it = rec.metrics.find("busbw"); it != rec.metrics.end() && it->second.value) busbw = format_number("%.3f", *it->second.value);
   if (rec.check) wrong = std::to_string(rec.check->value("wrong_elements", std::size_t{0}));
   if (rec.stopping) stop = rec.stopping->value("rule", "-");
   char buf[512];

@@ -1,28 +1,23 @@
 #include "train/train_table.h"
 
-#include <cstdio>
 #include <string>
+
+#include "sweep/text_format.h"
 
 namespace dpb {
 namespace {
-
-std::string fmt(const char* format, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, v);
-  return buf;
-}
 
 // A metric's value, or "-" when it is null or missing.
 std::string metric(const nlohmann::json& p, const char* name, const char* format, double scale = 1.0) {
   const auto& m = p.value("metrics", nlohmann::json::object());
   if (!m.contains(name) || !m[name].contains("value") || !m[name]["value"].is_number()) return "-";
-  return fmt(format, m[name]["value"].get<double>() * scale);
+  return format_number(format, m[name]["value"].get<double>() * scale);
 }
 
 std::string stat_median(const nlohmann::json& p, const char* name) {
   const auto& s = p.value("stats", nlohmann::json::object());
   if (!s.contains(name)) return "-";
-  return fmt("%.3f", s[name].value("median", 0.0));
+  return format_number("%.3f", s[name].value("median", 0.0));
 }
 
 std::string pad(std::string s, std::size_t w, bool left = false) {
@@ -45,7 +40,7 @@ void print_train_summary(std::ostream& out, const std::vector<nlohmann::json>& p
     std::string status = p.value("status", "?");
     if (status != "ok" && p.contains("reason") && p["reason"].is_string()) status += ": " + p["reason"].get<std::string>();
     std::string prec = a.value("precision", "?");
-    std::string bucket = a.contains("bucket_mb") ? fmt("%g", a["bucket_mb"].get<double>()) : "?";
+    std::string bucket = a.contains("bucket_mb") ? format_number("%g", a["bucket_mb"].get<double>()) : "?";
     if (a.contains("overlap") && !a["overlap"].get<bool>()) bucket += "*";
     out << " " << pad(a.value("model", "?"), 9) << pad(a.value("algo", "?"), 11) << pad(prec, 5)
         << pad(std::to_string(a.value("ranks", 0)), 3) << pad(bucket, 7) << pad(std::to_string(a.value("batch", 0)), 6)
