@@ -59,29 +59,32 @@ TEST_P(TrainerPrecision, LossFallsAndReplicasStayIdentical) {
 INSTANTIATE_TEST_SUITE_P(AllPrecisions, TrainerPrecision, ::testing::Values(DType::f32, DType::f16, DType::bf16),
                          [](const ::testing::TestParamInfo<DType>& p) { return std::string(dtype_name(p.param)); });
 
-// A communicator that gets the all-reduce slightly wrong on the last rank: the result there is
-// scaled by (1 + 2^-10), as a buggy schedule that reduced in a different order might.
+// A communicator that gets the all-reduce wrong on one rank: the result there is scaled by
+// `factor` after the real all-reduce, as a buggy schedule might leave it.
 class SkewedCommunicator final : public Communicator {
  public:
-  explicit SkewedCommunicator(std::unique_ptr<Communicator> inner) : inner_(std::move(inner)) {}
+  SkewedCommunicator(std::unique_ptr<Communicator> inner, int rank, float factor)
+      : inner_(std::move(inner)), rank_(static_cast<std::size_t>(rank)), factor_(factor) {}
   AlgorithmName algorithm() const override { return inner_->algorithm(); }
   int ranks() const override { return inner_->ranks(); }
   const std::vector<int>& devices() const override { return inner_->devices(); }
   void allreduce(DType type, std::span<const void* const> send, std::span<void* const> recv, std::size_t count,
                  std::span<Stream* const> streams) override {
     inner_->allreduce(type, send, recv, count, streams);
-    const std::size_t last = streams.size() - 1;
-    streams[last]->scale(type, recv[last], count, 1.0f + 1.0f / 1024);
+    streams[rank_]->scale(type, recv[rank_], count, factor_);
   }
   void abort() override { inner_->abort(); }
 
  private:
   std::unique_ptr<Communicator> inner_;
+  std::size_t rank_;
+  float factor_;
 };
 
 TEST(Trainer, DivergedReplicasAreDetected) {
   CpuBackend backend;
-  SkewedCommunicator comm(make_communicator(backend, parse_algorithm("p2p-ring"), {0, 1, 2}));
+  // The last rank's result off by (1 + 2^-10), as a schedule reducing in another order might leave it.
+  SkewedCommunicator comm(make_communicator(backend, parse_algorithm("p2p-ring"), {0, 1, 2}), 2, 1.0f + 1.0f / 1024);
   TrainConfig c = tiny_config(DType::f32, OptimizerKind::sgd);
   c.local_batch = 4;
   Trainer trainer(backend, comm, c);
@@ -95,26 +98,10 @@ TEST(Trainer, DivergedReplicasAreDetected) {
 }
 
 TEST(Trainer, RanksThatDisagreeOnOverflowFailTheStep) {
-  // fp16: only the skewed rank's gradients overflow (scaled by 2^16 on that rank), so the ranks'
+  // fp16: only the skewed rank's gradients overflow (scaled by 1e9 on that rank), so the ranks'
   // skip decisions differ, which can only mean the replicas' gradients differ.
-  class Overflowing final : public Communicator {
-   public:
-    explicit Overflowing(std::unique_ptr<Communicator> inner) : inner_(std::move(inner)) {}
-    AlgorithmName algorithm() const override { return inner_->algorithm(); }
-    int ranks() const override { return inner_->ranks(); }
-    const std::vector<int>& devices() const override { return inner_->devices(); }
-    void allreduce(DType type, std::span<const void* const> send, std::span<void* const> recv, std::size_t count,
-                   std::span<Stream* const> streams) override {
-      inner_->allreduce(type, send, recv, count, streams);
-      streams[1]->scale(type, recv[1], count, 1e9f);
-    }
-    void abort() override { inner_->abort(); }
-
-   private:
-    std::unique_ptr<Communicator> inner_;
-  };
   CpuBackend backend;
-  Overflowing comm(make_communicator(backend, parse_algorithm("p2p-ring"), {0, 1}));
+  SkewedCommunicator comm(make_communicator(backend, parse_algorithm("p2p-ring"), {0, 1}), 1, 1e9f);
   Trainer trainer(backend, comm, tiny_config(DType::f16, OptimizerKind::sgd));
   try {
     trainer.step();

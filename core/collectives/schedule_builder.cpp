@@ -52,9 +52,9 @@ void ScheduleBuilder::wait(int rank, SignalRef ref) {
   schedule_.steps[static_cast<std::size_t>(rank)].push_back(step);
 }
 
-void ScheduleBuilder::copy_peer(int rank, int peer, Location src, Location dst, std::size_t count) {
+void ScheduleBuilder::push_move(int rank, StepKind kind, int peer, Location src, Location dst, std::size_t count) {
   Step step;
-  step.kind = StepKind::copy_peer;
+  step.kind = kind;
   step.peer = peer;
   step.src = src;
   step.dst = dst;
@@ -62,23 +62,17 @@ void ScheduleBuilder::copy_peer(int rank, int peer, Location src, Location dst, 
   schedule_.steps[static_cast<std::size_t>(rank)].push_back(step);
 }
 
+void ScheduleBuilder::copy_peer(int rank, int peer, Location src, Location dst, std::size_t count) {
+  push_move(rank, StepKind::copy_peer, peer, src, dst, count);
+}
+
 void ScheduleBuilder::reduce(int rank, Location dst, Location src, std::size_t count) {
-  Step step;
-  step.kind = StepKind::reduce;
-  step.src = src;
-  step.dst = dst;
-  step.count = count;
-  schedule_.steps[static_cast<std::size_t>(rank)].push_back(step);
+  push_move(rank, StepKind::reduce, Step{}.peer, src, dst, count);
 }
 
 void ScheduleBuilder::local_copy(int rank, Location dst, Location src, std::size_t count) {
   if (dst == src) return;  // in place: nothing to move
-  Step step;
-  step.kind = StepKind::local_copy;
-  step.src = src;
-  step.dst = dst;
-  step.count = count;
-  schedule_.steps[static_cast<std::size_t>(rank)].push_back(step);
+  push_move(rank, StepKind::local_copy, Step{}.peer, src, dst, count);
 }
 
 int ScheduleBuilder::open_channel(int sender, int receiver, std::size_t slot_elems, int slots) {

@@ -69,6 +69,8 @@ class ScheduleBuilder {
   Schedule finish();
 
  private:
+  // Appends a data-moving step (copy_peer, reduce, local_copy) to `rank`'s list.
+  void push_move(int rank, StepKind kind, int peer, Location src, Location dst, std::size_t count);
   Schedule schedule_;
   std::vector<std::uint32_t> records_;  // per signal: records appended so far
   std::vector<Channel> channels_;
