@@ -12,6 +12,10 @@ void add_backend_flags(CLI::App& app, BackendFlags& flags) {
       ->capture_default_str();
   app.add_option("--cpu-devices", flags.cpu_devices, "Number of simulated devices of the cpu backend")
       ->capture_default_str();
+  app.add_option("--cpu-queue-depth", flags.cpu_queue_depth,
+                 "cpu backend: operations a stream may hold pending before an enqueue blocks the host (CUDA "
+                 "blocks at about 1000)")
+      ->capture_default_str();
 }
 
 BackendSetup open_backend(const BackendFlags& flags, std::ostream& log) {
@@ -20,12 +24,15 @@ BackendSetup open_backend(const BackendFlags& flags, std::ostream& log) {
   if (flags.backend == "auto") log << "backend: " << setup.choice.why << "\n";
   CpuBackendOptions cpu;
   cpu.devices = cpu_devices;
+  cpu.queue_depth = static_cast<std::size_t>(parse_int(flags.cpu_queue_depth, "--cpu-queue-depth", 2, 1 << 24));
   setup.backend = make_backend(setup.choice.kind, cpu);
   return setup;
 }
 
 nlohmann::json backend_options_json(const BackendFlags& flags) {
-  return {{"backend", flags.backend}, {"cpu_devices", parse_int(flags.cpu_devices, "--cpu-devices", 1, 1024)}};
+  return {{"backend", flags.backend},
+          {"cpu_devices", parse_int(flags.cpu_devices, "--cpu-devices", 1, 1024)},
+          {"cpu_queue_depth", parse_int(flags.cpu_queue_depth, "--cpu-queue-depth", 2, 1 << 24)}};
 }
 
 std::vector<AlgorithmName> parse_algo_flag(const std::string& text, const Backend& backend) {

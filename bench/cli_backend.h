@@ -1,4 +1,4 @@
-// Shared CLI flags: --backend auto|cpu|cuda and --cpu-devices N.
+// Shared CLI flags: --backend auto|cpu|cuda, --cpu-devices N and --cpu-queue-depth N.
 //
 //   BackendFlags flags;                 // defaults: auto, 8 simulated cpu devices
 //   add_backend_flags(*app, flags);     // when building the subcommand
@@ -20,6 +20,7 @@ namespace dpb::cli {
 struct BackendFlags {
   std::string backend = "auto";
   std::string cpu_devices = "8";  // parsed in open_backend so errors name the flag
+  std::string cpu_queue_depth = "1024";
 };
 
 void add_backend_flags(CLI::App& app, BackendFlags& flags);
@@ -39,7 +40,7 @@ std::vector<AlgorithmName> parse_algo_flag(const std::string& text, const Backen
 // Their names, as invocation.options records them.
 std::vector<std::string> algo_texts(const std::vector<AlgorithmName>& algos);
 
-// {"backend": ..., "cpu_devices": N} for invocation.options.
+// {"backend": ..., "cpu_devices": N, "cpu_queue_depth": N} for invocation.options.
 nlohmann::json backend_options_json(const BackendFlags& flags);
 
 }  // namespace dpb::cli

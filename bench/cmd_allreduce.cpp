@@ -2,6 +2,7 @@
 // like nccl-tests' all_reduce_perf (same algbw/busbw definitions, in-place and out-of-place, a
 // wrong-element count per point), with adaptive repetition and an atomic results file.
 #include <algorithm>
+#include <iomanip>
 #include <iostream>
 #include <set>
 
@@ -9,6 +10,7 @@
 #include "cli_sizes.h"
 #include "cli_sweep_flags.h"
 #include "collectives/algorithm_rules.h"
+#include "collectives/schedule.h"
 #include "commands.h"
 #include "graph/graph_capture.h"
 #include "results/results_file.h"
@@ -16,6 +18,8 @@
 #include "sweep/allreduce_table.h"
 #include "sweep/lists.h"
 #include "sweep/progress.h"
+#include "sweep/sizes.h"
+#include "sweep/text_format.h"
 #include "sweep/sweep.h"
 #include "system/system_info.h"
 
@@ -43,7 +47,37 @@ struct AllreduceFlags {
   bool no_check = false;
   std::string pattern = "integers";
   std::string chunk_bytes;
+  std::string launch = "thread-per-rank";
+  bool dry_run = false;
 };
+
+// --dry-run: the points, one line each, with what one call puts on the busiest stream and the p2p
+// scratch per rank, so a long GPU run's plan can be checked first.
+// "16", "1M", "432.5M": exact where a unit divides the size, else one decimal of the largest unit.
+std::string approx_size(std::size_t bytes) {
+  if (bytes == 0) return "-";
+  const std::string exact = format_size(bytes);
+  if (exact != std::to_string(bytes) || bytes < 1024) return exact;
+  const char* units[] = {"K", "M", "G"};
+  double v = static_cast<double>(bytes);
+  int u = -1;
+  while (v >= 1024 && u < 2) {
+    v /= 1024;
+    ++u;
+  }
+  return format_number("%.1f", v) + units[u];
+}
+
+void print_dry_run(std::ostream& os, const std::vector<AllreducePointSpec>& specs, const CommunicatorOptions& options) {
+  os << "# dry run: " << specs.size() << " points; nothing is measured and no results file is written\n";
+  os << std::left << std::setw(44) << "# point" << std::right << std::setw(11) << "ops/stream" << std::setw(14)
+     << "scratch/rank" << std::setw(10) << "chunk" << "\n";
+  for (const AllreducePointSpec& spec : specs) {
+    const CallPlan p = plan_allreduce_call(spec.algo, spec.ranks(), spec.dtype, spec.count, spec.in_place, options);
+    os << std::left << std::setw(44) << allreduce_label(spec) << std::right << std::setw(11) << p.ops_per_stream
+       << std::setw(14) << approx_size(p.scratch_bytes) << std::setw(10) << approx_size(p.chunk_bytes) << "\n";
+  }
+}
 
 InputPattern parse_pattern(const std::string& s) {
   if (s == "integers") return InputPattern::integers;
@@ -87,8 +121,10 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   config.max_bytes = sizes.max_bytes;
   config.communicator = comm_options;
   config.graph_capture = graph_capture;
+  config.launch = parse_launch(f.launch);
   AllreduceBench bench(backend, config, std::max<std::size_t>(algos.size(), 4));
   std::vector<SweepPoint> plan;
+  std::vector<AllreducePointSpec> specs;
   for (int n : rank_plan.rank_counts) {
     const std::vector<int> devices = rank_plan.devices_for(n);
     for (DType dtype : dtypes) {
@@ -99,6 +135,7 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
         for (const auto& algo : algos) {
           for (bool in_place : placements) {
             AllreducePointSpec spec{algo, dtype, devices, count, in_place, graph};
+            specs.push_back(spec);
             plan.push_back(SweepPoint{allreduce_point_id(spec), "allreduce", allreduce_label(spec), allreduce_axes(spec),
                                       [&bench, spec] { return bench.run(spec); }});
           }
@@ -107,6 +144,10 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
     }
   }
   validate_plan(plan);
+  if (f.dry_run) {
+    print_dry_run(std::cout, specs, comm_options);
+    return 0;
+  }
 
   nlohmann::json options = backend_options_json(f.backend);
   options["gpus"] = rank_plan.rank_counts;
@@ -124,6 +165,7 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   options["check"] = config.check;
   options["check_pattern"] = input_pattern_name(pattern);
   options["chunk_bytes"] = comm_options.chunk_bytes;
+  options["launch"] = launch_name(config.launch);
   options["stopping"] = stopping_options_json(stopping);
 
   std::optional<ResultsFile> results = open_results_file(
@@ -141,6 +183,9 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   std::vector<std::string> header = {
       "dpbench allreduce  backend: " + std::string(backend.name()) + " (" + setup.choice.why + ")",
       "time: median per call, device events on rank 0 from a common start to the last rank's end",
+      "host: median host time to enqueue one call (the slowest rank's thread); 'host-bound' where host >= time",
+      "launch: " + std::string(launch_name(config.launch)) + "; p2p calls put at most " +
+          std::to_string(kMaxOpsPerStream) + " operations on a stream (--dry-run lists them)",
       "algbw = bytes / time, busbw = algbw x 2(n-1)/n (GB = 1e9 bytes); #wrong: elements off the host reference",
       "stopping: " + stop_text};
   if (results && results->resumed_points() > 0) {
@@ -198,7 +243,14 @@ Command add_allreduce_command(CLI::App& root) {
   app->add_option("--check-pattern", flags->pattern,
                   "Check inputs: integers (exact sums, tolerance 0) or fractions (16-bit sums round)")
       ->capture_default_str();
-  app->add_option("--chunk-bytes", flags->chunk_bytes, "p2p algorithms: pipeline chunk size (default 1M)");
+  app->add_option("--chunk-bytes", flags->chunk_bytes,
+                  "p2p algorithms: pipeline chunk size (default 1M; grown at large sizes so one call puts at most "
+                  "256 operations on a stream)");
+  app->add_option("--launch", flags->launch,
+                  "How ranks are driven: thread-per-rank (a host thread per rank, as DDP) or single-thread")
+      ->capture_default_str();
+  app->add_flag("--dry-run", flags->dry_run,
+                "Print the points with operations per stream and scratch per rank; run nothing, write nothing");
   add_stopping_flags(*app, flags->stopping, default_stopping());
   add_output_flags(*app, flags->output);
   return {app, [flags](const Invocation& inv) { return run_allreduce(*flags, inv); }};

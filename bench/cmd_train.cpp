@@ -55,6 +55,8 @@ struct TrainFlags {
   std::string timeout;
   std::string loss_scale_init = "65536";
   std::string loss_scale_interval = "2000";
+  std::string launch = "thread-per-rank";
+  bool dry_run = false;
 };
 
 // 1, 2, 4, ... up to the device count, and the device count itself: a scaling curve by default.
@@ -127,8 +129,10 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
     }
   }
 
+  config.launch = parse_launch(f.launch);
   TrainBench bench(backend, config);
   std::vector<SweepPoint> plan;
+  std::vector<TrainPointSpec> specs;
   for (int n : rank_plan.rank_counts) {
     for (const auto& algo : algos) {
       for (DType precision : precisions) {
@@ -145,6 +149,7 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
             spec.scaling = scaling;
             spec.overlap = !f.no_overlap;
             spec.optimizer = optimizer;
+            specs.push_back(spec);
             plan.push_back(SweepPoint{train_point_id(spec), "train", train_label(spec), train_axes(spec),
                                       [&bench, spec] { return bench.run(spec); }});
           }
@@ -153,6 +158,18 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
     }
   }
   validate_plan(plan);
+  if (f.dry_run) {
+    // The points, with the most operations one bucket's all-reduce puts on a stream.
+    std::cout << "# dry run: " << specs.size() << " points; nothing is measured and no results file is written\n"
+              << "# point  ops/stream  buckets\n";
+    for (const TrainPointSpec& spec : specs) {
+      const BucketPlan buckets = assign_buckets(spec.model.params(), dtype_size(spec.precision),
+                                                mib_to_bytes(spec.bucket_mb), mib_to_bytes(spec.first_bucket_mb));
+      std::cout << train_label(spec) << "  " << bench.max_ops_per_bucket(spec, buckets) << "  "
+                << buckets.buckets.size() << "\n";
+    }
+    return 0;
+  }
 
   nlohmann::json options = backend_options_json(f.backend);
   options["gpus"] = rank_plan.rank_counts;
@@ -177,6 +194,7 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   options["loss_scale_init"] = config.scaler.init_scale;
   options["loss_scale_interval"] = config.scaler.growth_interval;
   options["stopping"] = stopping_options_json(stopping);
+  options["launch"] = launch_name(config.launch);
 
   std::optional<ResultsFile> results = open_results_file(
       f.output, ResultsHeader{"train", inv.argv, options, describe_system(backend, rank_plan.distinct_devices())});
@@ -257,6 +275,11 @@ Command add_train_command(CLI::App& root) {
   app->add_option("--global-batch", flags->global_batch,
                   "Global batch sizes, comma-separated (strong scaling: N ranks get global/N each)");
   app->add_flag("--no-overlap", flags->no_overlap, "Start all-reduces only after backward has finished (baseline)");
+  app->add_option("--launch", flags->launch,
+                  "How ranks are driven: thread-per-rank (a host thread per rank, as DDP) or single-thread")
+      ->capture_default_str();
+  app->add_flag("--dry-run", flags->dry_run,
+                "Print the points with operations per stream per all-reduce; run nothing, write nothing");
   app->add_option("--optimizer", flags->optimizer, "sgd (momentum 0.9) or adamw")->capture_default_str();
   app->add_option("--lr", flags->lr, "Learning rate (default 0.05 for sgd, 1e-3 for adamw)");
   app->add_option("--seed", flags->seed, "Seed of the weights and the synthetic data")->capture_default_str();

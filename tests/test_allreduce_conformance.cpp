@@ -1,7 +1,8 @@
 // All-reduce conformance: every algorithm on every backend produces the exact sum (or one within
 // the dtype's argued tolerance, allreduce_check.h) on every rank, for every element count (0, 1,
 // fewer than ranks, not divisible by ranks, large), dtype, rank count 1..8, in place and out of
-// place, and never writes the send buffer out of place.
+// place, and never writes the send buffer out of place; cases of two calls run the second with a
+// host thread per rank.
 //
 // Parameterised over backend x algorithm x ranks x count x dtype x placement. The cpu instance
 // always runs; the Cuda instance (labelled gpu) skips with a message where no GPU is visible and
@@ -16,6 +17,7 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "collectives/allreduce_check.h"
@@ -181,7 +183,17 @@ TEST_P(AllreduceConformance, EveryRankGetsTheSum) {
       // Out of place, poison the output so an element nobody wrote is caught.
       if (!c.in_place) streams[r]->fill(c.type, recv[r], c.count, std::numeric_limits<double>::quiet_NaN());
     }
-    comm->allreduce(c.type, send, recv, c.count, streams);
+    // Odd-numbered calls run with a host thread per rank (Communicator::allreduce_rank), even ones
+    // from one thread, so every case covers both launch modes and a switch between them.
+    if (call % 2 == 1 && c.ranks > 1) {
+      std::vector<std::thread> threads;
+      for (std::size_t r = 0; r < un; ++r) {
+        threads.emplace_back([&, r] { comm->allreduce_rank(static_cast<int>(r), c.type, send[r], recv[r], c.count, *streams[r]); });
+      }
+      for (auto& t : threads) t.join();
+    } else {
+      comm->allreduce(c.type, send, recv, c.count, streams);
+    }
     CheckResult total;
     std::vector<std::byte> host(bytes);
     for (std::size_t r = 0; r < un && bytes > 0; ++r) {

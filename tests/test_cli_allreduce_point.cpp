@@ -26,6 +26,13 @@ class CopyOnlyCommunicator final : public Communicator {
       if (scribble_ && send[r] != recv[r]) streams[r]->fill(type, const_cast<void*>(send[r]), count, 7.0);
     }
   }
+  // The same wrong answer, one rank at a time (thread per rank).
+  void allreduce_rank(int, DType type, const void* send, void* recv, std::size_t count, Stream& stream) override {
+    const void* sends[] = {send};
+    void* recvs[] = {recv};
+    Stream* streams[] = {&stream};
+    allreduce(type, sends, recvs, count, streams);
+  }
   void abort() override {}
 
  private:

@@ -173,8 +173,10 @@ TEST(ScheduleOrder, RefusesADeadlockingSchedule) {
   }
 }
 
-TEST(ScheduleOrder, PutsEveryWaitAfterItsRecordAndBeforeTheNextOne) {
-  // Rank 0 records signal 0 twice; rank 1 waits for the first record, then the second.
+TEST(ScheduleOrder, PutsEveryWaitAfterTheRecordOfItsGeneration) {
+  // Rank 1 waits for generation 2 first, then 1; rank 0 records signal 0 twice. Waits name their
+  // generation (a wait for g is satisfied by any later record too), so no wait has to come before
+  // a record: the order is valid once each wait follows the record it names.
   Schedule s;
   s.algorithm = "handmade";
   s.shape = {2, 0, 1, 1, false};
@@ -182,13 +184,13 @@ TEST(ScheduleOrder, PutsEveryWaitAfterItsRecordAndBeforeTheNextOne) {
   s.scratch_elems = {0, 0};
   s.steps.resize(2);
   s.steps[0] = {Step{StepKind::record, -1, {}, {}, 0, 0, 1}, Step{StepKind::record, -1, {}, {}, 0, 0, 2}};
-  s.steps[1] = {Step{StepKind::wait, -1, {}, {}, 0, 0, 1}, Step{StepKind::wait, -1, {}, {}, 0, 0, 2}};
+  s.steps[1] = {Step{StepKind::wait, -1, {}, {}, 0, 0, 2}, Step{StepKind::wait, -1, {}, {}, 0, 0, 1}};
   const auto order = enqueue_order(s);
   ASSERT_EQ(order.size(), 4u);
   EXPECT_EQ(order[0].rank, 0);  // record 1
-  EXPECT_EQ(order[1].rank, 1);  // wait 1, before record 2 is enqueued
-  EXPECT_EQ(order[2].rank, 0);
-  EXPECT_EQ(order[3].rank, 1);
+  EXPECT_EQ(order[1].rank, 0);  // record 2
+  EXPECT_EQ(order[2].rank, 1);  // wait 2
+  EXPECT_EQ(order[3].rank, 1);  // wait 1
 }
 
 }  // namespace

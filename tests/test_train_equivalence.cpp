@@ -43,12 +43,15 @@ TrainConfig config(int ranks, std::size_t bucket_bytes) {
   return c;
 }
 
-std::vector<float> train(int ranks, const char* algo, std::size_t bucket_bytes, int* buckets = nullptr) {
+std::vector<float> train(int ranks, const char* algo, std::size_t bucket_bytes, int* buckets = nullptr,
+                         Launch launch = Launch::thread_per_rank) {
   CpuBackend backend;
   std::vector<int> devices;
   for (int r = 0; r < ranks; ++r) devices.push_back(r);
   auto comm = make_communicator(backend, parse_algorithm(algo), devices);
-  Trainer trainer(backend, *comm, config(ranks, bucket_bytes));
+  TrainConfig cfg = config(ranks, bucket_bytes);
+  cfg.launch = launch;
+  Trainer trainer(backend, *comm, cfg);
   for (int s = 0; s < kSteps; ++s) trainer.step();
   const ReplicaCheck check = trainer.check_replicas();
   EXPECT_TRUE(check.identical) << check.describe();
@@ -78,17 +81,20 @@ TEST_P(DataParallelEquivalence, NRanksMatchOneRankOnTheWholeBatch) {
   ASSERT_GT(moved, 100 * kTolerance) << "training did not move the weights: the comparison would be vacuous";
 
   for (int ranks : {2, 3, 4}) {
-    int buckets = 0;
-    const std::vector<float> w = train(ranks, c.algo, c.bucket_bytes, &buckets);
-    ASSERT_EQ(w.size(), reference.size());
-    double max_diff = 0;
-    for (std::size_t i = 0; i < w.size(); ++i) max_diff = std::max(max_diff, std::abs(static_cast<double>(w[i]) - reference[i]));
-    EXPECT_LE(max_diff, kTolerance) << ranks << " ranks, " << c.algo << ", " << buckets << " buckets";
-    if (c.bucket_bytes == 0) {
-      EXPECT_EQ(buckets, 6);  // one per tensor
-    }
-    if (c.bucket_bytes >= (std::size_t{1} << 30)) {
-      EXPECT_EQ(buckets, 2);  // the 256 B first bucket, then everything else
+    for (Launch launch : {Launch::thread_per_rank, Launch::single_thread}) {
+      int buckets = 0;
+      const std::vector<float> w = train(ranks, c.algo, c.bucket_bytes, &buckets, launch);
+      ASSERT_EQ(w.size(), reference.size());
+      double max_diff = 0;
+      for (std::size_t i = 0; i < w.size(); ++i) max_diff = std::max(max_diff, std::abs(static_cast<double>(w[i]) - reference[i]));
+      EXPECT_LE(max_diff, kTolerance) << ranks << " ranks, " << c.algo << ", " << buckets << " buckets, "
+                                      << launch_name(launch);
+      if (c.bucket_bytes == 0) {
+        EXPECT_EQ(buckets, 6);  // one per tensor
+      }
+      if (c.bucket_bytes >= (std::size_t{1} << 30)) {
+        EXPECT_EQ(buckets, 2);  // the 256 B first bucket, then everything else
+      }
     }
   }
 }

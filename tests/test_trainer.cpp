@@ -73,6 +73,10 @@ class SkewedCommunicator final : public Communicator {
     inner_->allreduce(type, send, recv, count, streams);
     streams[rank_]->scale(type, recv[rank_], count, factor_);
   }
+  void allreduce_rank(int rank, DType type, const void* send, void* recv, std::size_t count, Stream& stream) override {
+    inner_->allreduce_rank(rank, type, send, recv, count, stream);
+    if (static_cast<std::size_t>(rank) == rank_) stream.scale(type, recv, count, factor_);
+  }
   void abort() override { inner_->abort(); }
 
  private:

@@ -1,5 +1,6 @@
 #include "collectives/communicator.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "collectives/algorithm_rules.h"
@@ -28,6 +29,25 @@ AlgorithmName parse_algorithm(std::string_view name) {
   std::string valid;
   for (const auto& n : all_algorithm_names()) valid += (valid.empty() ? "" : ", ") + n;
   throw std::invalid_argument("--algo: unknown algorithm '" + std::string(name) + "' (expected one of " + valid + ")");
+}
+
+void Communicator::allreduce_rank(int, DType, const void*, void*, std::size_t, Stream&) {
+  throw std::logic_error(algorithm().text() + ": this communicator cannot be driven by a thread per rank");
+}
+
+CallPlan plan_allreduce_call(const AlgorithmName& algo, int ranks, DType type, std::size_t count, bool in_place,
+                             const CommunicatorOptions& options) {
+  if (ranks < 1) throw std::invalid_argument(algo.text() + ": needs at least one rank");
+  CallPlan plan;
+  if (algo.transport == Transport::nccl) {
+    plan.ops_per_stream = 1;  // one ncclAllReduce launch per rank
+    return plan;
+  }
+  const Schedule s = build_p2p_schedule(algo.algorithm, ranks, type, count, in_place, options);
+  plan.ops_per_stream = s.max_steps_per_rank() + P2pCommunicator::kOpsAfterSchedule;
+  for (std::size_t elems : s.scratch_elems) plan.scratch_bytes = std::max(plan.scratch_bytes, elems * dtype_size(type));
+  plan.chunk_bytes = s.shape.chunk_elems * dtype_size(type);
+  return plan;
 }
 
 std::unique_ptr<Communicator> make_communicator(Backend& backend, const AlgorithmName& algo,

@@ -2,9 +2,10 @@
 // caller passes. Implementations: the schedule executor ("p2p" transport: p2p-ring, p2p-tree,
 // p2p-direct, on any backend) and NCCL (nccl-ring, nccl-tree, nccl-auto; cuda backend only).
 //
-// How ranks find each other is behind make_communicator: today every rank lives in this process and
-// one host thread enqueues all ranks' work (NCCL: inside ncclGroupStart/End). A later MPI transport
-// replaces the factory, not the callers.
+// How ranks find each other is behind make_communicator: every rank lives in this process. Ranks
+// are driven either by one host thread that enqueues all ranks' work (allreduce; NCCL inside
+// ncclGroupStart/End) or by a host thread per rank, as DDP runs (allreduce_rank, each thread its
+// own rank). A later MPI transport replaces the factory, not the callers.
 #pragma once
 #include <cstddef>
 #include <memory>
@@ -54,9 +55,26 @@ class Communicator {
   virtual void allreduce(DType type, std::span<const void* const> send, std::span<void* const> recv,
                          std::size_t count, std::span<Stream* const> streams) = 0;
 
-  // Tears down in-flight work after a timeout (ncclCommAbort; the cpu backend's abort).
+  // Thread per rank: rank `rank`'s part of one all-reduce, called from that rank's own host thread
+  // (as each DDP process calls its own NCCL communicator). Every rank must make the same sequence
+  // of calls with the same type, count and placement. Returns once this rank's work is enqueued.
+  // The default refuses: a communicator that cannot be driven per rank says so.
+  virtual void allreduce_rank(int rank, DType type, const void* send, void* recv, std::size_t count, Stream& stream);
+
+  // Tears down in-flight work after a timeout (ncclCommAbort; the cpu backend's abort), and
+  // releases ranks' threads blocked in allreduce_rank.
   virtual void abort() = 0;
 };
+
+// What one all-reduce call puts on the streams, known before anything runs (--dry-run, records).
+struct CallPlan {
+  std::size_t ops_per_stream = 0;  // the most operations one call enqueues on any rank's stream
+  std::size_t scratch_bytes = 0;   // p2p: the largest rank's scratch; 0 for NCCL (its own buffers)
+  std::size_t chunk_bytes = 0;     // p2p: the pipelining unit after adapting to the message; 0 for NCCL
+};
+// Throws std::invalid_argument for a bad shape (no ranks).
+CallPlan plan_allreduce_call(const AlgorithmName& algo, int ranks, DType type, std::size_t count, bool in_place,
+                             const CommunicatorOptions& options);
 
 // Creates a communicator for ranks on `devices` (repeats allowed for p2p). Throws
 // std::invalid_argument for an algorithm the backend cannot run (NCCL names on the cpu backend,

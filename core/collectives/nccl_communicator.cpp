@@ -132,6 +132,20 @@ class NcclCommunicator final : public Communicator {
     DPB_NCCL_CHECK(ncclGroupEnd());
   }
 
+  // A thread per rank, each on its own communicator, needs no group (nccl-tests -t does the same).
+  void allreduce_rank(int rank, DType type, const void* send, void* recv, std::size_t count, Stream& stream) override {
+    if (rank < 0 || rank >= ranks()) throw std::invalid_argument(algo_.text() + " allreduce: no rank " + std::to_string(rank));
+    const auto r = static_cast<std::size_t>(rank);
+    ncclComm_t comm = comms_[r];
+    if (!comm) throw std::invalid_argument(algo_.text() + " allreduce: the communicator was aborted");
+    if (stream.device() != devices_[r]) {
+      throw std::invalid_argument(algo_.text() + " allreduce: rank " + std::to_string(rank) +
+                                  " needs a stream on device " + std::to_string(devices_[r]));
+    }
+    if (count == 0) return;
+    DPB_NCCL_CHECK(ncclAllReduce(send, recv, count, nccl_type(type), ncclSum, comm, cuda_stream_handle(stream)));
+  }
+
   void abort() override {
     if (comms_.empty() || !comms_.front()) return;
     for (ncclComm_t& c : comms_) {

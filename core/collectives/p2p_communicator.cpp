@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -22,9 +21,30 @@ bool overlaps(const void* a, const void* b, std::size_t bytes) {
 
 }  // namespace
 
+ScheduleShape p2p_schedule_shape(int ranks, DType type, std::size_t count, bool in_place,
+                                 const CommunicatorOptions& options) {
+  ScheduleShape shape;
+  shape.ranks = ranks;
+  shape.count = count;
+  shape.chunk_elems = std::max<std::size_t>(1, options.chunk_bytes / dtype_size(type));
+  shape.slots = options.pipeline_slots;
+  shape.in_place = in_place;
+  return shape;
+}
+
+Schedule build_p2p_schedule(const std::string& algorithm, int ranks, DType type, std::size_t count, bool in_place,
+                            const CommunicatorOptions& options) {
+  return build_schedule_within(algorithm, p2p_schedule_shape(ranks, type, count, in_place, options),
+                               kMaxOpsPerStream - P2pCommunicator::kOpsAfterSchedule);
+}
+
 P2pCommunicator::P2pCommunicator(Backend& backend, std::string algorithm, std::vector<int> devices,
                                  CommunicatorOptions options)
-    : backend_(backend), algorithm_(std::move(algorithm)), devices_(std::move(devices)), options_(options) {
+    : backend_(backend),
+      algorithm_(std::move(algorithm)),
+      devices_(std::move(devices)),
+      options_(options),
+      rendezvous_(std::max<int>(1, static_cast<int>(devices_.size()))) {
   const auto& known = schedule_algorithms();
   if (std::find(known.begin(), known.end(), algorithm_) == known.end()) {
     throw std::invalid_argument("p2p-" + algorithm_ + ": unknown algorithm (expected p2p-ring, p2p-tree or p2p-direct)");
@@ -44,14 +64,12 @@ P2pCommunicator::P2pCommunicator(Backend& backend, std::string algorithm, std::v
   name_ = "p2p-" + algorithm_;
   scratch_.resize(devices_.size());
   memory_.resize(devices_.size());
-  fences_.resize(devices_.size());
+  posted_.resize(devices_.size());
+  fence_ = backend_.make_signals(devices_.size());
+  fenced_.assign(devices_.size(), 0);
 }
 
 P2pCommunicator::~P2pCommunicator() { drain(); }
-
-std::size_t P2pCommunicator::chunk_elems(DType type) const {
-  return std::max<std::size_t>(1, options_.chunk_bytes / dtype_size(type));
-}
 
 P2pCacheStats P2pCommunicator::cache_stats() const {
   P2pCacheStats s = stats_;
@@ -60,30 +78,26 @@ P2pCacheStats P2pCommunicator::cache_stats() const {
 }
 
 const Schedule& P2pCommunicator::schedule_for(DType type, std::size_t count, bool in_place) {
-  return plan({type, count, in_place}).schedule();
+  return plan({type, count, in_place}).prepared->schedule();
 }
 
-const PreparedSchedule& P2pCommunicator::plan(const PlanKey& key) {
+P2pCommunicator::Plan& P2pCommunicator::plan(const PlanKey& key) {
   for (auto it = plans_.begin(); it != plans_.end(); ++it) {
     if (it->first == key) {
       plans_.splice(plans_.begin(), plans_, it);
-      return *plans_.front().second;
+      return plans_.front().second;
     }
   }
-  ScheduleShape shape;
-  shape.ranks = ranks();
-  shape.count = key.count;
-  shape.chunk_elems = chunk_elems(key.type);
-  shape.slots = options_.pipeline_slots;
-  shape.in_place = key.in_place;
-  auto prepared = std::make_unique<PreparedSchedule>(backend_, build_schedule(algorithm_, shape), devices_);
+  Plan fresh;
+  fresh.prepared = std::make_unique<PreparedSchedule>(
+      backend_, build_p2p_schedule(algorithm_, ranks(), key.type, key.count, key.in_place, options_), devices_);
   ++stats_.plans_built;
   if (plans_.size() >= kMaxPlans) {
-    drain();  // the evicted plan's events may still be referenced by enqueued waits
+    drain();  // the evicted plan's signals may still be waited on by enqueued work
     plans_.pop_back();
   }
-  plans_.emplace_front(key, std::move(prepared));
-  return *plans_.front().second;
+  plans_.emplace_front(key, std::move(fresh));
+  return plans_.front().second;
 }
 
 void P2pCommunicator::ensure_scratch(DType type, const Schedule& schedule) {
@@ -97,77 +111,94 @@ void P2pCommunicator::ensure_scratch(DType type, const Schedule& schedule) {
   }
 }
 
-void P2pCommunicator::record_fences(std::span<Stream* const> streams) {
-  for (std::size_t r = 0; r < devices_.size(); ++r) {
-    auto& list = fences_[r];
-    auto it = std::find_if(list.begin(), list.end(), [&](const auto& f) { return f.first == streams[r]; });
-    if (it == list.end()) {
-      list.emplace_back(streams[r], backend_.make_event(devices_[r], /*timing=*/false));
-      it = std::prev(list.end());
-    }
-    streams[r]->record(*it->second);
-  }
+void P2pCommunicator::write_fence(int rank, Stream& stream) {
+  const auto r = static_cast<std::size_t>(rank);
+  stream.write_signal(*fence_, r, ++fenced_[r]);
 }
 
 void P2pCommunicator::drain() noexcept {
-  for (auto& list : fences_) {
-    for (auto& [stream, event] : list) {
-      try {
-        event->synchronize();
-      } catch (...) {
-        // Aborted or failed: the streams still run their remaining event bookkeeping, so wait for
-        // the fence to complete before anything it covers is freed.
-        try {
-          while (!event->query()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        } catch (...) {
-        }
-      }
+  // Fence writes run even on an aborted or failed stream (backend.h), so this ends once the
+  // streams have worked through what was enqueued.
+  for (std::size_t r = 0; r < fenced_.size(); ++r) {
+    try {
+      while (fence_->load(r) < fenced_[r]) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    } catch (...) {
     }
+  }
+}
+
+void P2pCommunicator::check_rank_args(int rank, DType type, const void* send, const void* recv, std::size_t count,
+                                      const Stream* stream) const {
+  const std::string who = name_ + " allreduce: rank " + std::to_string(rank);
+  if (rank < 0 || rank >= ranks()) throw std::invalid_argument(name_ + " allreduce: no rank " + std::to_string(rank));
+  if (!stream) throw std::invalid_argument(who + " has no stream");
+  if (stream->device() != devices_[static_cast<std::size_t>(rank)]) {
+    throw std::invalid_argument(who + "'s stream is on device " + std::to_string(stream->device()) +
+                                ", the rank is on device " + std::to_string(devices_[static_cast<std::size_t>(rank)]));
+  }
+  if (count == 0) return;
+  if (!send || !recv) throw std::invalid_argument(who + " has a null buffer");
+  if (send != recv && overlaps(send, recv, count * dtype_size(type))) {
+    throw std::invalid_argument(who + "'s send and recv buffers overlap without being the same buffer");
   }
 }
 
 void P2pCommunicator::allreduce(DType type, std::span<const void* const> send, std::span<void* const> recv,
                                 std::size_t count, std::span<Stream* const> streams) {
-  const std::string& name = name_;
   const std::size_t n = devices_.size();
   if (send.size() != n || recv.size() != n || streams.size() != n) {
-    throw std::invalid_argument(name + " allreduce: expected " + std::to_string(n) + " send buffers, recv buffers and streams, got " +
-                                std::to_string(send.size()) + ", " + std::to_string(recv.size()) + " and " +
-                                std::to_string(streams.size()));
+    throw std::invalid_argument(name_ + " allreduce: expected " + std::to_string(n) +
+                                " send buffers, recv buffers and streams, got " + std::to_string(send.size()) + ", " +
+                                std::to_string(recv.size()) + " and " + std::to_string(streams.size()));
   }
-  const std::size_t bytes = count * dtype_size(type);
-  std::size_t in_place = 0;
   for (std::size_t r = 0; r < n; ++r) {
-    if (!streams[r]) throw std::invalid_argument(name + " allreduce: rank " + std::to_string(r) + " has no stream");
-    if (streams[r]->device() != devices_[r]) {
-      throw std::invalid_argument(name + " allreduce: rank " + std::to_string(r) + "'s stream is on device " +
-                                  std::to_string(streams[r]->device()) + ", the rank is on device " +
-                                  std::to_string(devices_[r]));
-    }
-    if (count == 0) continue;
-    if (!send[r] || !recv[r]) {
-      throw std::invalid_argument(name + " allreduce: rank " + std::to_string(r) + " has a null buffer");
-    }
-    if (send[r] == recv[r]) {
-      ++in_place;
-    } else if (overlaps(send[r], recv[r], bytes)) {
-      throw std::invalid_argument(name + " allreduce: rank " + std::to_string(r) +
-                                  "'s send and recv buffers overlap without being the same buffer");
-    }
+    check_rank_args(static_cast<int>(r), type, send[r], recv[r], count, streams[r]);
+    posted_[r] = {type, count, send[r], recv[r], streams[r]};
   }
+  agree_on_call();
   if (count == 0) return;
-  if (in_place != 0 && in_place != n) {
-    throw std::invalid_argument(name + " allreduce: in place on some ranks only (send == recv must hold on all "
-                                       "ranks or none)");
+  current_->prepared->enqueue(current_call_, type, memory_, streams);
+  for (std::size_t r = 0; r < n; ++r) write_fence(static_cast<int>(r), *streams[r]);
+}
+
+void P2pCommunicator::allreduce_rank(int rank, DType type, const void* send, void* recv, std::size_t count,
+                                     Stream& stream) {
+  check_rank_args(rank, type, send, recv, count, &stream);
+  posted_[static_cast<std::size_t>(rank)] = {type, count, send, recv, &stream};
+  rendezvous_.arrive([this] { agree_on_call(); });
+  if (count == 0) return;
+  // current_ and memory_ stay as agreed until this rank arrives for its next call.
+  current_->prepared->enqueue_rank(rank, current_call_, type, memory_, stream);
+  write_fence(rank, stream);
+}
+
+void P2pCommunicator::agree_on_call() {
+  const Posted& first = posted_.front();
+  std::size_t in_place = 0;
+  for (std::size_t r = 0; r < posted_.size(); ++r) {
+    const Posted& p = posted_[r];
+    if (p.type != first.type || p.count != first.count) {
+      throw std::invalid_argument(name_ + " allreduce: rank " + std::to_string(r) + " passed " +
+                                  std::to_string(p.count) + " " + std::string(dtype_name(p.type)) + " elements, rank 0 " +
+                                  std::to_string(first.count) + " " + std::string(dtype_name(first.type)));
+    }
+    if (p.send == p.recv) ++in_place;
   }
-  const PreparedSchedule& prepared = plan({type, count, in_place == n});
-  ensure_scratch(type, prepared.schedule());
-  for (std::size_t r = 0; r < n; ++r) memory_[r] = {send[r], recv[r], scratch_[r].data()};
-  prepared.enqueue(type, memory_, streams);
-  record_fences(streams);
+  current_ = nullptr;
+  if (first.count == 0) return;
+  if (in_place != 0 && in_place != posted_.size()) {
+    throw std::invalid_argument(name_ + " allreduce: in place on some ranks only (send == recv must hold on all "
+                                        "ranks or none)");
+  }
+  Plan& p = plan({first.type, first.count, in_place == posted_.size()});
+  ensure_scratch(first.type, p.prepared->schedule());
+  for (std::size_t r = 0; r < posted_.size(); ++r) memory_[r] = {posted_[r].send, posted_[r].recv, scratch_[r].data()};
+  current_ = &p;
+  current_call_ = p.calls++;
 }
 
 void P2pCommunicator::abort() {
+  rendezvous_.abort();
   if (auto* cpu = dynamic_cast<CpuBackend*>(&backend_)) cpu->abort();
 }
 

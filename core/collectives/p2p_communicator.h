@@ -1,10 +1,17 @@
 // The "p2p" transport: p2p-ring, p2p-tree and p2p-direct run as schedules through the executor on
-// any backend (cpu, or cuda where copies are cudaMemcpyPeerAsync).
+// any backend (cpu, or cuda where copies are cudaMemcpyPeerAsync and signals are stream memory
+// operations).
 //
 // What is expensive is made once and cached: per (dtype, count, in-place) a PreparedSchedule (its
-// enqueue order and events), and per rank one scratch buffer grown to the largest schedule seen.
-// Repeated calls of one size allocate nothing. Before a cached plan is dropped or scratch is
-// regrown, the communicator waits for its earlier calls to finish (fence events per stream).
+// signals), built within kMaxOpsPerStream operations per stream, and per rank one scratch buffer
+// grown to the largest schedule seen. Repeated calls of one size allocate nothing. Before a cached
+// plan is dropped or scratch is regrown, the communicator waits until every rank's earlier calls
+// have finished (a fence signal per rank, written after each call).
+//
+// Two ways to drive it: allreduce() from one thread for all ranks, or allreduce_rank() from a
+// thread per rank, which meet once per call on the host (rank_rendezvous.h) to agree on the plan
+// and exchange buffer addresses, then each enqueue their own steps. Do not mix the two
+// concurrently on one communicator.
 #pragma once
 #include <list>
 #include <memory>
@@ -12,6 +19,7 @@
 #include <vector>
 
 #include "collectives/communicator.h"
+#include "collectives/rank_rendezvous.h"
 #include "collectives/schedule_executor.h"
 
 namespace dpb {
@@ -22,9 +30,21 @@ struct P2pCacheStats {
   std::size_t scratch_allocations = 0;  // scratch buffers allocated so far, all ranks
 };
 
+// The shape a p2p all-reduce of `count` elements starts from (before build_schedule_within grows
+// its chunk): chunk and slots from the options.
+ScheduleShape p2p_schedule_shape(int ranks, DType type, std::size_t count, bool in_place,
+                                 const CommunicatorOptions& options);
+
+// The schedule a p2p all-reduce runs: built within kMaxOpsPerStream operations per stream,
+// counting the communicator's own operations after it.
+Schedule build_p2p_schedule(const std::string& algorithm, int ranks, DType type, std::size_t count, bool in_place,
+                            const CommunicatorOptions& options);
+
 class P2pCommunicator final : public Communicator {
  public:
   static constexpr std::size_t kMaxPlans = 16;
+  // Operations a call adds to each stream beyond its schedule's steps: the fence signal.
+  static constexpr std::size_t kOpsAfterSchedule = 1;
 
   // `algorithm` is "ring", "tree" or "direct". Enables peer access between the devices where the
   // backend allows it. Throws std::invalid_argument for a bad algorithm, device or option.
@@ -39,16 +59,17 @@ class P2pCommunicator final : public Communicator {
 
   void allreduce(DType type, std::span<const void* const> send, std::span<void* const> recv, std::size_t count,
                  std::span<Stream* const> streams) override;
+  void allreduce_rank(int rank, DType type, const void* send, void* recv, std::size_t count, Stream& stream) override;
 
   // cpu backend: aborts the backend, so every blocked wait throws. cuda: the copies of a schedule
-  // never wait on anything outside it, so in-flight work finishes on its own; nothing to cancel.
+  // never wait on anything outside it, so in-flight work finishes on its own. Both: ranks' threads
+  // blocked in allreduce_rank are released with an error.
   void abort() override;
 
   P2pCacheStats cache_stats() const;
-  // The schedule an allreduce of this shape runs (built and cached if new).
+  // The schedule an allreduce of this shape runs (built and cached if new). Not while ranks' threads
+  // are inside allreduce_rank.
   const Schedule& schedule_for(DType type, std::size_t count, bool in_place);
-  // Elements per chunk for `type` under this communicator's options.
-  std::size_t chunk_elems(DType type) const;
 
  private:
   struct PlanKey {
@@ -57,9 +78,26 @@ class P2pCommunicator final : public Communicator {
     bool in_place;
     bool operator==(const PlanKey&) const = default;
   };
-  const PreparedSchedule& plan(const PlanKey& key);
+  struct Plan {
+    std::unique_ptr<PreparedSchedule> prepared;
+    std::uint64_t calls = 0;  // calls enqueued so far: the next call's index
+  };
+  // One rank's part of a call, posted for the rendezvous.
+  struct Posted {
+    DType type = DType::f32;
+    std::size_t count = 0;
+    const void* send = nullptr;
+    void* recv = nullptr;
+    Stream* stream = nullptr;
+  };
+
+  Plan& plan(const PlanKey& key);
   void ensure_scratch(DType type, const Schedule& schedule);
-  void record_fences(std::span<Stream* const> streams);
+  void check_rank_args(int rank, DType type, const void* send, const void* recv, std::size_t count,
+                       const Stream* stream) const;
+  // The rendezvous' work for one call: checks the ranks agree, picks the plan, sets memory_.
+  void agree_on_call();
+  void write_fence(int rank, Stream& stream);
   // Blocks until all work enqueued by earlier calls has finished. Never throws.
   void drain() noexcept;
 
@@ -68,11 +106,17 @@ class P2pCommunicator final : public Communicator {
   std::string name_;  // "p2p-ring", for messages
   std::vector<int> devices_;
   CommunicatorOptions options_;
-  std::list<std::pair<PlanKey, std::unique_ptr<PreparedSchedule>>> plans_;  // most recent first
-  std::vector<DeviceBuffer> scratch_;                                       // per rank
-  std::vector<RankMemory> memory_;                                          // per rank, reused per call
-  // Per rank: one fence event per stream the communicator has enqueued on.
-  std::vector<std::vector<std::pair<const Stream*, std::unique_ptr<Event>>>> fences_;
+  std::list<std::pair<PlanKey, Plan>> plans_;  // most recent first
+  std::vector<DeviceBuffer> scratch_;          // per rank
+  std::vector<RankMemory> memory_;             // per rank, for the current call
+  // Fences: slot r reaches fenced_[r] once rank r's calls so far have finished on its stream.
+  std::unique_ptr<SignalSet> fence_;
+  std::vector<std::uint64_t> fenced_;
+  // Thread per rank: the meeting point, each rank's posted part, and what the last arriver agreed.
+  RankRendezvous rendezvous_;
+  std::vector<Posted> posted_;
+  Plan* current_ = nullptr;
+  std::uint64_t current_call_ = 0;
   P2pCacheStats stats_;
 };
 

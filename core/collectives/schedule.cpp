@@ -1,5 +1,6 @@
 #include "collectives/schedule.h"
 
+#include <algorithm>
 #include <sstream>
 #include <stdexcept>
 
@@ -29,6 +30,41 @@ std::size_t Schedule::total_steps() const {
   std::size_t total = 0;
   for (const auto& list : steps) total += list.size();
   return total;
+}
+
+std::size_t Schedule::max_steps_per_rank() const {
+  std::size_t most = 0;
+  for (const auto& list : steps) most = std::max(most, list.size());
+  return most;
+}
+
+std::vector<std::uint32_t> Schedule::records_per_call() const {
+  std::vector<std::uint32_t> records(signal_owner.size(), 0);
+  for (const auto& list : steps) {
+    for (const Step& st : list) {
+      if (st.kind == StepKind::record) ++records[static_cast<std::size_t>(st.signal)];
+    }
+  }
+  return records;
+}
+
+Schedule build_schedule_within(std::string_view algorithm, ScheduleShape shape, std::size_t max_ops) {
+  Schedule s = build_schedule(algorithm, shape);
+  // Steps grow about linearly with the number of chunks, so scaling the chunk by steps / max_ops
+  // lands near the bound; a few rounds settle the fixed per-call part.
+  while (s.max_steps_per_rank() > max_ops) {
+    const std::size_t steps = s.max_steps_per_rank();
+    const std::size_t before = shape.chunk_elems;
+    const std::size_t grown = before / max_ops * steps + (before % max_ops * steps + max_ops - 1) / max_ops;
+    shape.chunk_elems = std::max(grown, before + 1);
+    if (before >= std::max<std::size_t>(shape.count, 1)) {
+      throw ScheduleError(std::string(algorithm) + " schedule: " + std::to_string(steps) + " operations on one stream at " +
+                          std::to_string(shape.ranks) + " ranks even with one chunk (at most " +
+                          std::to_string(max_ops) + ")");
+    }
+    s = build_schedule(algorithm, shape);
+  }
+  return s;
 }
 
 const std::vector<std::string>& schedule_algorithms() {

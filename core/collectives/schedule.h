@@ -85,7 +85,23 @@ struct Schedule {
   int ranks() const { return shape.ranks; }
   int signals() const { return static_cast<int>(signal_owner.size()); }
   std::size_t total_steps() const;
+  // The most steps any one rank's stream receives: the operations one call puts on a stream.
+  std::size_t max_steps_per_rank() const;
+  // records_per_call()[s]: how often signal s is recorded in one call (its last generation).
+  std::vector<std::uint32_t> records_per_call() const;
 };
+
+// The most operations one all-reduce call may put on any stream. CUDA blocks the enqueueing host
+// thread once about a thousand operations are pending on a stream (FACTS.md), so a call must fit
+// well under that with the caller's own work and a held stream gate around it; and every
+// operation is a host API call, so fewer operations is less host time per call.
+inline constexpr std::size_t kMaxOpsPerStream = 256;
+
+// Builds the named algorithm with the chunk grown (never shrunk) until no rank's stream receives
+// more than `max_ops` steps: small messages keep `shape.chunk_elems`, large ones get a bounded
+// number of larger chunks (and scratch slots to match). Throws ScheduleError if even one chunk
+// per piece cannot fit (never for ring/tree/direct at up to 8 ranks and the default bound).
+Schedule build_schedule_within(std::string_view algorithm, ScheduleShape shape, std::size_t max_ops = kMaxOpsPerStream);
 
 // The algorithms that have builders: "ring", "tree", "direct".
 const std::vector<std::string>& schedule_algorithms();

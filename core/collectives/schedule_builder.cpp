@@ -84,10 +84,8 @@ int ScheduleBuilder::open_channel(int sender, int receiver, std::size_t slot_ele
   auto& scratch = schedule_.scratch_elems[static_cast<std::size_t>(receiver)];
   ch.base = scratch;
   scratch += slot_elems * static_cast<std::size_t>(slots);
-  for (int i = 0; i < slots; ++i) {
-    ch.ready.push_back(new_signal(sender));
-    ch.free.push_back(new_signal(receiver));
-  }
+  ch.ready = new_signal(sender);
+  ch.free = new_signal(receiver);
   channels_.push_back(std::move(ch));
   return static_cast<int>(channels_.size()) - 1;
 }
@@ -101,8 +99,8 @@ Delivery ScheduleBuilder::send(int channel, Location src, std::size_t count) {
   const std::uint64_t k = ch.sent++;
   const auto slots = static_cast<std::uint64_t>(ch.slots);
   const auto slot = static_cast<std::size_t>(k % slots);
-  const auto use = static_cast<std::uint32_t>(k / slots + 1);
-  if (use > 1) wait(ch.sender, {ch.free[slot], use - 1});  // the receiver is done with the previous chunk
+  // The receiver must be done with the chunk that used this slot before (number k - slots).
+  if (k >= slots) wait(ch.sender, {ch.free, static_cast<std::uint32_t>(k - slots + 1)});
   const Location dst{Region::scratch, ch.base + slot * ch.slot_elems};
   copy_peer(ch.sender, ch.receiver, src, dst, count);
   Delivery d;
@@ -110,7 +108,7 @@ Delivery ScheduleBuilder::send(int channel, Location src, std::size_t count) {
   d.sequence = k;
   d.slot = dst;
   d.count = count;
-  d.ready = record(ch.sender, ch.ready[slot]);
+  d.ready = record(ch.sender, ch.ready);
   return d;
 }
 
@@ -125,8 +123,7 @@ void ScheduleBuilder::release(const Delivery& delivery) {
                         " released out of order");
   }
   ++ch.released;
-  const auto slot = static_cast<std::size_t>(delivery.sequence % static_cast<std::uint64_t>(ch.slots));
-  record(ch.receiver, ch.free[slot]);
+  record(ch.receiver, ch.free);
 }
 
 Schedule ScheduleBuilder::finish() {

@@ -18,15 +18,17 @@ struct SignalRef {
 
 // A one-way link sender -> receiver through `slots` chunk-sized slots in the receiver's scratch.
 // Chunks are consumed in the order they were sent (FIFO), so the k-th send (from 0) uses slot
-// k % slots, and its "free" record is that slot's (k / slots + 1)-th.
+// k % slots. Two counters serve every slot (signals are coalesced per link, not per slot): the
+// sender's "ready" reaches k+1 when chunk k has landed, the receiver's "free" reaches k+1 when it
+// is done with chunk k, so the k-th send waits for free >= k - slots + 1.
 struct Channel {
   int sender = -1;
   int receiver = -1;
   std::size_t base = 0;        // first scratch element of slot 0 at the receiver
   std::size_t slot_elems = 0;  // elements per slot
   int slots = 0;
-  std::vector<int> ready;  // per slot, owned by the sender
-  std::vector<int> free;   // per slot, owned by the receiver
+  int ready = -1;  // owned by the sender
+  int free = -1;   // owned by the receiver
   std::uint64_t sent = 0;
   std::uint64_t released = 0;
 };

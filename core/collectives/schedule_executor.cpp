@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+
 namespace dpb {
 
 PreparedSchedule::PreparedSchedule(Backend& backend, Schedule schedule, const std::vector<int>& devices)
@@ -12,17 +13,29 @@ PreparedSchedule::PreparedSchedule(Backend& backend, Schedule schedule, const st
     throw std::invalid_argument("PreparedSchedule: " + std::to_string(devices_.size()) + " devices for a " +
                                 std::to_string(schedule_.ranks()) + "-rank schedule");
   }
-  order_ = enqueue_order(schedule_);
-  events_.reserve(schedule_.signal_owner.size());
-  for (int owner : schedule_.signal_owner) {
-    events_.push_back(backend.make_event(devices_[static_cast<std::size_t>(owner)], /*timing=*/false));
+  order_ = enqueue_order(schedule_);  // throws ScheduleError if no execution can finish
+  records_per_call_ = schedule_.records_per_call();
+  signals_ = backend.make_signals(records_per_call_.size());
+}
+
+void PreparedSchedule::enqueue_rank(int rank, std::uint64_t call, DType type, std::span<const RankMemory> memory,
+                                    Stream& stream) const {
+  for (const Step& st : schedule_.steps[static_cast<std::size_t>(rank)]) enqueue_step(rank, st, call, type, memory, stream);
+}
+
+void PreparedSchedule::enqueue(std::uint64_t call, DType type, std::span<const RankMemory> memory,
+                               std::span<Stream* const> streams) const {
+  for (const StepRef& ref : order_) {
+    enqueue_step(ref.rank, schedule_.steps[static_cast<std::size_t>(ref.rank)][ref.index], call, type, memory,
+                 *streams[static_cast<std::size_t>(ref.rank)]);
   }
 }
 
-void PreparedSchedule::enqueue(DType type, std::span<const RankMemory> memory, std::span<Stream* const> streams) const {
+void PreparedSchedule::enqueue_step(int rank, const Step& st, std::uint64_t call, DType type,
+                                    std::span<const RankMemory> memory, Stream& stream) const {
   const std::size_t elem = dtype_size(type);
-  const auto address = [&](int rank, Location loc) -> char* {
-    const RankMemory& m = memory[static_cast<std::size_t>(rank)];
+  const auto address = [&](int owner, Location loc) -> char* {
+    const RankMemory& m = memory[static_cast<std::size_t>(owner)];
     void* base = nullptr;
     switch (loc.region) {
       // The schedule only ever reads the input region (tests check it), so dropping const is safe.
@@ -32,23 +45,17 @@ void PreparedSchedule::enqueue(DType type, std::span<const RankMemory> memory, s
     }
     return static_cast<char*>(base) + loc.offset * elem;
   };
-  for (const StepRef& ref : order_) {
-    const Step& st = schedule_.steps[static_cast<std::size_t>(ref.rank)][ref.index];
-    Stream& stream = *streams[static_cast<std::size_t>(ref.rank)];
-    switch (st.kind) {
-      case StepKind::copy_peer:
-        stream.copy_peer(address(st.peer, st.dst), devices_[static_cast<std::size_t>(st.peer)],
-                         address(ref.rank, st.src), devices_[static_cast<std::size_t>(ref.rank)], st.count * elem);
-        break;
-      case StepKind::reduce:
-        stream.reduce_add(type, address(ref.rank, st.dst), address(ref.rank, st.src), st.count);
-        break;
-      case StepKind::local_copy:
-        stream.copy(address(ref.rank, st.dst), address(ref.rank, st.src), st.count * elem);
-        break;
-      case StepKind::record: stream.record(*events_[static_cast<std::size_t>(st.signal)]); break;
-      case StepKind::wait: stream.wait(*events_[static_cast<std::size_t>(st.signal)]); break;
-    }
+  const auto value = [&] { return call * records_per_call_[static_cast<std::size_t>(st.signal)] + st.generation; };
+  const int device = devices_[static_cast<std::size_t>(rank)];
+  switch (st.kind) {
+    case StepKind::copy_peer:
+      stream.copy_peer(address(st.peer, st.dst), devices_[static_cast<std::size_t>(st.peer)], address(rank, st.src),
+                       device, st.count * elem);
+      break;
+    case StepKind::reduce: stream.reduce_add(type, address(rank, st.dst), address(rank, st.src), st.count); break;
+    case StepKind::local_copy: stream.copy(address(rank, st.dst), address(rank, st.src), st.count * elem); break;
+    case StepKind::record: stream.write_signal(*signals_, static_cast<std::size_t>(st.signal), value()); break;
+    case StepKind::wait: stream.wait_signal(*signals_, static_cast<std::size_t>(st.signal), value()); break;
   }
 }
 

@@ -47,11 +47,6 @@ std::vector<StepRef> enqueue_order(const Schedule& schedule) {
   }
 
   std::vector<std::uint32_t> recorded(signals, 0);
-  std::vector<std::vector<std::uint32_t>> waits_done(signals);
-  for (std::size_t s = 0; s < signals; ++s) waits_done[s].assign(waits_needed[s].size(), 0);
-  const auto needed = [&](std::size_t sig, std::uint32_t g) -> std::uint32_t {
-    return g < waits_needed[sig].size() ? waits_needed[sig][g] : 0;
-  };
 
   std::vector<StepRef> order;
   order.reserve(schedule.total_steps());
@@ -64,19 +59,10 @@ std::vector<StepRef> enqueue_order(const Schedule& schedule) {
       while (pos[r] < list.size()) {
         const Step& st = list[pos[r]];
         if (st.kind == StepKind::wait) {
-          const auto sig = static_cast<std::size_t>(st.signal);
-          if (recorded[sig] < st.generation) break;  // its record is not enqueued yet
-          if (recorded[sig] > st.generation) {
-            throw ScheduleError("schedule: " + where(schedule, static_cast<int>(r), pos[r]) +
-                                " would bind to generation " + std::to_string(recorded[sig]));
-          }
-          ++waits_done[sig][st.generation];
+          if (recorded[static_cast<std::size_t>(st.signal)] < st.generation) break;  // not recorded yet
         } else if (st.kind == StepKind::record) {
           const auto sig = static_cast<std::size_t>(st.signal);
           const std::uint32_t current = recorded[sig];
-          if (current > 0 && current < waits_done[sig].size() && waits_done[sig][current] < needed(sig, current)) {
-            break;  // a wait still has to bind to the current generation
-          }
           if (st.generation != 0 && st.generation != current + 1) {
             throw ScheduleError("schedule: " + where(schedule, static_cast<int>(r), pos[r]) + " is record number " +
                                 std::to_string(current + 1) + " of its signal");

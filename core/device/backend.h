@@ -10,6 +10,7 @@
 // - an error inside enqueued work surfaces as an exception from a later synchronize/query.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -93,6 +94,18 @@ class Event {
   virtual double elapsed_ms_since(const Event& start) const = 0;
 };
 
+// Counters in memory that the streams of every device can write and wait on: how ranks signal each
+// other without the host ordering their enqueues (ARCHITECTURE.md, "signals name their
+// generation"). cuda: 64-bit words in host-mapped memory written and polled by stream memory
+// operations (cuStreamWriteValue64 / cuStreamWaitValue64 GEQ); cpu: atomics the workers wait on.
+class SignalSet {
+ public:
+  virtual ~SignalSet() = default;
+  virtual std::size_t size() const = 0;
+  // The host's view of slot `index` (diagnostics and tests).
+  virtual std::uint64_t load(std::size_t index) const = 0;
+};
+
 class Stream {
  public:
   virtual ~Stream() = default;
@@ -116,6 +129,14 @@ class Stream {
 
   virtual void record(Event& event) = 0;
   virtual void wait(const Event& event) = 0;
+
+  // After all earlier work on this stream, sets slot `index` to `value` (the values one slot is
+  // given only grow). Memory that earlier work wrote is visible to a stream whose wait_signal on
+  // the slot has been satisfied by this write.
+  virtual void write_signal(SignalSet& signals, std::size_t index, std::uint64_t value) = 0;
+  // Later work on this stream waits until slot `index` holds at least `value`, whenever the write
+  // is enqueued (before or after this call, by any thread): unlike wait(Event), no host ordering.
+  virtual void wait_signal(const SignalSet& signals, std::size_t index, std::uint64_t value) = 0;
   // Blocks the caller until all enqueued work is done; rethrows the first error of that work.
   virtual void synchronize() = 0;
   virtual bool query() = 0;
@@ -131,9 +152,19 @@ class Backend {
   virtual DeviceProperties properties(int device) const = 0;
 
   virtual DeviceBuffer allocate(int device, std::size_t bytes) = 0;
+  // Page-locked host memory (device() is -1) for copy_to_host / copy_from_host that must not block
+  // the host: CUDA runs an async copy into pageable memory synchronously, so a host waiting on a
+  // watchdog would be stuck inside the copy call instead. cpu: ordinary host memory.
+  virtual DeviceBuffer allocate_pinned(std::size_t bytes) = 0;
   virtual std::unique_ptr<Stream> make_stream(int device) = 0;
   // A timing event can be used with elapsed_ms_since; a non-timing event is cheaper (cuda).
   virtual std::unique_ptr<Event> make_event(int device, bool timing = true) = 0;
+  // `count` signal slots, all 0, usable by streams of every device of this backend.
+  virtual std::unique_ptr<SignalSet> make_signals(std::size_t count) = 0;
+  // Operations a stream may hold pending before an enqueue blocks the host: about a thousand on
+  // CUDA (FACTS.md; kept a little under), CpuBackendOptions::queue_depth on the cpu backend. A
+  // stream held by a gate must never be given this many, or the host can never release it.
+  virtual std::size_t stream_queue_depth() const = 0;
 
   // Peer access from `device` to memory of `peer`. Copies work without it (staged by the driver
   // on cuda); enabling it is idempotent. Same-device pairs are trivially accessible.
@@ -155,6 +186,9 @@ struct BackendChoice {
 struct CpuBackendOptions {
   int devices = 8;
   std::size_t memory_per_device = std::size_t{16} << 30;  // reported, and enforced by allocate
+  // Operations a stream may hold pending before an enqueue blocks the host, as CUDA blocks at
+  // about a thousand: a design that would stall a GPU's host thread stalls here too.
+  std::size_t queue_depth = 1024;
 };
 
 // Resolves "auto" (cuda when compiled in and a device is visible), "cpu" or "cuda"; throws

@@ -68,6 +68,30 @@ double CpuEvent::elapsed_ms_since(const Event& start) const {
   return std::chrono::duration<double, std::milli>(a.when - b.when).count();
 }
 
+// ---- CpuSignalSet ----------------------------------------------------------------------------
+
+void CpuSignalSet::Shared::write(std::size_t index, std::uint64_t value) {
+  {
+    // Under the mutex, so a waiter between its check and its sleep cannot miss the wake-up.
+    std::lock_guard lock(mutex);
+    std::atomic<std::uint64_t>& slot = values[index];
+    if (value > slot.load(std::memory_order_relaxed)) slot.store(value, std::memory_order_release);
+  }
+  cv.notify_all();
+}
+
+void CpuSignalSet::Shared::wait_for(std::size_t index, std::uint64_t value) const {
+  const std::atomic<std::uint64_t>& slot = values[index];
+  if (slot.load(std::memory_order_acquire) >= value) return;
+  std::unique_lock lock(mutex);
+  while (slot.load(std::memory_order_acquire) < value) {
+    if (backend->aborted.load()) {
+      throw DeviceError("cpu signal wait", __FILE__, __LINE__, "backend aborted while waiting");
+    }
+    cv.wait_for(lock, std::chrono::milliseconds(5));
+  }
+}
+
 // ---- CpuStream -------------------------------------------------------------------------------
 
 CpuStream::CpuStream(int device, std::shared_ptr<CpuBackendState> state)
@@ -84,7 +108,14 @@ CpuStream::~CpuStream() {
 
 void CpuStream::push(std::function<void()> task, bool control) {
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
+    const std::size_t depth = state_->options.queue_depth;
+    while (depth > 0 && enqueued_ - finished_ >= depth) {
+      if (state_->aborted.load()) {
+        throw DeviceError("cpu stream enqueue", __FILE__, __LINE__, "backend aborted while the queue was full");
+      }
+      cv_.wait_for(lock, std::chrono::milliseconds(5));
+    }
     queue_.push_back(Task{std::move(task), control});
     ++enqueued_;
   }
@@ -166,6 +197,21 @@ void CpuStream::wait(const Event& event) {
   enqueue_control([shared = e->shared(), generation] { shared->wait_for(generation); });
 }
 
+void CpuStream::write_signal(SignalSet& signals, std::size_t index, std::uint64_t value) {
+  auto* set = dynamic_cast<CpuSignalSet*>(&signals);
+  if (!set) throw std::invalid_argument("CpuStream::write_signal: not a cpu signal set");
+  if (index >= set->size()) throw std::out_of_range("CpuStream::write_signal: slot out of range");
+  // A control task: a poisoned stream still writes its signals, so peers never hang on it.
+  enqueue_control([shared = set->shared(), index, value] { shared->write(index, value); });
+}
+
+void CpuStream::wait_signal(const SignalSet& signals, std::size_t index, std::uint64_t value) {
+  const auto* set = dynamic_cast<const CpuSignalSet*>(&signals);
+  if (!set) throw std::invalid_argument("CpuStream::wait_signal: not a cpu signal set");
+  if (index >= set->size()) throw std::out_of_range("CpuStream::wait_signal: slot out of range");
+  enqueue_control([shared = set->shared(), index, value] { shared->wait_for(index, value); });
+}
+
 void CpuStream::synchronize() {
   std::unique_lock lock(mutex_);
   const std::uint64_t target = enqueued_;
@@ -188,6 +234,7 @@ bool CpuStream::query() {
 
 CpuBackend::CpuBackend(const CpuBackendOptions& options) : state_(std::make_shared<CpuBackendState>()) {
   if (options.devices < 1) throw std::invalid_argument("cpu backend needs at least one device");
+  if (options.queue_depth < 2) throw std::invalid_argument("cpu backend: the stream queue depth must be at least 2");
   state_->options = options;
   state_->allocated.assign(static_cast<std::size_t>(options.devices), 0);
 }
@@ -231,6 +278,14 @@ DeviceBuffer CpuBackend::allocate(int device, std::size_t bytes) {
   });
 }
 
+DeviceBuffer CpuBackend::allocate_pinned(std::size_t bytes) {
+  constexpr std::size_t kAlign = 64;
+  const std::size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
+  void* p = rounded ? std::aligned_alloc(kAlign, rounded) : nullptr;
+  if (rounded && !p) throw std::bad_alloc();
+  return DeviceBuffer(p, bytes, -1, [](void* ptr) { std::free(ptr); });
+}
+
 std::unique_ptr<Stream> CpuBackend::make_stream(int device) {
   check_device(device);
   return std::make_unique<CpuStream>(device, state_);
@@ -239,6 +294,10 @@ std::unique_ptr<Stream> CpuBackend::make_stream(int device) {
 std::unique_ptr<Event> CpuBackend::make_event(int device, bool) {
   check_device(device);
   return std::make_unique<CpuEvent>(device, state_);
+}
+
+std::unique_ptr<SignalSet> CpuBackend::make_signals(std::size_t count) {
+  return std::make_unique<CpuSignalSet>(state_, count);
 }
 
 bool CpuBackend::can_access_peer(int device, int peer) const {

@@ -63,6 +63,31 @@ class CpuEvent final : public Event {
   std::shared_ptr<Shared> shared_;
 };
 
+// Signal slots: atomics, plus one condition variable that wakes the workers waiting on any slot.
+class CpuSignalSet final : public SignalSet {
+ public:
+  struct Shared {
+    Shared(std::shared_ptr<CpuBackendState> s, std::size_t count) : backend(std::move(s)), values(count) {}
+    void write(std::size_t index, std::uint64_t value);
+    // Blocks until slot `index` >= value; throws DeviceError when the backend was aborted.
+    void wait_for(std::size_t index, std::uint64_t value) const;
+
+    std::shared_ptr<CpuBackendState> backend;
+    std::vector<std::atomic<std::uint64_t>> values;
+    mutable std::mutex mutex;
+    mutable std::condition_variable cv;
+  };
+  CpuSignalSet(std::shared_ptr<CpuBackendState> state, std::size_t count)
+      : shared_(std::make_shared<Shared>(std::move(state), count)) {}
+  std::size_t size() const override { return shared_->values.size(); }
+  std::uint64_t load(std::size_t index) const override { return shared_->values.at(index).load(); }
+  // Shared with queued writes and waits, so the set may be destroyed while they are pending.
+  const std::shared_ptr<Shared>& shared() const { return shared_; }
+
+ private:
+  std::shared_ptr<Shared> shared_;
+};
+
 class CpuStream final : public Stream {
  public:
   CpuStream(int device, std::shared_ptr<CpuBackendState> state);
@@ -81,12 +106,16 @@ class CpuStream final : public Stream {
   void cast(DType dst_type, void* dst, DType src_type, const void* src, std::size_t count) override;
   void record(Event& event) override;
   void wait(const Event& event) override;
+  void write_signal(SignalSet& signals, std::size_t index, std::uint64_t value) override;
+  void wait_signal(const SignalSet& signals, std::size_t index, std::uint64_t value) override;
   void synchronize() override;
   bool query() override;
 
   // Enqueues arbitrary host work in stream order: how cpu implementations of model kernels
   // (GEMM, activations, optimizer) run on this stream. A throwing task poisons the stream: later
   // tasks are skipped (event records still complete, so peers never hang) and synchronize rethrows.
+  // Blocks the caller while the stream holds CpuBackendOptions::queue_depth pending operations,
+  // as a CUDA launch blocks the host once about a thousand are pending.
   void enqueue(std::function<void()> task);
 
  private:
@@ -118,8 +147,11 @@ class CpuBackend final : public Backend {
   int device_count() const override { return state_->options.devices; }
   DeviceProperties properties(int device) const override;
   DeviceBuffer allocate(int device, std::size_t bytes) override;
+  DeviceBuffer allocate_pinned(std::size_t bytes) override;
   std::unique_ptr<Stream> make_stream(int device) override;
   std::unique_ptr<Event> make_event(int device, bool timing = true) override;
+  std::unique_ptr<SignalSet> make_signals(std::size_t count) override;
+  std::size_t stream_queue_depth() const override { return state_->options.queue_depth; }
   bool can_access_peer(int device, int peer) const override;
   void enable_peer_access(int device, int peer) override;
   void disable_peer_access(int device, int peer) override;

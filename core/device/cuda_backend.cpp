@@ -12,6 +12,7 @@
 
 #include "device/cuda_check.h"
 #include "device/cuda_handles.h"
+#include "device/cuda_signals.h"
 #include "device/cuda_stream.h"
 
 namespace dpb {
@@ -79,6 +80,13 @@ class CudaBackend final : public Backend {
     return p;
   }
 
+  DeviceBuffer allocate_pinned(std::size_t bytes) override {
+    if (bytes == 0) return DeviceBuffer(nullptr, 0, -1, nullptr);
+    void* p = nullptr;
+    DPB_CUDA_CHECK(cudaHostAlloc(&p, bytes, cudaHostAllocPortable));
+    return DeviceBuffer(p, bytes, -1, [](void* ptr) { DPB_CUDA_WARN(cudaFreeHost(ptr)); });
+  }
+
   DeviceBuffer allocate(int device, std::size_t bytes) override {
     check_device(device);
     if (bytes == 0) return DeviceBuffer(nullptr, 0, device, nullptr);
@@ -106,6 +114,13 @@ class CudaBackend final : public Backend {
     check_device(device);
     return std::make_unique<CudaEvent>(device, timing);
   }
+
+  std::unique_ptr<SignalSet> make_signals(std::size_t count) override {
+    return std::make_unique<CudaSignalSet>(count);
+  }
+
+  // CUDA's limit is not queryable and about 1,000 (FACTS.md); stay a little under it.
+  std::size_t stream_queue_depth() const override { return 960; }
 
   bool can_access_peer(int device, int peer) const override {
     check_device(device);

@@ -6,6 +6,7 @@
 
 #include "device/cuda_check.h"
 #include "device/cuda_handles.h"
+#include "device/cuda_signals.h"
 #include "elementwise_launch.h"
 
 namespace dpb {
@@ -126,6 +127,25 @@ void CudaStream::wait(const Event& event) {
   if (!e) throw std::invalid_argument("CudaStream::wait: not a cuda event");
   CudaDeviceGuard guard(device_);
   DPB_CUDA_CHECK(cudaStreamWaitEvent(stream_, e->handle(), 0));
+}
+
+namespace {
+const CudaSignalSet& cuda_signals(const SignalSet& signals, const char* what) {
+  const auto* set = dynamic_cast<const CudaSignalSet*>(&signals);
+  if (!set) throw std::invalid_argument(std::string(what) + ": not a cuda signal set");
+  return *set;
+}
+}  // namespace
+
+// The guard costs nothing where the rank's thread already has its device current (thread per rank).
+void CudaStream::write_signal(SignalSet& signals, std::size_t index, std::uint64_t value) {
+  CudaDeviceGuard guard(device_);
+  cuda_write_signal(stream_, cuda_signals(signals, "CudaStream::write_signal"), index, value);
+}
+
+void CudaStream::wait_signal(const SignalSet& signals, std::size_t index, std::uint64_t value) {
+  CudaDeviceGuard guard(device_);
+  cuda_wait_signal(stream_, cuda_signals(signals, "CudaStream::wait_signal"), index, value);
 }
 
 void CudaStream::synchronize() {

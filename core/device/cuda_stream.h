@@ -50,6 +50,8 @@ class CudaStream final : public Stream {
   void cast(DType dst_type, void* dst, DType src_type, const void* src, std::size_t count) override;
   void record(Event& event) override;
   void wait(const Event& event) override;
+  void write_signal(SignalSet& signals, std::size_t index, std::uint64_t value) override;
+  void wait_signal(const SignalSet& signals, std::size_t index, std::uint64_t value) override;
   void synchronize() override;
   bool query() override;
 

@@ -39,23 +39,33 @@ Timeline::Slot& Timeline::slot(std::string_view name, int rank) {
 }
 
 void Timeline::begin(std::string_view name, int rank, Stream& stream) {
-  Slot& s = slot(name, rank);
-  if (s.begun) {
-    throw std::logic_error("Timeline: span '" + std::string(name) + "' begun twice on rank " + std::to_string(rank));
+  Event* start = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    Slot& s = slot(name, rank);
+    if (s.begun) {
+      throw std::logic_error("Timeline: span '" + std::string(name) + "' begun twice on rank " + std::to_string(rank));
+    }
+    s.begun = true;
+    s.order = next_order_++;
+    start = s.start.get();
   }
-  stream.record(*s.start);
-  s.begun = true;
-  s.order = next_order_++;
+  stream.record(*start);  // outside the lock: only this rank's thread uses this slot
 }
 
 void Timeline::end(std::string_view name, int rank, Stream& stream) {
-  Slot& s = slot(name, rank);
-  if (!s.begun || s.ended) {
-    throw std::logic_error("Timeline: span '" + std::string(name) + "' ended without begin on rank " +
-                           std::to_string(rank));
+  Event* end = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    Slot& s = slot(name, rank);
+    if (!s.begun || s.ended) {
+      throw std::logic_error("Timeline: span '" + std::string(name) + "' ended without begin on rank " +
+                             std::to_string(rank));
+    }
+    s.ended = true;
+    end = s.end.get();
   }
-  stream.record(*s.end);
-  s.ended = true;
+  stream.record(*end);
 }
 
 std::vector<TimelineSpan> Timeline::spans() const {

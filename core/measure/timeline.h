@@ -11,10 +11,12 @@
 // base make every rank's stream wait on rank 0's origin before recording their own (begin_iteration
 // does exactly that), so the origins coincide up to a cross-stream wait.
 //
-// Not thread-safe: one host thread enqueues all ranks' work (as the communicator does).
+// begin/end may be called from several host threads at once (a thread per rank); begin_iteration
+// and spans() from one thread while no rank is recording.
 #pragma once
 #include <map>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -68,6 +70,7 @@ class Timeline {
   Backend* backend_;
   std::vector<int> devices_;
   std::vector<std::unique_ptr<Event>> origins_;
+  std::mutex mutex_;  // guards slots_ (inserts, flags) and next_order_
   std::map<std::pair<std::string, int>, Slot, std::less<>> slots_;
   std::size_t next_order_ = 0;
 };

@@ -1,6 +1,7 @@
 #include "sweep/allreduce_point.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <future>
@@ -45,8 +46,10 @@ struct AllreduceBench::Ranks {
   std::vector<Stream*> stream_ptrs;
   std::vector<DeviceBuffer> send, recv;
   std::unique_ptr<Event> start, end;
-  std::vector<std::unique_ptr<Event>> done;  // done[r] for r >= 1
-  std::unique_ptr<StreamGate> gate;          // null where the backend has none
+  std::unique_ptr<SignalSet> sync;       // slot 0: start; slot r >= 1: rank r done
+  std::uint64_t calls = 0;               // timed-call sequence: the sync signals' values
+  std::unique_ptr<RankThreads> threads;  // thread per rank (null for one rank or single-thread)
+  std::unique_ptr<StreamGate> gate;      // null where the backend has none
   std::vector<std::vector<std::byte>> host;  // staging per check worker, sized once for max_bytes
 
   void synchronize() {
@@ -91,7 +94,10 @@ AllreduceBench::Ranks& AllreduceBench::ranks_for(const std::vector<int>& devices
     r->stream_ptrs.push_back(r->streams.back().get());
     r->send.push_back(backend_.allocate(d, bytes));
     r->recv.push_back(backend_.allocate(d, bytes));
-    r->done.push_back(backend_.make_event(d, false));
+  }
+  r->sync = backend_.make_signals(devices.size());
+  if (config_.launch == Launch::thread_per_rank && devices.size() > 1) {
+    r->threads = std::make_unique<RankThreads>(static_cast<int>(devices.size()));
   }
   r->start = backend_.make_event(devices[0], true);
   r->end = backend_.make_event(devices[0], true);
@@ -178,26 +184,68 @@ PointRecord AllreduceBench::run(const AllreducePointSpec& spec) {
     }
   };
 
+  // Rank i's part of one timed call (see header): the common start, the collective, the end.
+  const auto timed_part = [&](int i, std::uint64_t it, const std::function<void()>& collective) {
+    Stream& s = *r.streams[static_cast<std::size_t>(i)];
+    if (i == 0) {
+      s.record(*r.start);
+      s.write_signal(*r.sync, 0, it);
+    } else {
+      s.wait_signal(*r.sync, 0, it);
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    collective();
+    const double host_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+    if (i == 0) {
+      for (int j = 1; j < n; ++j) s.wait_signal(*r.sync, static_cast<std::size_t>(j), it);
+      s.record(*r.end);
+    } else {
+      s.write_signal(*r.sync, static_cast<std::size_t>(i), it);
+    }
+    return host_us;
+  };
+  const bool per_rank = r.threads && spec.graph == 0;
+  // What the gated stream (rank 0's) receives while held: the hold, the start, one call, the waits
+  // for the other ranks and the end. The gate is used only where that fits under the queue depth.
+  const CallPlan call_plan = plan_allreduce_call(spec.algo, n, spec.dtype, spec.count, spec.in_place, config_.communicator);
+  const std::size_t gated_ops = (spec.graph > 0 ? 1 : call_plan.ops_per_stream) + static_cast<std::size_t>(n) + 3;
+  const bool gate_fits = gated_ops < backend_.stream_queue_depth();
+
   // One call (or one graph launch), timed on rank 0's clock from a common start to the last
-  // rank's end (see header); returns microseconds per call.
+  // rank's end (see header); returns microseconds per call, device and host.
+  std::vector<double> host_samples;
   auto call = [&](bool gated) {
-    Stream& s0 = *r.streams[0];
-    const std::uint32_t timeouts_before = gated && r.gate ? r.gate->timeouts() : 0;
+    const bool gate_now = gated && r.gate && gate_fits;
+    const std::uint32_t timeouts_before = gate_now ? r.gate->timeouts() : 0;
+    const std::uint64_t it = ++r.calls;
+    double host_us = 0;
     {
-      GateHold hold(gated ? r.gate.get() : nullptr, s0);
-      s0.record(*r.start);
-      for (int i = 1; i < n; ++i) r.streams[i]->wait(*r.start);
-      enqueue_calls();
-      for (int i = 1; i < n; ++i) {
-        r.streams[i]->record(*r.done[i]);
-        s0.wait(*r.done[i]);
+      GateHold hold(gate_now ? r.gate.get() : nullptr, *r.streams[0]);
+      if (per_rank) {
+        std::vector<double> host(static_cast<std::size_t>(n), 0.0);
+        r.threads->run(
+            [&](int i) {
+              const auto u = static_cast<std::size_t>(i);
+              host[u] = timed_part(i, it, [&] {
+                comm.allreduce_rank(i, spec.dtype, send[u], recv[u], spec.count, *r.streams[u]);
+              });
+            },
+            [&] { comm.abort(); });
+        host_us = *std::max_element(host.begin(), host.end());
+      } else {
+        // One thread: rank 0 starts, every rank's collective is enqueued at once, the rest end.
+        for (int i = 1; i < n; ++i) r.streams[static_cast<std::size_t>(i)]->wait_signal(*r.sync, 0, it);
+        host_us = timed_part(0, it, [&] {
+          enqueue_calls();
+          for (int i = 1; i < n; ++i) r.streams[static_cast<std::size_t>(i)]->write_signal(*r.sync, static_cast<std::size_t>(i), it);
+        });
       }
-      s0.record(*r.end);
     }
     r.synchronize();  // also rethrows the first error of any rank's enqueued work
-    if (gated && r.gate && r.gate->timeouts() != timeouts_before) {
+    if (gate_now && r.gate->timeouts() != timeouts_before) {
       throw std::runtime_error("the stream gate timed out while the host enqueued the call; the timing is invalid");
     }
+    if (gated) host_samples.push_back(host_us / (graph ? spec.graph : 1));
     return r.end->elapsed_ms_since(*r.start) * 1000.0 / (graph ? spec.graph : 1);  // us per call
   };
 
@@ -306,9 +354,24 @@ PointRecord AllreduceBench::run(const AllreducePointSpec& spec) {
     if (send_modified) why += std::string(why.empty() ? "" : "; ") + "the out-of-place call modified a send buffer";
     if (!why.empty()) rec.set_status(PointStatus::failed, why);
   }
+  const bool gated = r.gate != nullptr && gate_fits;
+  rec.stats["host_time"] = summarize(host_samples, "us");
+  const double host_median = rec.stats["host_time"].median;
+  const bool host_bound = host_median >= median_us;
   rec.more["extra"] = {{"timing", "rank 0 events: common start to the last rank's end"},
-                       {"stream_gate", r.gate != nullptr},
-                       {"time_statistic", "median"}};
+                       {"stream_gate", gated},
+                       {"time_statistic", "median"},
+                       {"launch", launch_name(per_rank || n == 1 ? config_.launch : Launch::single_thread)},
+                       {"launch_mode", spec.graph > 0 ? "graph" : "eager"},
+                       {"ops_per_stream", call_plan.ops_per_stream},
+                       {"host_bound", host_bound}};
+  if (call_plan.scratch_bytes > 0) rec.more["extra"]["scratch_bytes_per_rank"] = call_plan.scratch_bytes;
+  if (call_plan.chunk_bytes > 0) rec.more["extra"]["chunk_bytes"] = call_plan.chunk_bytes;
+  if (r.gate != nullptr && !gate_fits) {
+    rec.more["extra"]["stream_gate_skipped"] = "one call's " + std::to_string(gated_ops) +
+                                               " operations on rank 0's stream would reach the queue depth of " +
+                                               std::to_string(backend_.stream_queue_depth());
+  }
   if (graph) {
     rec.more["extra"]["graph"] = {{"calls_per_launch", spec.graph},
                                   {"capture", graph_capture_name(graph->strategy())},

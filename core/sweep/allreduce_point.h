@@ -20,14 +20,26 @@
 // is checked as well.
 //
 // Timing one call (why this way): CUDA cannot time events of two devices against each other, so
-// one clock is used, rank 0's. A start event is recorded on rank 0's stream and every other rank's
-// stream waits on it, so no rank starts early; after the collective each other rank records a
-// "done" event that rank 0's stream waits on before recording the end event. end - start on rank 0
-// is the time from the common start until the LAST rank finished: the collective's latency as a
-// training step sees it (the max over ranks with a common start), including one cross-stream wait.
+// one clock is used, rank 0's. A start event is recorded on rank 0's stream, which then writes a
+// "start" signal every other rank's stream waits for, so no rank starts early; after the
+// collective each other rank writes its "done" signal, which rank 0's stream waits for before
+// recording the end event. end - start on rank 0 is the time from the common start until the
+// LAST rank finished: the collective's latency as a training step sees it. Signals (not events)
+// because with a thread per rank the ranks enqueue in no fixed host order.
+//
+// Launch: with a thread per rank (the default) each rank's thread enqueues its own part
+// (Communicator::allreduce_rank), as DDP processes do; single-thread enqueues all ranks from one.
+// The host time of a call (the longest any rank's thread spent enqueueing it) is recorded beside
+// the device time, with the operations each stream receives per call; a point whose median host
+// time reaches its median device time is marked host-bound (its device time then reflects how
+// fast the host feeds the device).
+//
 // For timed calls rank 0's stream is held by a stream gate (p2p/stream_gate.h, as nvbench and
-// p2pBandwidthLatencyTest do) while the host enqueues all ranks' work, so the time is device time,
-// not the host's enqueue rate; warm-up and checked calls run ungated.
+// p2pBandwidthLatencyTest do) while the host enqueues every rank's work, so the time is device
+// time, not the host's enqueue rate; warm-up and checked calls run ungated. A held stream must
+// never reach the backend's queue depth (the host would block on it for ever, as CUDA's would at
+// ~1,000 pending operations), so the gate is used only when one call's operations fit under it;
+// the record says whether the timed calls were gated.
 #pragma once
 #include <cstddef>
 #include <functional>
@@ -41,6 +53,7 @@
 #include "collectives/allreduce_check.h"
 #include "collectives/communicator.h"
 #include "collectives/communicator_cache.h"
+#include "collectives/rank_threads.h"
 #include "graph/graph_capture.h"
 #include "measure/stopping.h"
 #include "results/point_record.h"
@@ -77,6 +90,7 @@ struct AllreduceConfig {
   bool gate = true;           // hold rank 0's stream while enqueueing timed calls
   CommunicatorOptions communicator;
   GraphCapture graph_capture = GraphCapture::fork_join;  // how --graph captures (graph/graph_capture.h)
+  Launch launch = Launch::thread_per_rank;
   // Test seam: when set, points use this communicator instead of the cache's (e.g. a deliberately
   // broken one, to prove wrong results are reported).
   std::function<Communicator&(const AllreducePointSpec&)> communicator_for;

@@ -43,9 +43,10 @@ Replica::Replica(Backend& backend, int rank_, int device_, const TrainConfig& co
   if (state2) compute->fill(DType::f32, state2.data(), n, 0.0);
   compute->fill(DType::f32, skip_flag.data(), 1, 0.0);
 
-  host_input.resize(input.bytes());
-  host_labels.resize(batch);
-  host_loss.resize(batch);
+  host_input = backend.allocate_pinned(input.bytes());
+  host_labels = backend.allocate_pinned(batch * sizeof(std::int32_t));
+  host_loss = backend.allocate_pinned(batch * sizeof(float));
+  host_skip_flag = backend.allocate_pinned(sizeof(float));
 }
 
 }  // namespace dpb

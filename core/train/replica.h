@@ -38,11 +38,11 @@ struct Replica {
   std::vector<std::unique_ptr<Event>> bucket_ready;  // compute -> comm, one per bucket
   std::unique_ptr<Event> backward_done, comm_done;
 
-  // Host staging (must outlive the copies it feeds: the trainer waits every step).
-  std::vector<std::byte> host_input;
-  std::vector<std::int32_t> host_labels;
-  std::vector<float> host_loss;
-  float host_skip_flag = 0.0f;
+  // Host staging in pinned memory (Backend::allocate_pinned), so the step's copies never block the
+  // host before the watchdog waits; it must outlive the copies it feeds (the trainer waits every
+  // step). Input in the precision's type [batch, input], labels int32 [batch], loss fp32 [batch],
+  // skip flag one fp32.
+  DeviceBuffer host_input, host_labels, host_loss, host_skip_flag;
 
   // Declared after the buffers and events their queued work uses, so they are destroyed first:
   // a cpu stream drains its queue when destroyed, and that work must still find its memory.

@@ -1,5 +1,6 @@
 #include "train/train_point.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -94,6 +95,7 @@ TrainConfig TrainBench::train_config(const TrainPointSpec& spec) const {
   c.overlap = spec.overlap;
   c.seed = config_.seed;
   c.scaler = config_.scaler;
+  c.launch = config_.launch;
   return c;
 }
 
@@ -119,6 +121,16 @@ std::optional<double> TrainBench::baseline_step_ms(const TrainPointSpec& spec) c
   return it->second;
 }
 
+std::size_t TrainBench::max_ops_per_bucket(const TrainPointSpec& spec, const BucketPlan& plan) const {
+  std::size_t most = 0;
+  for (const auto& b : plan.buckets) {
+    most = std::max(most, plan_allreduce_call(spec.algo, spec.ranks(), spec.precision, b.elements, true,
+                                              config_.communicator)
+                              .ops_per_stream);
+  }
+  return most;
+}
+
 PointRecord TrainBench::run(const TrainPointSpec& spec) {
   using Clock = Watchdog::Clock;
   std::optional<Clock::time_point> deadline;
@@ -130,6 +142,7 @@ PointRecord TrainBench::run(const TrainPointSpec& spec) {
 
   std::vector<StepTiming> timings;
   std::vector<double> losses;
+  std::vector<double> host_ms;
   std::vector<TimelineSpan> last_spans;
   std::int64_t measured_skips = 0;
   PointRecord rec;
@@ -145,6 +158,7 @@ PointRecord TrainBench::run(const TrainPointSpec& spec) {
       if (!info.warmup) {
         timings.push_back(t);
         losses.push_back(r.loss);
+        host_ms.push_back(r.host_enqueue_ms);
         if (r.skipped) ++measured_skips;
         last_spans = std::move(r.spans);
       }
@@ -161,6 +175,7 @@ PointRecord TrainBench::run(const TrainPointSpec& spec) {
     rec.stats["backward"] = phase(&StepTiming::backward_ms);
     rec.stats["exposed_comm"] = phase(&StepTiming::exposed_comm_ms);
     rec.stats["optimizer"] = phase(&StepTiming::optimizer_ms);
+    rec.stats["host_enqueue"] = summarize(host_ms, "ms");
     rec.stopping = stopping_to_json(config_.stopping, m);
 
     const double step_ms = rec.stats["step"].median;
@@ -221,6 +236,9 @@ PointRecord TrainBench::run(const TrainPointSpec& spec) {
                          {"lr", float_as_decimal(trainer.config().optimizer.lr)},
                          {"seed", trainer.config().seed},
                          {"replicas_identical", check.identical},
+                         {"launch", launch_name(spec.ranks() > 1 ? config_.launch : Launch::thread_per_rank)},
+                         {"ops_per_stream_per_allreduce", max_ops_per_bucket(spec, trainer.plan())},
+                         {"host_bound", rec.stats["host_enqueue"].median >= step_ms},
                          {"gradient_averaging", "loss gradient pre-scaled by 1/global_batch; all-reduce sums"}};
     if (!check.identical) {
       rec.set_status(PointStatus::failed, "replicas diverged at the end of the run: " + check.describe());

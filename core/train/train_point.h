@@ -25,8 +25,10 @@
 #include <nlohmann/json.hpp>
 
 #include "collectives/communicator.h"
+#include "collectives/rank_threads.h"
 #include "collectives/communicator_cache.h"
 #include "measure/stopping.h"
+#include "train/bucket.h"
 #include "results/point_record.h"
 #include "train/train_config.h"
 
@@ -68,6 +70,7 @@ struct TrainBenchConfig {
   Activation activation = Activation::relu;
   LossScalerConfig scaler;
   CommunicatorOptions communicator;
+  Launch launch = Launch::thread_per_rank;
 };
 
 class TrainBench {
@@ -81,6 +84,9 @@ class TrainBench {
   // Makes a finished point (this run's or one read from a resumed file) available as the 1-rank
   // baseline of later points. Ignores points that are not ok 1-rank train points.
   void remember(const nlohmann::json& point);
+
+  // The most operations one bucket's all-reduce puts on a stream (records and --dry-run).
+  std::size_t max_ops_per_bucket(const TrainPointSpec& spec, const BucketPlan& plan) const;
 
   // The baseline step median (ms) for `spec`'s config, if its 1-rank point is known.
   std::optional<double> baseline_step_ms(const TrainPointSpec& spec) const;

@@ -39,6 +39,10 @@ Trainer::Trainer(Backend& backend, Communicator& comm, TrainConfig config, Watch
     replicas_.push_back(std::make_unique<Replica>(backend, static_cast<int>(r), devices[r], config_, plan_));
   }
   timeline_ = std::make_unique<Timeline>(backend, devices);
+  ready_count_.resize(devices.size());
+  if (config_.launch == Launch::thread_per_rank && devices.size() > 1) {
+    threads_ = std::make_unique<RankThreads>(static_cast<int>(devices.size()));
+  }
 
   // Every rank initialises its replica from the seed; the check below proves they agree.
   host_init_.resize(plan_.total_elements);
@@ -93,17 +97,15 @@ char* Trainer::param_ptr(void* base, int param) const {
   return static_cast<char*>(base) + plan_.param_offset[static_cast<std::size_t>(param)] * dtype_size(config_.precision);
 }
 
-void Trainer::upload_batch() {
+void Trainer::upload_batch(Replica& r) {
   std::vector<float> features;
   std::vector<std::int32_t> labels;
-  for (auto& r : replicas_) {
-    data_.shard(static_cast<std::uint64_t>(step_), r->rank, ranks(), config_.local_batch, features, labels);
-    // Rounded on the host, as a data loader hands a model its inputs in the model's precision.
-    cpu::cast(config_.precision, r->host_input.data(), DType::f32, features.data(), features.size());
-    r->host_labels = labels;
-    r->compute->copy_from_host(r->input.data(), r->host_input.data(), r->host_input.size());
-    r->compute->copy_from_host(r->labels.data(), r->host_labels.data(), r->host_labels.size() * sizeof(std::int32_t));
-  }
+  data_.shard(static_cast<std::uint64_t>(step_), r.rank, ranks(), config_.local_batch, features, labels);
+  // Rounded on the host, as a data loader hands a model its inputs in the model's precision.
+  cpu::cast(config_.precision, r.host_input.data(), DType::f32, features.data(), features.size());
+  std::memcpy(r.host_labels.data(), labels.data(), labels.size() * sizeof(std::int32_t));
+  r.compute->copy_from_host(r.input.data(), r.host_input.data(), r.host_input.bytes());
+  r.compute->copy_from_host(r.labels.data(), r.host_labels.data(), r.host_labels.bytes());
 }
 
 void Trainer::forward(Replica& r, float grad_scale) {
@@ -125,48 +127,61 @@ void Trainer::forward(Replica& r, float grad_scale) {
                       r.grad_ping.data(), r.row_loss.as<float>());
 }
 
-void Trainer::backward_layer(int l, std::vector<void*>& cur, std::vector<void*>& other) {
+// Layer l's backward on one rank, in three parts so each parameter's gradient is ready (and its
+// bucket can start) as early as DDP's autograd hooks would fire: bias, then weight, then dx.
+void Trainer::backward_bias(Replica& r, int l, void* dz) {
   const DType t = config_.precision;
-  const auto& w = config_.model.widths;
   const int batch = config_.local_batch;
+  const int out = config_.model.widths[static_cast<std::size_t>(l) + 1];
+  if (l + 1 != config_.model.layers()) {
+    r.ops->activation_backward(t, config_.model.activation, dz, r.z[static_cast<std::size_t>(l)].data(),
+                               static_cast<std::size_t>(batch) * static_cast<std::size_t>(out));
+  }
+  r.ops->bias_grad(t, dz, param_ptr(r.grads.data(), 2 * l + 1), batch, out);
+}
+
+void Trainer::backward_weight(Replica& r, int l, const void* dz) {
+  const auto& w = config_.model.widths;
   const int in = w[static_cast<std::size_t>(l)];
   const int out = w[static_cast<std::size_t>(l) + 1];
-  const bool last = l + 1 == config_.model.layers();
-  for (auto& r : replicas_) {
-    void* dz = cur[static_cast<std::size_t>(r->rank)];
-    if (!last) {
-      r->ops->activation_backward(t, config_.model.activation, dz, r->z[static_cast<std::size_t>(l)].data(),
-                                  static_cast<std::size_t>(batch) * static_cast<std::size_t>(out));
-    }
-    r->ops->bias_grad(t, dz, param_ptr(r->grads.data(), 2 * l + 1), batch, out);
-  }
-  param_ready(2 * l + 1);
-  for (auto& r : replicas_) {
-    const void* x_prev = l > 0 ? r->a[static_cast<std::size_t>(l) - 1].data() : r->input.data();
-    // dW[out, in] = dz^T [out, batch] * x_prev [batch, in]
-    r->ops->gemm(t, GemmShape{true, false, out, in, batch, out, in, in}, cur[static_cast<std::size_t>(r->rank)], x_prev,
-                 param_ptr(r->grads.data(), 2 * l));
-  }
-  param_ready(2 * l);
-  if (l == 0) return;
-  for (auto& r : replicas_) {
-    const auto k = static_cast<std::size_t>(r->rank);
-    // dx[batch, in] = dz [batch, out] * W [out, in]
-    r->ops->gemm(t, GemmShape{false, false, batch, in, out, out, in, in}, cur[k], param_ptr(r->weights_ptr(), 2 * l),
-                 other[k]);
-    std::swap(cur[k], other[k]);
-  }
+  const void* x_prev = l > 0 ? r.a[static_cast<std::size_t>(l) - 1].data() : r.input.data();
+  // dW[out, in] = dz^T [out, batch] * x_prev [batch, in]
+  r.ops->gemm(config_.precision, GemmShape{true, false, out, in, config_.local_batch, out, in, in}, dz, x_prev,
+              param_ptr(r.grads.data(), 2 * l));
 }
 
-void Trainer::param_ready(int param) {
+void Trainer::backward_input(Replica& r, int l, void*& cur, void*& other) {
+  const auto& w = config_.model.widths;
+  const int in = w[static_cast<std::size_t>(l)];
+  const int out = w[static_cast<std::size_t>(l) + 1];
+  // dx[batch, in] = dz [batch, out] * W [out, in]
+  r.ops->gemm(config_.precision, GemmShape{false, false, config_.local_batch, in, out, out, in, in}, cur,
+              param_ptr(r.weights_ptr(), 2 * l), other);
+  std::swap(cur, other);
+}
+
+int Trainer::param_ready(Replica& r, int param) {
   const int b = plan_.param_bucket[static_cast<std::size_t>(param)];
   const auto& bucket = plan_.buckets[static_cast<std::size_t>(b)];
-  if (++ready_count_[static_cast<std::size_t>(b)] != static_cast<int>(bucket.params.size())) return;
-  for (auto& r : replicas_) r->compute->record(*r->bucket_ready[static_cast<std::size_t>(b)]);
-  if (config_.overlap) launch_bucket(b, true);
+  int& ready = ready_count_[static_cast<std::size_t>(r.rank)][static_cast<std::size_t>(b)];
+  if (++ready != static_cast<int>(bucket.params.size())) return -1;
+  r.compute->record(*r.bucket_ready[static_cast<std::size_t>(b)]);
+  return b;
 }
 
-void Trainer::launch_bucket(int b, bool wait_ready) {
+void Trainer::launch_bucket_rank(Replica& r, int b, bool wait_ready) {
+  const auto& bucket = plan_.buckets[static_cast<std::size_t>(b)];
+  const std::string name = bucket_span_name(b);
+  if (wait_ready) r.comm->wait(*r.bucket_ready[static_cast<std::size_t>(b)]);
+  Stream* streams[] = {r.comm.get()};
+  PhaseRange range(streams, name);
+  timeline_->begin(name, r.rank, *r.comm);
+  void* p = static_cast<char*>(r.grads.data()) + bucket.offset * dtype_size(config_.precision);
+  comm_->allreduce_rank(r.rank, config_.precision, p, p, bucket.elements, *r.comm);
+  timeline_->end(name, r.rank, *r.comm);
+}
+
+void Trainer::launch_bucket_all(int b, bool wait_ready) {
   const auto& bucket = plan_.buckets[static_cast<std::size_t>(b)];
   const std::string name = bucket_span_name(b);
   if (wait_ready) {
@@ -184,6 +199,29 @@ void Trainer::launch_bucket(int b, bool wait_ready) {
   }
   comm_->allreduce(config_.precision, send, recv, bucket.elements, streams);
   for (auto& r : replicas_) timeline_->end(name, r->rank, *r->comm);
+}
+
+void Trainer::end_of_backward(Replica& r) {
+  timeline_->end("backward", r.rank, *r.compute);
+  r.compute->record(*r.backward_done);
+  if (!config_.overlap) r.comm->wait(*r.backward_done);
+}
+
+// After the rank's all-reduces: the update, and the loss and overflow flag copied back.
+void Trainer::after_comm(Replica& r) {
+  r.comm->record(*r.comm_done);
+  timeline_->begin("comm_wait", r.rank, *r.compute);
+  r.compute->wait(*r.comm_done);
+  timeline_->end("comm_wait", r.rank, *r.compute);
+  {
+    Stream* streams[] = {r.compute.get()};
+    PhaseRange range(streams, "optimizer");
+    timeline_->begin("optimizer", r.rank, *r.compute);
+    optimizer(r);
+    timeline_->end("optimizer", r.rank, *r.compute);
+  }
+  r.compute->copy_to_host(r.host_loss.data(), r.row_loss.data(), r.host_loss.bytes());
+  r.compute->copy_to_host(r.host_skip_flag.data(), r.skip_flag.data(), sizeof(float));
 }
 
 void Trainer::optimizer(Replica& r) {
@@ -205,15 +243,40 @@ void Trainer::optimizer(Replica& r) {
   r.ops->optimizer_step(args);
 }
 
-StepResult Trainer::step() {
-  StepResult result;
-  result.step = step_;
-  result.loss_scale = scaler_.scale();
-  const std::vector<Stream*> computes = compute_streams();
-  const float grad_scale = scaler_.scale() / static_cast<float>(global_batch());
+// One rank's whole step from its own thread, as a DDP process runs it.
+void Trainer::step_rank(Replica& r, float grad_scale) {
+  Stream* computes[] = {r.compute.get()};
+  upload_batch(r);
+  {
+    PhaseRange range(computes, "forward");
+    timeline_->begin("forward", r.rank, *r.compute);
+    forward(r, grad_scale);
+    timeline_->end("forward", r.rank, *r.compute);
+  }
+  {
+    PhaseRange range(computes, "backward");
+    timeline_->begin("backward", r.rank, *r.compute);
+    void* cur = r.grad_ping.data();  // holds dlogits from softmax_xent
+    void* other = r.grad_pong.data();
+    for (int l = config_.model.layers() - 1; l >= 0; --l) {
+      backward_bias(r, l, cur);
+      if (const int b = param_ready(r, 2 * l + 1); b >= 0 && config_.overlap) launch_bucket_rank(r, b, true);
+      backward_weight(r, l, cur);
+      if (const int b = param_ready(r, 2 * l); b >= 0 && config_.overlap) launch_bucket_rank(r, b, true);
+      if (l > 0) backward_input(r, l, cur, other);
+    }
+    end_of_backward(r);
+  }
+  if (!config_.overlap) {
+    for (int b = 0; b < static_cast<int>(plan_.buckets.size()); ++b) launch_bucket_rank(r, b, false);
+  }
+  after_comm(r);
+}
 
-  upload_batch();
-  timeline_->begin_iteration(computes);
+// Every rank's step from one thread, phase by phase across ranks (collectives need all ranks).
+void Trainer::step_single_thread(float grad_scale) {
+  const std::vector<Stream*> computes = compute_streams();
+  for (auto& r : replicas_) upload_batch(*r);
   {
     PhaseRange range(computes, "forward");
     for (auto& r : replicas_) {
@@ -222,53 +285,67 @@ StepResult Trainer::step() {
       timeline_->end("forward", r->rank, *r->compute);
     }
   }
-  ready_count_.assign(plan_.buckets.size(), 0);
   {
     PhaseRange range(computes, "backward");
     std::vector<void*> cur, other;
     for (auto& r : replicas_) {
       timeline_->begin("backward", r->rank, *r->compute);
-      cur.push_back(r->grad_ping.data());  // holds dlogits from softmax_xent
+      cur.push_back(r->grad_ping.data());
       other.push_back(r->grad_pong.data());
     }
-    for (int l = config_.model.layers() - 1; l >= 0; --l) backward_layer(l, cur, other);
-    for (auto& r : replicas_) {
-      timeline_->end("backward", r->rank, *r->compute);
-      r->compute->record(*r->backward_done);
+    const auto ready_all = [&](int param) {
+      int b = -1;
+      for (auto& r : replicas_) b = param_ready(*r, param);
+      if (b >= 0 && config_.overlap) launch_bucket_all(b, true);
+    };
+    for (int l = config_.model.layers() - 1; l >= 0; --l) {
+      for (auto& r : replicas_) backward_bias(*r, l, cur[static_cast<std::size_t>(r->rank)]);
+      ready_all(2 * l + 1);
+      for (auto& r : replicas_) backward_weight(*r, l, cur[static_cast<std::size_t>(r->rank)]);
+      ready_all(2 * l);
+      if (l == 0) continue;
+      for (auto& r : replicas_) {
+        const auto k = static_cast<std::size_t>(r->rank);
+        backward_input(*r, l, cur[k], other[k]);
+      }
     }
+    for (auto& r : replicas_) end_of_backward(*r);
   }
   if (!config_.overlap) {
-    for (auto& r : replicas_) r->comm->wait(*r->backward_done);
-    for (int b = 0; b < static_cast<int>(plan_.buckets.size()); ++b) launch_bucket(b, false);
+    for (int b = 0; b < static_cast<int>(plan_.buckets.size()); ++b) launch_bucket_all(b, false);
   }
-  for (auto& r : replicas_) {
-    r->comm->record(*r->comm_done);
-    timeline_->begin("comm_wait", r->rank, *r->compute);
-    r->compute->wait(*r->comm_done);
-    timeline_->end("comm_wait", r->rank, *r->compute);
+  for (auto& r : replicas_) after_comm(*r);
+}
+
+StepResult Trainer::step() {
+  StepResult result;
+  result.step = step_;
+  result.loss_scale = scaler_.scale();
+  const float grad_scale = scaler_.scale() / static_cast<float>(global_batch());
+
+  // The common time origin is enqueued from this thread before any rank's thread starts (its
+  // cross-stream wait binds to this step's record).
+  timeline_->begin_iteration(compute_streams());
+  for (auto& counts : ready_count_) counts.assign(plan_.buckets.size(), 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  if (threads_) {
+    threads_->run([&](int rank) { step_rank(*replicas_[static_cast<std::size_t>(rank)], grad_scale); },
+                  [&] { comm_->abort(); });
+  } else {
+    step_single_thread(grad_scale);
   }
-  {
-    PhaseRange range(computes, "optimizer");
-    for (auto& r : replicas_) {
-      timeline_->begin("optimizer", r->rank, *r->compute);
-      optimizer(*r);
-      timeline_->end("optimizer", r->rank, *r->compute);
-    }
-  }
-  for (auto& r : replicas_) {
-    r->compute->copy_to_host(r->host_loss.data(), r->row_loss.data(), r->host_loss.size() * sizeof(float));
-    r->compute->copy_to_host(&r->host_skip_flag, r->skip_flag.data(), sizeof(float));
-  }
+  result.host_enqueue_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   wait_all("training step " + std::to_string(step_));
 
   double loss_sum = 0;
   for (auto& r : replicas_) {
-    for (const float l : r->host_loss) loss_sum += static_cast<double>(l);
+    const float* loss = r->host_loss.as<float>();
+    for (int i = 0; i < config_.local_batch; ++i) loss_sum += static_cast<double>(loss[i]);
   }
   result.loss = loss_sum / static_cast<double>(global_batch());
-  const bool overflow = replicas_.front()->host_skip_flag != 0.0f;
+  const bool overflow = *replicas_.front()->host_skip_flag.as<float>() != 0.0f;
   for (auto& r : replicas_) {
-    if ((r->host_skip_flag != 0.0f) != overflow) {
+    if ((*r->host_skip_flag.as<float>() != 0.0f) != overflow) {
       throw std::runtime_error("ranks disagree on gradient overflow at step " + std::to_string(step_) +
                                ": the all-reduced gradients differ between replicas");
     }
@@ -282,11 +359,12 @@ StepResult Trainer::step() {
 
 std::vector<float> Trainer::master_weights(int rank) {
   Replica& r = *replicas_.at(static_cast<std::size_t>(rank));
-  host_readback_.resize(plan_.total_elements);
-  r.compute->copy_to_host(host_readback_.data(), r.master.data(), host_readback_.size() * sizeof(float));
+  const std::size_t bytes = plan_.total_elements * sizeof(float);
+  if (host_readback_.bytes() != bytes) host_readback_ = backend_->allocate_pinned(bytes);
+  r.compute->copy_to_host(host_readback_.data(), r.master.data(), bytes);
   Stream* streams[] = {r.compute.get(), r.comm.get()};
   watchdog_.wait(streams, "reading rank " + std::to_string(rank) + "'s weights");
-  return gather_params(config_.model, plan_, host_readback_);
+  return gather_params(config_.model, plan_, std::span<const float>(host_readback_.as<float>(), plan_.total_elements));
 }
 
 ReplicaCheck Trainer::check_replicas() {

@@ -17,8 +17,11 @@
 // skips the update, so every rank takes the same decision without a host round trip; the host
 // reads the flags after the step and checks the ranks agreed.
 //
-// One host thread enqueues all ranks' work (as the communicator requires); step() then waits
-// through the Watchdog, so a hung all-reduce becomes a TimeoutError instead of a hang.
+// Launch (collectives/rank_threads.h): with a thread per rank (the default) each rank's thread
+// enqueues its own data upload, forward, backward, bucket all-reduces (allreduce_rank) and update,
+// as a DDP process does; single-thread enqueues every rank's work from one thread, phase by phase.
+// Both run the same per-rank pieces. step() then waits through the Watchdog, so a hung all-reduce
+// becomes a TimeoutError instead of a hang; the host time each step spent enqueueing is recorded.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -27,6 +30,7 @@
 #include <vector>
 
 #include "collectives/communicator.h"
+#include "collectives/rank_threads.h"
 #include "measure/timeline.h"
 #include "train/bucket.h"
 #include "train/loss_scaler.h"
@@ -43,6 +47,7 @@ struct StepResult {
   double loss = 0;          // mean loss over the global batch (fp32 per sample, summed in double)
   bool skipped = false;     // the loss scaler skipped the update (fp16 overflow)
   float loss_scale = 1.0f;  // the scale this step used
+  double host_enqueue_ms = 0;  // host time to enqueue the step (thread per rank: the slowest rank's)
   std::vector<TimelineSpan> spans;
 };
 
@@ -80,12 +85,23 @@ class Trainer {
   ReplicaCheck check_replicas();
 
  private:
-  void upload_batch();
+  // The pieces of one rank's step; both launch modes run them.
+  void upload_batch(Replica& r);
   void forward(Replica& r, float grad_scale);
-  void backward_layer(int layer, std::vector<void*>& cur, std::vector<void*>& other);
-  void param_ready(int param);
-  void launch_bucket(int bucket, bool wait_ready);
+  void backward_bias(Replica& r, int layer, void* dz);
+  void backward_weight(Replica& r, int layer, const void* dz);
+  void backward_input(Replica& r, int layer, void*& cur, void*& other);
+  // Counts `param` ready on rank r; returns the bucket this completed (its ready event recorded),
+  // or -1.
+  int param_ready(Replica& r, int param);
+  // Rank r's all-reduce of bucket b from r's own thread / every rank's from one thread.
+  void launch_bucket_rank(Replica& r, int bucket, bool wait_ready);
+  void launch_bucket_all(int bucket, bool wait_ready);
+  void end_of_backward(Replica& r);
+  void after_comm(Replica& r);
   void optimizer(Replica& r);
+  void step_rank(Replica& r, float grad_scale);
+  void step_single_thread(float grad_scale);
   void wait_all(const std::string& what);
   std::vector<Stream*> compute_streams() const;
   std::vector<Stream*> comm_streams() const;
@@ -103,10 +119,11 @@ class Trainer {
   // their streams, which drain their queues when destroyed (also when a wait timed out or the
   // constructor threw).
   std::vector<float> host_init_;
-  std::vector<float> host_readback_;
+  DeviceBuffer host_readback_;  // pinned: a device-to-pageable copy would block before the watchdog waits
   std::vector<std::unique_ptr<Replica>> replicas_;
   std::unique_ptr<Timeline> timeline_;
-  std::vector<int> ready_count_;  // per bucket, during backward
+  std::vector<std::vector<int>> ready_count_;  // per rank, per bucket, during backward
+  std::unique_ptr<RankThreads> threads_;       // thread per rank (null for one rank or single-thread)
   std::int64_t step_ = 0;
   std::int64_t applied_steps_ = 0;  // optimizer steps actually applied (AdamW's t)
 };
