@@ -32,6 +32,9 @@ MULTI_RANK_METRICS: frozenset[str] = frozenset({"busbw", "overlap_fraction"})
 _MEDIAN_CI_KEYS: tuple[tuple[str, str], ...] = (("median_ci95_low", "median_ci95_high"),
                                                ("ci95_median_low", "ci95_median_high"))
 
+# The leading columns of PointRecord.row(): which point of which file, and how it ended.
+ROW_IDENTITY: tuple[str, ...] = ("file", "machine", "command", "backend", "id", "kind", "status", "reason")
+
 T = TypeVar("T")
 
 
@@ -89,10 +92,7 @@ class PointRecord:
         per statistic <stat>.median, .median_ci95_low/high, .mean, .ci95_low/high (of the mean), .min,
         .max, .p10, .p90, .stddev, .count, .unit; per metric metric.<name> (as shown_metric) and .unit.
         """
-        out: dict[str, Any] = {
-            "file": self.file, "machine": self.machine, "command": self.command, "backend": self.backend,
-            "id": self.id, "kind": self.kind, "status": self.status, "reason": self.reason,
-        }
+        out: dict[str, Any] = {name: getattr(self, name) for name in ROW_IDENTITY}
         for name in ordered_axes(self.axes):
             out[f"axis.{name}"] = axis_text(self.axes[name]) if isinstance(self.axes[name], list) else self.axes[name]
         raw_stats = self.raw.get("stats") or {}

@@ -113,7 +113,7 @@ def test_train_file_validates(validator, tmp_path):
     assert validate_file(validator, out)["command"] == "train"
 
 
-@pytest.mark.parametrize("name", ["allreduce_cpu", "train_cpu", "p2p_cpu", "info_cpu"])
+@pytest.mark.parametrize("name", ["allreduce_cpu", "train_cpu", "p2p_cpu", "info_cpu", "train_strong_cpu"])
 def test_committed_fixtures_validate(validator, name):
     path = FIXTURES / f"{name}.json"
     if not path.exists():
