@@ -47,7 +47,7 @@ def _add_compare_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dpbench_report", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="dpbench-report", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="{report,plot,compare,validate,export}")
 
     p = sub.add_parser("report", help="write DIR/report.html and DIR/plots/* from results files")
