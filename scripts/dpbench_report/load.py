@@ -39,14 +39,22 @@ def packaged_schema() -> Traversable:
     return resources.files(__package__).joinpath(*SCHEMA_RESOURCE)
 
 
-def schema_path() -> Traversable:
-    """The schema file: $DPBENCH_SCHEMA if set (to try a newer format), else the packaged one."""
-    override = os.environ.get(SCHEMA_ENV)
+def _schema_override() -> str | None:
+    return os.environ.get(SCHEMA_ENV) or None
+
+
+def _schema_file(override: str | None) -> Traversable:
     return Path(override) if override else packaged_schema()
 
 
+def schema_path() -> Traversable:
+    """The schema file: $DPBENCH_SCHEMA if set (to try a newer format), else the packaged one."""
+    return _schema_file(_schema_override())
+
+
 @functools.lru_cache(maxsize=4)
-def _validator_for(schema_file: Traversable) -> Validator:
+def _validator_for(override: str | None) -> Validator:
+    schema_file = _schema_file(override)
     path = str(schema_file)
     try:
         schema = json.loads(schema_file.read_text(encoding="utf-8"))
@@ -64,7 +72,7 @@ def _validator_for(schema_file: Traversable) -> Validator:
 
 def validator() -> Validator:
     """A validator for the current schema (cached per schema file)."""
-    return _validator_for(schema_path())
+    return _validator_for(_schema_override())
 
 
 def json_pointer(parts: Iterable[Any]) -> str:

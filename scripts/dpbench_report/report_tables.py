@@ -91,9 +91,10 @@ def version_items(f: ResultsFile) -> list[tuple[str, str]]:
 
 def run_items(f: ResultsFile) -> list[tuple[str, str]]:
     inv = f.invocation
-    complete = {True: "yes", False: "no (interrupted or still running)"}.get(inv.get("complete"), MISSING)
+    complete = inv.get("complete")
+    complete_text = "yes" if complete is True else "no (interrupted or still running)" if complete is False else MISSING
     return [("command", f.command), ("started", text(inv.get("started_at"))),
-            ("last written", text(inv.get("updated_at"))), ("complete", complete)]
+            ("last written", text(inv.get("updated_at"))), ("complete", complete_text)]
 
 
 def devices_table(devices: Sequence[dict[str, Any]]) -> Table | None:
