@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from .load import ResultsFile
-from .records import PointRecord, axis_text, constant_axes, describe_axes, varying_axes
+from .records import MULTI_RANK_METRICS, PointRecord, axis_text, constant_axes, describe_axes, varying_axes
 from .units import fmt_num, human_bytes
 
 STATUSES: tuple[str, ...] = ("ok", "failed", "skipped", "timeout")
@@ -182,9 +182,10 @@ def points_table(recs: Sequence[PointRecord]) -> PointsTable:
     notes = ["Medians with the 95% confidence interval of the median: as recorded by dpbench where the record "
              "states it, else from the order statistics of the stored samples (distribution-free); "
              "n = raw samples stored."]
-    if any(r.ranks == 1 for r in recs) and any(n in metric_names for n in ("busbw", "overlap_fraction")):
-        notes.append("busbw and overlap_fraction are not defined at one rank (no bus traffic, nothing to "
-                     f"overlap): shown as {MISSING}.")
+    undefined = [n for n in metric_names if n in MULTI_RANK_METRICS]
+    if undefined and any(r.ranks == 1 for r in recs):
+        notes.append(f"{' and '.join(undefined)}: not defined at one rank (no bus traffic, nothing to overlap), "
+                     f"shown as {MISSING}.")
     return PointsTable(fixed=describe_axes(constant_axes(recs)), table=Table(headers, rows, "points"), notes=notes)
 
 
