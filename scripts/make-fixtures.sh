@@ -15,5 +15,8 @@ trap 'rm -rf "$tmp"' EXIT
   --max-time 0.1 --out "$tmp/allreduce_cpu.json" >/dev/null
 "$bin" train --backend cpu --gpus 1,2,4 --algo p2p-ring,p2p-tree --precision fp32,bf16 --bucket-mb 1 \
   --model small --max-time 0.3 --out "$tmp/train_cpu.json" >/dev/null
+# Strong scaling: the global batch is the fixed axis and the per-rank batch follows from the rank count.
+"$bin" train --backend cpu --gpus 1,2,4 --global-batch 64 --algo p2p-ring,p2p-tree --bucket-mb 1 \
+  --model small --max-time 0.1 --out "$tmp/train_strong_cpu.json" >/dev/null
 cp "$tmp"/*.json "$dir/"
 echo "fixtures rewritten in $dir"

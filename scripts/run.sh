@@ -46,5 +46,5 @@ if [ "$gpus" -eq 1 ]; then
     --out "$out/allreduce-nccl.json"
 fi
 set +x
-PYTHONPATH="$root/scripts" "$build/venv/bin/python" -m dpbench_report report "$out"/*.json --out "$out/report"
+PYTHONPATH="$root/scripts" "$build/venv/bin/dpbench-report" report "$out"/*.json --out "$out/report"
 echo "main job: results in $out, report at $out/report/report.html"

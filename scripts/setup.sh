@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what dpbench needs on a fresh Debian machine, idempotently: Debian packages with apt-get
-# (only when something is missing) and the Python reporting package's requirements into a venv
-# under the build tree (only when scripts/requirements.txt changed). Fast when all is present.
+# (only when something is missing) and the Python reporting package (editable, with its test extra)
+# into a venv under the build tree (only when scripts/pyproject.toml, which lists its dependencies,
+# changed). Fast when all is present.
 #   scripts/setup.sh [BUILD_DIR]      (default: build)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,13 +29,14 @@ if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then
 fi
 
 venv="$build/venv"
-stamp="$venv/.requirements.sha256"
-want="$(sha256sum "$root/scripts/requirements.txt" | cut -d' ' -f1)"
+stamp="$venv/.pyproject.sha256"
+want="$(sha256sum "$root/scripts/pyproject.toml" | cut -d' ' -f1)"
 if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: creating Python venv in $venv"
   mkdir -p "$build"
   python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$root/scripts/requirements.txt"
+  # Editable: the venv's dpbench-report runs this checkout's code, templates and schema.
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check -e "$root/scripts[test]"
   echo "$want" >"$stamp"
 fi
 echo "setup: ok (build tree $build)"

@@ -1,9 +1,10 @@
 // The files `dpbench p2p --out` and `dpbench info --out` write validate against the results schema
-// (core/results/dpbench-results.schema.json), and bad values give one error line, a non-zero exit
-// and no file. Runs the real binary on the cpu backend. The validator below implements the
-// JSON-Schema keywords the schema uses (type, required, properties, additionalProperties, items,
-// enum, const, minimum, minLength, allOf, if/then/else, $ref to #/$defs/...); it fails loudly on any
-// keyword it does not know, so a schema change cannot silently weaken these tests.
+// (scripts/dpbench_report/schema/dpbench-results.schema.json, path from DPBENCH_SCHEMA_PATH), and
+// bad values give one error line, a non-zero exit and no file. Runs the real binary on the cpu
+// backend. The validator below implements the JSON-Schema keywords the schema uses (type, required,
+// properties, additionalProperties, items, enum, const, minimum, minLength, allOf, if/then/else,
+// $ref to #/$defs/...); it fails loudly on any keyword it does not know, so a schema change cannot
+// silently weaken these tests.
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -148,7 +149,7 @@ class P2PAndInfoFiles : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
   SchemaValidator validator() const {
-    return SchemaValidator(read_json(fs::path(DPBENCH_TEST_SOURCE_DIR) / "core/results/dpbench-results.schema.json"));
+    return SchemaValidator(read_json(fs::path(DPBENCH_SCHEMA_PATH)));
   }
   fs::path dir_;
 };

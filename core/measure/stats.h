@@ -2,8 +2,8 @@
 //
 // Shared by every command: `dpbench allreduce` summarizes per-call times in us, `dpbench train`
 // per-step phase times in ms. A Stats value is what the results file stores as a `stats` object
-// (core/results/dpbench-results.schema.json, $defs/stats): unit, the summary figures and the raw
-// samples in measurement order, so scripts can recompute anything.
+// (scripts/dpbench_report/schema/dpbench-results.schema.json, $defs/stats): unit, the summary
+// figures and the raw samples in measurement order, so scripts can recompute anything.
 //
 // Definitions (chosen to match numpy/scipy so scripts agree with the C++ to rounding):
 // - stddev is the sample standard deviation (n-1 denominator); 0 for fewer than 2 samples;

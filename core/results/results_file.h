@@ -1,4 +1,5 @@
-// The results file writer: one JSON document per file (schema core/results/dpbench-results.schema.json),
+// The results file writer: one JSON document per file (schema
+// scripts/dpbench_report/schema/dpbench-results.schema.json),
 // rewritten ATOMICALLY after every finished point so a crash or kill keeps every finished point.
 //
 // Atomic write: the whole document goes to a temporary file in the target's directory

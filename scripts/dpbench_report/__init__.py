@@ -1,6 +1,7 @@
-"""dpbench_report: plots, HTML reports and regression verdicts from dpbench results files.
+"""dpbench_report: plots, HTML reports, exports and regression verdicts from dpbench results files.
 
-The package only reads results files (see core/results/dpbench-results.schema.json); it never measures.
+The package only reads results files (their schema ships here: schema/dpbench-results.schema.json);
+it never measures.
 """
 
 from .load import ResultsFile, ResultsFileError, load_many, load_results

@@ -1,4 +1,4 @@
-"""python -m dpbench_report {report,plot,compare,validate} ..."""
+"""python -m dpbench_report COMMAND ...: the same command line as the dpbench-report console script."""
 
 import sys
 

@@ -1,4 +1,4 @@
-"""Command line: report, plot, compare and validate subcommands (python -m dpbench_report ...).
+"""Command line: report, plot, compare, validate and export subcommands (dpbench-report, python -m dpbench_report).
 
 Exit codes: 0 success; 1 compare found a regression; 2 bad input (unreadable or invalid results file,
 bad option).
@@ -47,8 +47,8 @@ def _add_compare_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dpbench_report", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{report,plot,compare,validate}")
+    parser = argparse.ArgumentParser(prog="dpbench-report", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{report,plot,compare,validate,export}")
 
     p = sub.add_parser("report", help="write DIR/report.html and DIR/plots/* from results files")
     p.add_argument("results", nargs="+", help="dpbench results files (JSON)")
@@ -71,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check results files against the schema")
     p.add_argument("results", nargs="+", help="dpbench results files (JSON)")
+    _add_common(p)
+
+    p = sub.add_parser("export", help="write one row per point as CSV (and Parquet, with pyarrow)")
+    p.add_argument("results", nargs="+", help="dpbench results files (JSON)")
+    p.add_argument("--csv", metavar="FILE", help="CSV file to write ('-': standard output)")
+    p.add_argument("--parquet", metavar="FILE", help="Parquet file to write (needs the [parquet] extra: pyarrow)")
     _add_common(p)
     return parser
 
@@ -132,7 +138,15 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"report": _report, "plot": _plot, "compare": _compare, "validate": _validate}
+def _export(args: argparse.Namespace) -> int:
+    from .export import export
+    from .records import to_records
+    for written in export(to_records(load_many(args.results)), csv_path=args.csv, parquet_path=args.parquet):
+        log.info("export: %s", written)  # stderr: the CSV may be on stdout
+    return EXIT_OK
+
+
+_COMMANDS = {"report": _report, "plot": _plot, "compare": _compare, "validate": _validate, "export": _export}
 
 
 def _run(args: argparse.Namespace) -> int:

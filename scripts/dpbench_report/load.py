@@ -1,7 +1,9 @@
 """Reading dpbench results files: locate the schema, parse, validate, and fail with one clear error.
 
 The results file is the contract between the C++ side and these scripts. Nothing downstream of this
-module sees a document that did not validate against the repository's JSON Schema.
+module sees a document that did not validate against the JSON Schema. The schema's one copy in the
+repository is this package's data (schema/dpbench-results.schema.json; CMake points the C++ tests at
+it), so an installed package validates exactly what the checkout it came from writes.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import functools
 import json
 import os
 from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Iterable, cast
 
@@ -18,7 +22,7 @@ from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
 
 SCHEMA_ENV = "DPBENCH_SCHEMA"
-_SCHEMA_IN_REPO = Path("core") / "results" / "dpbench-results.schema.json"
+SCHEMA_RESOURCE: tuple[str, ...] = ("schema", "dpbench-results.schema.json")
 
 
 class ResultsFileError(Exception):
@@ -30,30 +34,30 @@ class ResultsFileError(Exception):
         super().__init__(f"{self.path}: {problem}")
 
 
-def schema_path() -> Path:
-    """The schema file: $DPBENCH_SCHEMA if set, else the repository's copy.
+def packaged_schema() -> Traversable:
+    """The schema shipped with this package, found with importlib.resources (works from a wheel too)."""
+    return resources.files(__package__).joinpath(*SCHEMA_RESOURCE)
 
-    The repository's copy is looked up relative to this package (scripts/dpbench_report -> repository
-    root), then in the working directory and its parents (for an installed copy run inside a checkout).
-    """
-    override = os.environ.get(SCHEMA_ENV)
-    if override:
-        return Path(override)
-    beside_package = Path(__file__).resolve().parent.parent.parent / _SCHEMA_IN_REPO
-    if beside_package.is_file():
-        return beside_package
-    cwd = Path.cwd().resolve()
-    for directory in (cwd, *cwd.parents):
-        if (directory / _SCHEMA_IN_REPO).is_file():
-            return directory / _SCHEMA_IN_REPO
-    return beside_package
+
+def _schema_override() -> str | None:
+    return os.environ.get(SCHEMA_ENV) or None
+
+
+def _schema_file(override: str | None) -> Traversable:
+    return Path(override) if override else packaged_schema()
+
+
+def schema_path() -> Traversable:
+    """The schema file: $DPBENCH_SCHEMA if set (to try a newer format), else the packaged one."""
+    return _schema_file(_schema_override())
 
 
 @functools.lru_cache(maxsize=4)
-def _validator_for(path: str) -> Validator:
+def _validator_for(override: str | None) -> Validator:
+    schema_file = _schema_file(override)
+    path = str(schema_file)
     try:
-        with open(path, encoding="utf-8") as f:
-            schema = json.load(f)
+        schema = json.loads(schema_file.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ResultsFileError(path, f"schema file not found (set {SCHEMA_ENV} to its location)") from None
     except (OSError, ValueError) as e:
@@ -67,8 +71,8 @@ def _validator_for(path: str) -> Validator:
 
 
 def validator() -> Validator:
-    """A validator for the current schema (cached per schema path)."""
-    return _validator_for(str(schema_path()))
+    """A validator for the current schema (cached per schema file)."""
+    return _validator_for(_schema_override())
 
 
 def json_pointer(parts: Iterable[Any]) -> str:

@@ -23,8 +23,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from .records import (  # noqa: E402
-    DERIVED_AXES, PointRecord, axis_text, constant_axes, describe_axes, group_by, hashable, sort_key,
-    varying_axes,
+    PointRecord, axis_text, constant_axes, derived_axes, describe_axes, group_by, hashable, sort_key, varying_axes,
 )
 
 log = logging.getLogger("dpbench_report")
@@ -95,15 +94,20 @@ def pick_axis(records: Sequence[PointRecord], candidates: Iterable[str]) -> str 
 
 def facets(records: Sequence[PointRecord], x: str, line: str, panel: str | None,
            ignore: Iterable[str] = ()) -> list[Facet]:
-    """Split records into figures (per file and per value of every other varying axis), then panels, then lines."""
-    used = set(DERIVED_AXES) | {x, line} | ({panel} if panel else set()) | set(ignore)
+    """Split records into figures (per file and per value of every other varying axis), then panels, then lines.
+
+    Weak and strong scaling points of one file are faceted apart, each with its own derived batch axis.
+    """
+    plotted = {x, line} | ({panel} if panel else set()) | set(ignore)
     out: list[Facet] = []
-    for file_records in group_by(records, lambda r: r.file_index).values():
-        split = varying_axes(file_records, used)
+    groups = group_by(records, lambda r: (r.file_index, hashable(r.axes.get("scaling"))))
+    for group in groups.values():
+        used = derived_axes(group) | plotted
+        split = varying_axes(group, used)
         def figure_key(r: PointRecord, split: list[str] = split) -> tuple[Hashable, ...]:
             return tuple(hashable(r.axes.get(a)) for a in split)
 
-        for recs in group_by(file_records, figure_key).values():
+        for recs in group_by(group, figure_key).values():
             fixed = constant_axes(recs, used)
             panel_groups = group_by(
                 sorted(recs, key=lambda r: sort_key(r.axes.get(panel)) if panel else (0, 0)),

@@ -11,7 +11,7 @@ from .plot_common import (
     FORMATS, PlotOutput, color_for, facets, legend, mpl_text, new_figure, panel_title, pick_axis, save, skip,
     style_axes, subtitle_for,
 )
-from .records import PointRecord, axis_text, describe_axes
+from .records import MULTI_RANK_METRICS, PointRecord, axis_text, describe_axes
 from .units import human_bytes
 
 BANDWIDTHS: tuple[tuple[str, str], ...] = (("busbw", "bus bandwidth"), ("algbw", "algorithm bandwidth"))
@@ -35,7 +35,7 @@ def bandwidth(records: Sequence[PointRecord], outdir: Path,
     kind = "allreduce-bandwidth"
     recs = [r for r in records
             if r.ok and r.kind == "allreduce" and isinstance(r.axis("bytes"), (int, float))
-            and any(r.metric(m) is not None for m, _ in BANDWIDTHS)]
+            and any(r.shown_metric(m) is not None for m, _ in BANDWIDTHS)]
     if not recs:
         return skip(kind, "no ok allreduce point has a bytes axis and busbw/algbw metrics")
     algos = [r.axis("algo") for r in recs]
@@ -48,13 +48,17 @@ def bandwidth(records: Sequence[PointRecord], outdir: Path,
                 sizes: list[float] = []
                 unit = "GB/s"
                 for algo, rs in lines.items():
-                    pts = [(float(r.axis("bytes")), value) for r in rs if (value := r.metric(metric)) is not None]
+                    pts = [(float(r.axis("bytes")), value) for r in rs if (value := r.shown_metric(metric)) is not None]
                     if not pts:
                         continue
                     unit = rs[0].metric_units.get(metric) or unit
                     ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", markersize=3,
                             color=color_for(algo, algos), label=mpl_text(axis_text(algo)))
                     sizes.extend(p[0] for p in pts)
+                if not sizes:
+                    ax.text(0.5, 0.5, mpl_text(f"no {metric} at one rank" if metric in MULTI_RANK_METRICS
+                                                else f"no {metric}"),
+                            transform=ax.transAxes, ha="center", va="center", color="0.4")
                 _bytes_ticks(ax, sizes)
                 ax.set_ylim(bottom=0)
                 title = panel_title(facet, panel_value) if row == 0 else ""

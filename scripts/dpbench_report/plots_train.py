@@ -12,7 +12,7 @@ from .plot_common import (
     FORMATS, Facet, PlotOutput, color_for, facets, legend, mpl_text, new_figure, panel_title, pick_axis,
     save, skip, style_axes, subtitle_for,
 )
-from .records import PointRecord, axis_text, describe_axes, group_by, sort_key, varying_axes
+from .records import PointRecord, axis_text, derived_axes, describe_axes, group_by, sort_key, varying_axes
 
 BREAKDOWN_STATS: tuple[str, ...] = ("forward", "backward", "exposed_comm", "optimizer")
 _BREAKDOWN_COLORS = ("#4c72b0", "#55a868", "#c44e52", "#8172b2")
@@ -28,6 +28,17 @@ def _unit(records: Sequence[PointRecord], metric: str, default: str) -> str:
         unit = r.metric_units.get(metric) or r.stat_units.get(metric)
         if unit:
             return unit
+    return default
+
+
+def _description(facet: Facet, metric: str, default: str) -> str:
+    """The metric's definition as the records state it (weak and strong scaling define efficiency apart)."""
+    for _, lines in facet.panels:
+        for recs in lines.values():
+            for r in recs:
+                text = ((r.raw.get("metrics") or {}).get(metric) or {}).get("description")
+                if text:
+                    return str(text)
     return default
 
 
@@ -90,7 +101,8 @@ def scaling_efficiency(records: Sequence[PointRecord], outdir: Path,
         for ax in grid[0]:
             ax.set_ylim(0, top)
         out.append(save(fig, kind, f"Scaling efficiency — {facet.machine}",
-                        subtitle_for(facet, "throughput per rank / 1-rank throughput"), outdir,
+                        subtitle_for(facet, _description(facet, "scaling_efficiency",
+                                                         "throughput per rank / 1-rank throughput")), outdir,
                         (facet.file, describe_axes(facet.fixed, sep="-")), formats))
     return out
 
@@ -198,7 +210,8 @@ def _breakdown_figure(recs: list[PointRecord], shown: list[str], unit: str, outd
     ax.invert_yaxis()
     style_axes(ax, f"median time per step ({unit})", " / ".join(shown) or "point")
     fig.legend(loc="outside lower center", ncols=5, frameon=False)
-    fixed = {k: v for k, v in recs[0].axes.items() if k not in shown and k not in ("devices", "global_batch")}
+    derived = derived_axes(recs)
+    fixed = {k: v for k, v in recs[0].axes.items() if k not in shown and k not in derived}
     facet = Facet(file=recs[0].file, machine=recs[0].machine, fixed=fixed, x="", panel_axis=None, panels=[])
     suffix = f" (part {part} of {parts})" if parts > 1 else ""
     return save(fig, "step-breakdown", f"Step-time breakdown — {recs[0].machine}{suffix}",

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable, Iterable, Sequence, TypeVar, cast
 
 from .load import ResultsFile
+from .median_ci import median_ci
 
 # Display order of axes; axes not listed follow alphabetically.
 AXIS_ORDER: tuple[str, ...] = (
@@ -18,9 +19,21 @@ AXIS_ORDER: tuple[str, ...] = (
     "batch", "global_batch", "scaling", "overlap", "optimizer", "in_place", "graph", "devices",
 )
 
-# Axes that follow from others (devices from ranks, global_batch from batch x ranks, count from
-# bytes / dtype) and so never define a series or a figure of their own.
-DERIVED_AXES: frozenset[str] = frozenset({"devices", "global_batch", "count"})
+# Axes that always follow from others (devices from ranks, count from bytes / dtype) and so never
+# define a series or a figure of their own. Which batch axis follows depends on the scaling mode:
+# see derived_axes.
+DERIVED_AXES: frozenset[str] = frozenset({"devices", "count"})
+
+# Figures that mean something only between two or more ranks: at one rank there is no bus traffic
+# and no all-reduce to hide, and the 0 (busbw) or 1 (overlap) a record holds would read as a result.
+MULTI_RANK_METRICS: frozenset[str] = frozenset({"busbw", "overlap_fraction"})
+
+# Where a record states the median's interval itself (the C++ side adds it); else it is computed.
+_MEDIAN_CI_KEYS: tuple[tuple[str, str], ...] = (("median_ci95_low", "median_ci95_high"),
+                                               ("ci95_median_low", "ci95_median_high"))
+
+# The leading columns of PointRecord.row(): which point of which file, and how it ended.
+ROW_IDENTITY: tuple[str, ...] = ("file", "machine", "command", "backend", "id", "kind", "status", "reason")
 
 T = TypeVar("T")
 
@@ -40,7 +53,8 @@ class PointRecord:
     reason: str | None
     axes: dict[str, Any]
     medians: dict[str, float] = field(default_factory=dict)
-    ci95: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    ci95: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)  # of the mean
+    median_ci95: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
     stat_units: dict[str, str] = field(default_factory=dict)
     samples: dict[str, list[float]] = field(default_factory=dict)
     metrics: dict[str, float | None] = field(default_factory=dict)
@@ -60,22 +74,41 @@ class PointRecord:
     def median(self, name: str) -> float | None:
         return self.medians.get(name)
 
+    @property
+    def ranks(self) -> int | None:
+        ranks = self.axes.get("ranks")
+        return ranks if isinstance(ranks, int) and not isinstance(ranks, bool) else None
+
+    def shown_metric(self, name: str) -> float | None:
+        """The metric as tables, plots and exports show it: None where it has no meaning (one rank)."""
+        if name in MULTI_RANK_METRICS and self.ranks == 1:
+            return None
+        return self.metrics.get(name)
+
     def row(self) -> dict[str, Any]:
-        """A flat dict: file/machine/command/id/kind/status/reason, axis.*, <stat>.median|ci95_*, metric.*."""
-        out: dict[str, Any] = {
-            "file": self.file, "machine": self.machine, "command": self.command, "backend": self.backend,
-            "id": self.id, "kind": self.kind, "status": self.status, "reason": self.reason,
-        }
+        """One flat row for tables and exports (CSV, Parquet).
+
+        Columns: file/machine/command/backend/id/kind/status/reason; axis.<name> (lists as "0,1,2");
+        per statistic <stat>.median, .median_ci95_low/high, .mean, .ci95_low/high (of the mean), .min,
+        .max, .p10, .p90, .stddev, .count, .unit; per metric metric.<name> (as shown_metric) and .unit.
+        """
+        out: dict[str, Any] = {name: getattr(self, name) for name in ROW_IDENTITY}
         for name in ordered_axes(self.axes):
             out[f"axis.{name}"] = axis_text(self.axes[name]) if isinstance(self.axes[name], list) else self.axes[name]
+        raw_stats = self.raw.get("stats") or {}
         for name, value in self.medians.items():
-            low, high = self.ci95.get(name, (None, None))
+            stats = raw_stats.get(name) or {}
             out[f"{name}.median"] = value
-            out[f"{name}.ci95_low"] = low
-            out[f"{name}.ci95_high"] = high
+            out[f"{name}.median_ci95_low"], out[f"{name}.median_ci95_high"] = self.median_ci95.get(name, (None, None))
+            out[f"{name}.mean"] = _number(stats.get("mean"))
+            out[f"{name}.ci95_low"], out[f"{name}.ci95_high"] = self.ci95.get(name, (None, None))
+            for key in ("min", "max", "p10", "p90", "stddev"):
+                out[f"{name}.{key}"] = _number(stats.get(key))
+            out[f"{name}.count"] = stats.get("count")
             out[f"{name}.unit"] = self.stat_units.get(name, "")
-        for name, metric in self.metrics.items():
-            out[f"metric.{name}"] = metric
+        for name in self.metrics:
+            out[f"metric.{name}"] = self.shown_metric(name)
+            out[f"metric.{name}.unit"] = self.metric_units.get(name, "")
         return out
 
 
@@ -85,9 +118,20 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
+def _median_interval(stats: dict[str, Any], samples: list[float]) -> tuple[float | None, float | None]:
+    """The record's own interval of the median when it has one, else order statistics of its samples."""
+    for low_key, high_key in _MEDIAN_CI_KEYS:
+        low, high = _number(stats.get(low_key)), _number(stats.get(high_key))
+        if low is not None and high is not None:
+            return low, high
+    interval = median_ci(samples)
+    return interval if interval is not None else (None, None)
+
+
 def record_from_point(results: ResultsFile, index: int, point: dict[str, Any]) -> PointRecord:
     medians: dict[str, float] = {}
     ci95: dict[str, tuple[float | None, float | None]] = {}
+    median_ci95: dict[str, tuple[float | None, float | None]] = {}
     units: dict[str, str] = {}
     samples: dict[str, list[float]] = {}
     for name, stats in (point.get("stats") or {}).items():
@@ -97,6 +141,7 @@ def record_from_point(results: ResultsFile, index: int, point: dict[str, Any]) -
         ci95[name] = (_number(stats.get("ci95_low")), _number(stats.get("ci95_high")))
         units[name] = str(stats.get("unit", ""))
         samples[name] = [float(x) for x in stats.get("samples") or []]
+        median_ci95[name] = _median_interval(stats, samples[name])
     metrics: dict[str, float | None] = {}
     metric_units: dict[str, str] = {}
     for name, metric in (point.get("metrics") or {}).items():
@@ -106,7 +151,7 @@ def record_from_point(results: ResultsFile, index: int, point: dict[str, Any]) -
         file=str(results.path), file_index=index, machine=results.machine, command=results.command,
         backend=str(results.system.get("backend", "")), id=str(point["id"]), kind=str(point["kind"]),
         status=str(point["status"]), reason=point.get("reason"), axes=dict(point.get("axes") or {}),
-        medians=medians, ci95=ci95, stat_units=units, samples=samples, metrics=metrics,
+        medians=medians, ci95=ci95, median_ci95=median_ci95, stat_units=units, samples=samples, metrics=metrics,
         metric_units=metric_units, raw=point,
     )
 
@@ -142,11 +187,25 @@ def hashable(value: Any) -> Hashable:
     return cast(Hashable, value)
 
 
-def varying_axes(records: Iterable[PointRecord], ignore: Iterable[str] = DERIVED_AXES) -> list[str]:
-    """Axes whose value differs between the records (absent counts as a value), display-ordered."""
-    skip = set(ignore)
-    values: dict[str, set[Hashable]] = defaultdict(set)
+def derived_axes(records: Iterable[PointRecord]) -> frozenset[str]:
+    """Axes of these records that follow from others and so never split figures or series.
+
+    Weak scaling fixes the per-rank batch: global_batch = batch x ranks follows. Strong scaling
+    (`--global-batch`) fixes the global batch: batch = global_batch / ranks follows, and treating it
+    as fixed would cut a rank sweep into one-point figures.
+    """
+    modes = {r.axes.get("scaling") for r in records}
+    return DERIVED_AXES | {"batch" if mode == "strong" else "global_batch" for mode in modes}
+
+
+def varying_axes(records: Iterable[PointRecord], ignore: Iterable[str] | None = None) -> list[str]:
+    """Axes whose value differs between the records (absent counts as a value), display-ordered.
+
+    ignore defaults to the records' derived axes.
+    """
     recs = list(records)
+    skip = set(derived_axes(recs) if ignore is None else ignore)
+    values: dict[str, set[Hashable]] = defaultdict(set)
     names = {n for r in recs for n in r.axes}
     for r in recs:
         for n in names:
@@ -154,12 +213,12 @@ def varying_axes(records: Iterable[PointRecord], ignore: Iterable[str] = DERIVED
     return ordered_axes(n for n in names if n not in skip and len(values[n]) > 1)
 
 
-def constant_axes(records: Iterable[PointRecord], ignore: Iterable[str] = DERIVED_AXES) -> dict[str, Any]:
-    """Axes with one value across all records (and present in all of them)."""
+def constant_axes(records: Iterable[PointRecord], ignore: Iterable[str] | None = None) -> dict[str, Any]:
+    """Axes with one value across all records (and present in all of them); ignore as in varying_axes."""
     recs = list(records)
     if not recs:
         return {}
-    skip = set(ignore)
+    skip = set(derived_axes(recs) if ignore is None else ignore)
     out: dict[str, Any] = {}
     for name in ordered_axes(recs[0].axes):
         if name in skip:

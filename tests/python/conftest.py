@@ -20,7 +20,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / "scripts"
 FIXTURES = REPO / "tests" / "fixtures"
-FIXTURE_NAMES = ("train_cpu", "allreduce_cpu", "p2p_cpu", "info_cpu")
+FIXTURE_NAMES = ("train_cpu", "allreduce_cpu", "p2p_cpu", "info_cpu", "train_strong_cpu")
 
 if str(SCRIPTS) not in sys.path:
     sys.path.insert(0, str(SCRIPTS))
