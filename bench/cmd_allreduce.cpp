@@ -43,7 +43,7 @@ struct AllreduceFlags {
   std::string dtype = "fp32";
   bool in_place_only = false, out_of_place_only = false;
   std::string graph = "0";
-  std::string graph_capture = "fork_join";
+  std::string graph_capture = "auto";
   bool no_check = false;
   std::string pattern = "integers";
   std::string chunk_bytes;
@@ -105,7 +105,8 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   BackendSetup setup = open_backend(f.backend, std::cerr);
   Backend& backend = *setup.backend;
   const std::vector<AlgorithmName> algos = parse_algo_flag(f.algo, backend);
-  const GraphCapture graph_capture = parse_graph_capture(f.graph_capture, "--graph-capture");
+  const std::optional<GraphCapture> graph_capture =
+      f.graph_capture == "auto" ? std::nullopt : std::optional(parse_graph_capture(f.graph_capture, "--graph-capture"));
   if (graph > 0) {
     if (auto why = graph_capture_unsupported(backend)) throw std::invalid_argument("--graph: " + *why);
   }
@@ -161,7 +162,7 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   options["factor"] = sizes.factor;
   options["placement"] = f.in_place_only ? "in-place" : f.out_of_place_only ? "out-of-place" : "both";
   options["graph"] = graph;
-  options["graph_capture"] = graph_capture_name(graph_capture);
+  options["graph_capture"] = graph_capture ? std::string(graph_capture_name(*graph_capture)) : std::string("auto");
   options["check"] = config.check;
   options["check_pattern"] = input_pattern_name(pattern);
   options["chunk_bytes"] = comm_options.chunk_bytes;
@@ -236,8 +237,8 @@ Command add_allreduce_command(CLI::App& root) {
   app->add_option("-G,--graph", flags->graph, "Capture this many calls per CUDA graph launch (cuda backend; 0 = off)")
       ->capture_default_str();
   app->add_option("--graph-capture", flags->graph_capture,
-                  "With --graph: fork_join (one graph over all rank streams) or per_stream (one per stream, as "
-                  "nccl-tests)")
+                  "With --graph: auto (per_stream for nccl-*, as NCCL advises one GPU per capture; fork_join for "
+                  "p2p-*), fork_join (one graph over all rank streams) or per_stream (one per stream, as nccl-tests)")
       ->capture_default_str();
   app->add_flag("--no-check", flags->no_check, "Skip the correctness check against the host reference");
   app->add_option("--check-pattern", flags->pattern,

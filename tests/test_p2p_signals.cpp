@@ -191,6 +191,46 @@ TEST_P(ThreadPerRank, OneHostThreadForAllRanksDoesNotDeadlockOnAShortQueue) {
 INSTANTIATE_TEST_SUITE_P(Algorithms, ThreadPerRank, ::testing::Values("p2p-ring", "p2p-tree", "p2p-direct"),
                          [](const auto& p) { return std::string(p.param).substr(4); });
 
+// A rewound communicator enqueues exactly what its first call did (how a captured CUDA graph is
+// replayed): the call after a rewind is correct again, and a call that skipped the rewind would
+// have waited for values the signals already hold.
+TEST(P2pRewind, TheCallAfterARewindRepeatsTheFirstCall) {
+  const int n = 3;
+  const std::size_t count = 5000;
+  Ranks w(n, count, 1024);
+  CommunicatorOptions opt;
+  opt.chunk_bytes = 1024;
+  auto comm = make_communicator(w.backend, parse_algorithm("p2p-ring"), w.devices, opt);
+  std::vector<std::vector<std::byte>> host(n);
+  std::vector<const void*> send;
+  std::vector<void*> recv;
+  std::vector<Stream*> streams;
+  for (int r = 0; r < n; ++r) {
+    send.push_back(w.bufs[static_cast<std::size_t>(r)].data());
+    recv.push_back(w.bufs[static_cast<std::size_t>(r)].data());
+    streams.push_back(w.streams[static_cast<std::size_t>(r)].get());
+  }
+  for (int call = 0; call < 3; ++call) {
+    for (int r = 0; r < n; ++r) w.upload(r, count, host[static_cast<std::size_t>(r)]);
+    comm->allreduce(DType::f32, send, recv, count, streams);
+    for (int r = 0; r < n; ++r) EXPECT_EQ(w.wrong(r, count, host[static_cast<std::size_t>(r)]), 0u) << "call " << call;
+    comm->rewind();  // streams are synchronized by wrong()
+  }
+}
+
+TEST(CpuEvents, ElapsedTimeAcrossDevicesIsRefusedAsOnCuda) {
+  CpuBackend backend;
+  auto a = backend.make_event(0);
+  auto b = backend.make_event(1);
+  auto s0 = backend.make_stream(0);
+  auto s1 = backend.make_stream(1);
+  s0->record(*a);
+  s1->record(*b);
+  s0->synchronize();
+  s1->synchronize();
+  EXPECT_THROW((void)b->elapsed_ms_since(*a), std::invalid_argument);
+}
+
 TEST(ThreadPerRankAbort, ARankThatNeverArrivesIsReleasedByAbort) {
   Ranks w(2, 16, 1024);
   auto comm = make_communicator(w.backend, parse_algorithm("p2p-ring"), w.devices);

@@ -61,6 +61,11 @@ class Communicator {
   // The default refuses: a communicator that cannot be driven per rank says so.
   virtual void allreduce_rank(int rank, DType type, const void* send, void* recv, std::size_t count, Stream& stream);
 
+  // Forgets how many calls ran, so the next call enqueues exactly what the first one did: a CUDA
+  // graph captured from calls since the last rewind can then be replayed. Only after every rank's
+  // stream has been synchronized. The default does nothing (NCCL keeps its own state).
+  virtual void rewind() {}
+
   // Tears down in-flight work after a timeout (ncclCommAbort; the cpu backend's abort), and
   // releases ranks' threads blocked in allreduce_rank.
   virtual void abort() = 0;

@@ -197,6 +197,16 @@ void P2pCommunicator::agree_on_call() {
   current_call_ = p.calls++;
 }
 
+void P2pCommunicator::rewind() {
+  drain();
+  for (auto& [key, plan] : plans_) {
+    plan.calls = 0;
+    plan.prepared->reset_signals();
+  }
+  fence_->reset();
+  std::fill(fenced_.begin(), fenced_.end(), 0);
+}
+
 void P2pCommunicator::abort() {
   rendezvous_.abort();
   if (auto* cpu = dynamic_cast<CpuBackend*>(&backend_)) cpu->abort();

@@ -60,6 +60,8 @@ class P2pCommunicator final : public Communicator {
   void allreduce(DType type, std::span<const void* const> send, std::span<void* const> recv, std::size_t count,
                  std::span<Stream* const> streams) override;
   void allreduce_rank(int rank, DType type, const void* send, void* recv, std::size_t count, Stream& stream) override;
+  // Call counters back to 0 and every signal slot to 0 (signals name call * R + g).
+  void rewind() override;
 
   // cpu backend: aborts the backend, so every blocked wait throws. cuda: the copies of a schedule
   // never wait on anything outside it, so in-flight work finishes on its own. Both: ranks' threads

@@ -104,6 +104,10 @@ class SignalSet {
   virtual std::size_t size() const = 0;
   // The host's view of slot `index` (diagnostics and tests).
   virtual std::uint64_t load(std::size_t index) const = 0;
+  // Sets every slot back to 0 from the host. Only while no stream has pending work that writes or
+  // waits on these slots (after a synchronize): how a captured graph, whose waits name fixed
+  // values, is replayed.
+  virtual void reset() = 0;
 };
 
 class Stream {

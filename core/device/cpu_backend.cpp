@@ -53,6 +53,11 @@ bool CpuEvent::query() {
 double CpuEvent::elapsed_ms_since(const Event& start) const {
   const auto* s = dynamic_cast<const CpuEvent*>(&start);
   if (!s) throw std::invalid_argument("elapsed_ms_since: events from different backends");
+  if (s->device_ != device_) {
+    // As on CUDA, which cannot compare two devices' clocks: the cpu backend refuses it too.
+    throw std::invalid_argument("elapsed_ms_since: events of devices " + std::to_string(s->device_) + " and " +
+                                std::to_string(device_) + " (both must be on one device)");
+  }
   const Shared& a = *shared_;
   const Shared& b = *s->shared_;
   std::unique_lock lock_a(a.mutex, std::defer_lock);

@@ -81,6 +81,9 @@ class CpuSignalSet final : public SignalSet {
       : shared_(std::make_shared<Shared>(std::move(state), count)) {}
   std::size_t size() const override { return shared_->values.size(); }
   std::uint64_t load(std::size_t index) const override { return shared_->values.at(index).load(); }
+  void reset() override {
+    for (auto& v : shared_->values) v.store(0);
+  }
   // Shared with queued writes and waits, so the set may be destroyed while they are pending.
   const std::shared_ptr<Shared>& shared() const { return shared_; }
 

@@ -68,6 +68,10 @@ std::uint64_t CudaSignalSet::load(std::size_t index) const {
   return host_[index];
 }
 
+void CudaSignalSet::reset() {
+  for (std::size_t i = 0; i < count_; ++i) host_[i] = 0;
+}
+
 std::uint64_t CudaSignalSet::device_address(std::size_t index) const {
   if (index >= count_) throw std::out_of_range("CudaSignalSet: slot out of range");
   return device_base_ + index * sizeof(std::uint64_t);

@@ -30,6 +30,7 @@ class CudaSignalSet final : public SignalSet {
 
   std::size_t size() const override { return count_; }
   std::uint64_t load(std::size_t index) const override;
+  void reset() override;
   // The device address of slot `index` (the same on every device: mapped, portable memory).
   std::uint64_t device_address(std::size_t index) const;
 

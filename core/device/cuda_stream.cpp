@@ -46,6 +46,11 @@ double CudaEvent::elapsed_ms_since(const Event& start) const {
   if (!timing_ || !s->timing_) {
     throw std::invalid_argument("elapsed_ms_since: both events must be timing events (make_event(device, true))");
   }
+  if (s->device_ != device_) {
+    // cudaEventElapsedTime cannot compare two devices' clocks; say so instead of its opaque error.
+    throw std::invalid_argument("elapsed_ms_since: events of devices " + std::to_string(s->device_) + " and " +
+                                std::to_string(device_) + " (both must be on one device)");
+  }
   CudaDeviceGuard guard(device_);
   float ms = 0.0f;
   DPB_CUDA_CHECK(cudaEventElapsedTime(&ms, s->event_, event_));

@@ -242,6 +242,7 @@ PointRecord AllreduceBench::run(const AllreducePointSpec& spec) {
       }
     }
     r.synchronize();  // also rethrows the first error of any rank's enqueued work
+    if (graph) comm.rewind();
     if (gate_now && r.gate->timeouts() != timeouts_before) {
       throw std::runtime_error("the stream gate timed out while the host enqueued the call; the timing is invalid");
     }
@@ -306,9 +307,14 @@ PointRecord AllreduceBench::run(const AllreducePointSpec& spec) {
   }
 
   if (spec.graph > 0) {
+    // The captured calls' signal waits name fixed values (call * R + g), so every replay must start
+    // from the state the capture started from: rewind before capturing and after every replay.
+    r.synchronize();
+    comm.rewind();
     graph = capture_graph(backend_, r.stream_ptrs, [&] {
       for (int i = 0; i < spec.graph; ++i) comm.allreduce(spec.dtype, send, recv, spec.count, r.stream_ptrs);
-    }, config_.graph_capture);
+    }, config_.graph_capture.value_or(spec.algo.transport == Transport::nccl ? GraphCapture::per_stream
+                                                                                 : GraphCapture::fork_join));
     // Out of place every replayed call computes the same sum, so the graph's own result is checked
     // too (in place N calls compound, so only the plain call above is checked).
     if (!spec.in_place && config_.check) {

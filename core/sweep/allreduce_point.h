@@ -89,7 +89,9 @@ struct AllreduceConfig {
   std::size_t max_bytes = 0;  // buffers are sized for this (the sweep's largest message)
   bool gate = true;           // hold rank 0's stream while enqueueing timed calls
   CommunicatorOptions communicator;
-  GraphCapture graph_capture = GraphCapture::fork_join;  // how --graph captures (graph/graph_capture.h)
+  // How --graph captures (graph/graph_capture.h). Unset: per_stream for NCCL (NCCL advises one GPU
+  // per capture), fork_join for p2p (one graph over the ranks' streams).
+  std::optional<GraphCapture> graph_capture;
   Launch launch = Launch::thread_per_rank;
   // Test seam: when set, points use this communicator instead of the cache's (e.g. a deliberately
   // broken one, to prove wrong results are reported).
