@@ -83,7 +83,7 @@ TEST(KernelEmulation, ShuffleDownReadsTheLaneDeltaUpOrKeepsItsOwn) {
   }
 }
 
-TEST(KernelEmulation, RefusesLaunchesCudaWouldRefuse) {
+TEST(KernelEmulation, RefusesLaunchesOutsideTheLimits) {
   const auto nothing = [](const emu::Thread&) {};
   EXPECT_THROW(emu::launch(0, 32, nothing), std::invalid_argument);
   EXPECT_THROW(emu::launch(1, 0, nothing), std::invalid_argument);
