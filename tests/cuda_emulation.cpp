@@ -60,7 +60,7 @@ class BlockState {
   // Allocated on first use (most kernels have none), poisoned so unwritten reads show as NaN.
   void* shared_memory() {
     std::call_once(shared_once, [this] {
-      shared = std::make_unique<SharedMemory>();
+      shared = std::make_unique_for_overwrite<SharedMemory>();
       std::memset(shared->bytes, 0xff, sizeof shared->bytes);
     });
     return shared->bytes;
