@@ -1,10 +1,12 @@
 // The CUDA kernels on a GPU against the cpu backend's loops, on the emulated tests' cases
-// (test_emulated_*.cpp): element kernels at the warp/block/vector edge sizes, the model layers and
-// the optimizer tail. Bit for bit where both sides run the same IEEE operations (train_math.h's
-// claim, which needs --fmad=false); within an ulp or two where the device's expf/tanhf differ from
-// libm's. gpu-labelled: skips with a message without a visible GPU.
+// (test_emulated_*.cpp): element kernels at the warp/block/vector edge sizes, the model layers, the
+// optimizer tail, and the stream-blocking kernel's timeout count. Bit for bit where both sides run
+// the same IEEE operations (train_math.h's claim, which needs --fmad=false); within an ulp or two
+// where the device's expf/tanhf differ from libm's. gpu-labelled: skips with a message without a
+// visible GPU.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -16,6 +18,7 @@
 #include "device/cpu_elementwise.h"
 #include "gpu_test_support.h"
 #include "kernel_test_support.h"
+#include "p2p/stream_gate.h"
 #include "train/cpu_train_kernels.h"
 #include "train/model_ops.h"
 
@@ -233,6 +236,19 @@ TEST_P(CudaKernels, NonfiniteCheckAndOptimizerMatchCpu) {
       if (t != DType::f32) expect_same_elements(w_cpu, w_gpu, "weights " + what);
     }
   }
+}
+
+// The stream-blocking kernel: holds on several streams (of every device) left to time out together
+// are all counted, which needs the count's atomic add (kernels/stream_block_body.h).
+TEST(CudaStreamBlock, EveryTimedOutHoldIsCounted) {
+  DPB_REQUIRE_GPU();
+  auto be = make_backend(BackendKind::cuda);
+  std::vector<std::unique_ptr<Stream>> streams;
+  for (int i = 0; i < 8; ++i) streams.push_back(be->make_stream(i % be->device_count()));
+  auto gate = make_stream_gate(*be, std::chrono::milliseconds(200));
+  for (auto& s : streams) gate->hold(*s);
+  for (auto& s : streams) s->synchronize();  // never released: each kernel gives up after 200 ms
+  EXPECT_EQ(gate->timeouts(), streams.size());
 }
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, CudaKernels, ::testing::ValuesIn(kAllDTypes),
