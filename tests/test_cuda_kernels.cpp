@@ -52,6 +52,7 @@ class CudaKernels : public ::testing::TestWithParam<DType> {
   OnDevice upload(const void* host, std::size_t bytes, std::size_t offset = 0) {
     OnDevice d{backend->allocate(0, offset + bytes + 1), offset, bytes};
     if (bytes) stream->copy_from_host(d.data(), host, bytes);
+    stream->synchronize();  // the tests go on to change the host copy (the cpu side's input)
     return d;
   }
   OnDevice upload(const ElementBuffer& b) {
