@@ -13,9 +13,9 @@ namespace dpb::cuda_kernels {
 namespace {
 
 using kernels::CudaThread;
+using kernels::is_aligned;
 using kernels::kElementBlock;
 using kernels::kVecWidth;
-using kernels::is_aligned;
 
 template <class T>
 __global__ void fill_kernel(T* dst, std::size_t count, T value, bool vectorized) {

@@ -101,7 +101,8 @@ float Thread::shfl_down(float v, unsigned delta) const {
 
 std::uint64_t Thread::global_timer_ns() const {
   return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count());
 }
 
 void Thread::nanosleep(unsigned ns) const { std::this_thread::sleep_for(std::chrono::nanoseconds(ns)); }
@@ -133,7 +134,8 @@ class WorkerPool {
   // Runs job(i) for i in [0, n) on n workers at once; returns when all have returned.
   void run(unsigned n, const std::function<void(unsigned)>& job) {
     const std::lock_guard one_launch(launch_mutex_);
-    while (workers_.size() < n) workers_.push_back(std::make_unique<Worker>(*this, static_cast<unsigned>(workers_.size())));
+    while (workers_.size() < n)
+      workers_.push_back(std::make_unique<Worker>(*this, static_cast<unsigned>(workers_.size())));
     std::latch done(n);
     job_ = &job;
     done_ = &done;

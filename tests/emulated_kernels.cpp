@@ -28,9 +28,10 @@ void reduce_add(DType type, void* dst, const void* src, std::size_t count) {
   dispatch_dtype(type, [&](auto tag) {
     using T = decltype(tag);
     const bool vec = k::is_aligned(dst, 16) && k::is_aligned(src, 16);
-    emu::launch(k::elementwise_grid(count, vec ? k::kVecWidth<T> : 1, kSmCount), k::kElementBlock, [&](const Thread& t) {
-      k::reduce_add_body<T>(t, static_cast<T*>(dst), static_cast<const T*>(src), count, vec);
-    });
+    emu::launch(k::elementwise_grid(count, vec ? k::kVecWidth<T> : 1, kSmCount), k::kElementBlock,
+                [&](const Thread& t) {
+                  k::reduce_add_body<T>(t, static_cast<T*>(dst), static_cast<const T*>(src), count, vec);
+                });
   });
 }
 
@@ -50,8 +51,8 @@ void cast(DType dst_type, void* dst, DType src_type, const void* src, std::size_
     using To = decltype(dst_tag);
     dispatch_dtype(src_type, [&](auto src_tag) {
       using From = decltype(src_tag);
-      const bool vec = k::is_aligned(dst, sizeof(To) * k::kCastVecWidth) &&
-                       k::is_aligned(src, sizeof(From) * k::kCastVecWidth);
+      const bool vec =
+          k::is_aligned(dst, sizeof(To) * k::kCastVecWidth) && k::is_aligned(src, sizeof(From) * k::kCastVecWidth);
       emu::launch(k::elementwise_grid(count, vec ? k::kCastVecWidth : 1, kSmCount), k::kElementBlock,
                   [&](const Thread& t) {
                     k::cast_body<To, From>(t, static_cast<To*>(dst), static_cast<const From*>(src), count, vec);

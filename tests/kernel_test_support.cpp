@@ -58,9 +58,16 @@ std::vector<std::uint8_t> random_elements(DType type, std::size_t count, std::ui
   std::vector<std::uint8_t> bytes(count * dtype_size(type));
   if (type == DType::f32) {
     std::uniform_real_distribution<float> value(-1000.0f, 1000.0f);
-    const float specials[] = {0.0f, -0.0f, std::numeric_limits<float>::infinity(),
-                              -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN(),
-                              std::numeric_limits<float>::denorm_min(), 65504.0f, 65520.0f, 3.0e38f, 1e-40f};
+    const float specials[] = {0.0f,
+                              -0.0f,
+                              std::numeric_limits<float>::infinity(),
+                              -std::numeric_limits<float>::infinity(),
+                              std::numeric_limits<float>::quiet_NaN(),
+                              std::numeric_limits<float>::denorm_min(),
+                              65504.0f,
+                              65520.0f,
+                              3.0e38f,
+                              1e-40f};
     for (std::size_t i = 0; i < count; ++i) {
       const float f = i % 17 == 5 ? specials[(i / 17) % std::size(specials)] : value(rng);
       std::memcpy(&bytes[i * 4], &f, 4);
@@ -106,7 +113,8 @@ void expect_same_elements(DType type, const std::vector<std::uint8_t>& expected,
     if (wrong++ == 0) first = i;
   }
   EXPECT_EQ(wrong, 0u) << what << ": " << wrong << " of " << e.size() << " elements differ, first at " << first
-                       << " (expected " << (wrong ? e.at(first) : 0.0f) << ", got " << (wrong ? g.at(first) : 0.0f) << ")";
+                       << " (expected " << (wrong ? e.at(first) : 0.0f) << ", got " << (wrong ? g.at(first) : 0.0f)
+                       << ")";
 }
 
 void expect_close_elements(const ElementBuffer& expected, const ElementBuffer& got, double ulps, double abs_tol,

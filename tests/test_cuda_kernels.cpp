@@ -120,8 +120,8 @@ std::size_t elems(Shape s) { return static_cast<std::size_t>(s.rows) * static_ca
 std::string describe(DType t, Shape s) {
   return std::string(dtype_name(t)) + " " + std::to_string(s.rows) + "x" + std::to_string(s.cols);
 }
-const std::vector<Shape> kShapes = {{1, 1}, {1, 31}, {1, 33}, {3, 341}, {7, 37}, {17, 241}, {9, 33}, {33, 70},
-                                    {1000, 5}, {100, 1023}};
+const std::vector<Shape> kShapes = {{1, 1},    {1, 31}, {1, 33},  {3, 341},  {7, 37},
+                                    {17, 241}, {9, 33}, {33, 70}, {1000, 5}, {100, 1023}};
 
 TEST_P(CudaKernels, LayerKernelsMatchCpu) {
   const DType t = GetParam();
@@ -176,7 +176,8 @@ TEST_P(CudaKernels, SoftmaxCrossEntropyMatchesCpu) {
     download(dloss, loss_gpu.data());
     expect_close_elements(d_cpu, d_gpu, 1.0, 1e-5 * scale, "dlogits " + describe(t, s));
     for (std::size_t r = 0; r < loss_cpu.size(); ++r) {
-      EXPECT_NEAR(loss_gpu[r], loss_cpu[r], 1e-5 * (1.0 + std::abs(loss_cpu[r]))) << "loss row " << r << " " << describe(t, s);
+      EXPECT_NEAR(loss_gpu[r], loss_cpu[r], 1e-5 * (1.0 + std::abs(loss_cpu[r])))
+          << "loss row " << r << " " << describe(t, s);
     }
   }
 }
@@ -203,7 +204,8 @@ TEST_P(CudaKernels, NonfiniteCheckAndOptimizerMatchCpu) {
       h.bias_correction1 = 1.0f - h.beta1 * h.beta1 * h.beta1;
       h.bias_correction2_sqrt = std::sqrt(1.0f - h.beta2 * h.beta2 * h.beta2);
       h.inv_loss_scale = 1.0f / 1024.0f;
-      std::vector<float> master = random_values(n, 11), s1 = random_values(n, 12, 0.1f), s2 = random_values(n, 13, 0.01f);
+      std::vector<float> master = random_values(n, 11), s1 = random_values(n, 12, 0.1f),
+                         s2 = random_values(n, 13, 0.01f);
       for (float& v : s2) v = std::abs(v);
       const ElementBuffer grads(t, random_values(n, 14, 50.0f));
       ElementBuffer w_cpu(t, n), w_gpu(t, n);

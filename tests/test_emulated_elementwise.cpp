@@ -77,7 +77,8 @@ TEST_P(EmulatedElementwise, CastToEveryTypeMatchesCpuBitForBit) {
         ElementBuffer cpu(to, count, offset), emu(to, count, offset);
         cpu::cast(to, cpu.data(), from, src.data(), count);
         emulated::cast(to, emu.data(), from, src.data(), count);
-        expect_same_elements(cpu, emu, "cast to " + std::string(dtype_name(to)) + " from " + describe(from, count, offset));
+        expect_same_elements(cpu, emu,
+                             "cast to " + std::string(dtype_name(to)) + " from " + describe(from, count, offset));
       }
     }
   }

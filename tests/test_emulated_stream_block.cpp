@@ -18,7 +18,9 @@ using namespace std::chrono_literals;
 
 constexpr std::uint64_t kLongTimeoutNs = 60'000'000'000;  // a minute: never reached in a passing test
 
-std::uint32_t read(volatile std::uint32_t& v) { return std::atomic_ref<std::uint32_t>(const_cast<std::uint32_t&>(v)).load(); }
+std::uint32_t read(volatile std::uint32_t& v) {
+  return std::atomic_ref<std::uint32_t>(const_cast<std::uint32_t&>(v)).load();
+}
 void write(volatile std::uint32_t& v, std::uint32_t x) {
   std::atomic_ref<std::uint32_t>(const_cast<std::uint32_t&>(v)).store(x);
 }

@@ -46,7 +46,8 @@ TEST_P(EmulatedTrainLayers, BiasActivationMatchesCpuBitForBit) {
   for (Shape s : kShapes) {
     for (Activation act : {Activation::relu, Activation::gelu}) {
       for (bool with_a : {true, false}) {
-        const std::string what = describe(t, s) + (act == Activation::relu ? " relu" : " gelu") + (with_a ? "" : " z only");
+        const std::string what =
+            describe(t, s) + (act == Activation::relu ? " relu" : " gelu") + (with_a ? "" : " z only");
         ElementBuffer z_cpu(t, random_values(elems(s), 1, 3.0f)), z_emu = z_cpu;
         const ElementBuffer bias(t, random_values(static_cast<std::size_t>(s.cols), 2));
         ElementBuffer a_cpu(t, elems(s)), a_emu(t, elems(s));
@@ -87,7 +88,8 @@ TEST_P(EmulatedTrainLayers, BiasGradMatchesCpuBitForBit) {
     for (int j = 0; j < s.cols; ++j) {
       double ref = 0, mag = 0;
       for (int r = 0; r < s.rows; ++r) {
-        const double v = dz.at(static_cast<std::size_t>(r) * static_cast<std::size_t>(s.cols) + static_cast<std::size_t>(j));
+        const double v =
+            dz.at(static_cast<std::size_t>(r) * static_cast<std::size_t>(s.cols) + static_cast<std::size_t>(j));
         ref += v;
         mag += std::abs(v);
       }
@@ -118,7 +120,8 @@ TEST_P(EmulatedTrainLayers, BiasGradGridStridesOverColumnTiles) {
 // Labels at the first, middle and last class of each row.
 std::vector<std::int32_t> labels_for(int rows, int classes) {
   std::vector<std::int32_t> labels(static_cast<std::size_t>(rows));
-  for (int r = 0; r < rows; ++r) labels[static_cast<std::size_t>(r)] = (r % 3 == 0) ? 0 : (r % 3 == 1) ? classes / 2 : classes - 1;
+  for (int r = 0; r < rows; ++r)
+    labels[static_cast<std::size_t>(r)] = (r % 3 == 0) ? 0 : (r % 3 == 1) ? classes / 2 : classes - 1;
   return labels;
 }
 
@@ -140,7 +143,8 @@ TEST_P(EmulatedTrainLayers, SoftmaxCrossEntropyMatchesCpu) {
     expect_close_elements(d_cpu, d_emu, 1.0, 1e-5 * scale, "dlogits " + describe(t, s));
     for (int r = 0; r < rows; ++r) {
       const auto i = static_cast<std::size_t>(r);
-      EXPECT_NEAR(loss_emu[i], loss_cpu[i], 1e-5 * (1.0 + std::abs(loss_cpu[i]))) << "loss row " << r << " " << describe(t, s);
+      EXPECT_NEAR(loss_emu[i], loss_cpu[i], 1e-5 * (1.0 + std::abs(loss_cpu[i])))
+          << "loss row " << r << " " << describe(t, s);
     }
   }
 }

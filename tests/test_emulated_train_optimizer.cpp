@@ -52,8 +52,11 @@ struct OptimizerState {
   ElementBuffer grads, weights;
   float skip = 0.0f;
   OptimizerState(DType t, std::size_t n)
-      : master(random_values(n, 11)), s1(random_values(n, 12, 0.1f)), s2(random_values(n, 13, 0.01f)),
-        grads(t, random_values(n, 14, 50.0f)), weights(t, n) {
+      : master(random_values(n, 11)),
+        s1(random_values(n, 12, 0.1f)),
+        s2(random_values(n, 13, 0.01f)),
+        grads(t, random_values(n, 14, 50.0f)),
+        weights(t, n) {
     for (float& v : s2) v = std::abs(v);  // a second moment is never negative
   }
   OptimizerArgs args(DType t, const OptimizerHyper& h, bool with_skip) {
@@ -89,8 +92,8 @@ TEST_P(EmulatedTrainOptimizer, UpdateMatchesCpuBitForBit) {
   for (std::size_t n : {std::size_t{1}, std::size_t{31}, std::size_t{33}, std::size_t{1023}, std::size_t{4097}}) {
     for (OptimizerKind kind : {OptimizerKind::sgd, OptimizerKind::adamw}) {
       for (float skip : {-1.0f, 0.0f, 1.0f}) {  // -1: no skip flag at all
-        const std::string what = describe(t, n) + (kind == OptimizerKind::sgd ? " sgd" : " adamw") + " skip " +
-                                 std::to_string(skip);
+        const std::string what =
+            describe(t, n) + (kind == OptimizerKind::sgd ? " sgd" : " adamw") + " skip " + std::to_string(skip);
         OptimizerState cpu_state(t, n), emu_state(t, n);
         cpu_state.skip = emu_state.skip = skip;
         const std::vector<float> master_before = cpu_state.master;

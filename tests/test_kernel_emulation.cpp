@@ -58,7 +58,7 @@ TEST(KernelEmulation, SyncThreadsOrSeesAnyThreadOfTheBlock) {
   emu::launch(1, block, [&](const emu::Thread& t) {
     const unsigned i = t.thread_idx();
     results[i] = t.sync_threads_or(i == block - 1);  // only the last thread of the last warp
-    results[block + i] = t.sync_threads_or(false);    // the previous phase's true must not linger
+    results[block + i] = t.sync_threads_or(false);   // the previous phase's true must not linger
     results[2 * block + i] = t.sync_threads_or(i == 0);
   });
   for (unsigned i = 0; i < block; ++i) {

@@ -93,7 +93,9 @@ void bias_grad(DType type, const void* dz, void* db, int rows, int cols) {
     const auto w = static_cast<std::size_t>(cols);
     // The shared summation order (train_math.h), which the CUDA kernel runs in parallel, so both
     // backends give the same bits.
-    for (std::size_t j = 0; j < w; ++j) out[j] = from_float<T>(bias_grad_column(d, static_cast<std::size_t>(rows), w, j));
+    for (std::size_t j = 0; j < w; ++j) {
+      out[j] = from_float<T>(bias_grad_column(d, static_cast<std::size_t>(rows), w, j));
+    }
   });
 }
 
