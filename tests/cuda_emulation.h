@@ -14,7 +14,8 @@
 // - Shared memory: one 48 KiB region per block (CUDA's static limit), filled with 0xff bytes (NaN
 //   as float) to start with, so a read of something no thread wrote shows up.
 // - Atomics and host-visible flags are std::atomic_ref; timers are the steady clock.
-// As on a GPU, a barrier not reached by every thread of the block hangs.
+// As on a GPU, a barrier not reached by every thread of the block hangs. Every block's state is made
+// when the launch starts, so grids are meant to be test-sized (thousands of blocks, not millions).
 #pragma once
 #include <cstddef>
 #include <cstdint>
