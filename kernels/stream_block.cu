@@ -1,27 +1,16 @@
+// The stream-blocking kernel: a __global__ wrapper around stream_block_body.h (which the CPU tests
+// run under the CUDA emulation) and its launcher.
 #include <cuda_runtime.h>
 
 #include "device/cuda_check.h"
+#include "stream_block_body.h"
 #include "stream_block_launch.h"
 
 namespace dpb::cuda_kernels {
 namespace {
 
-__device__ __forceinline__ std::uint64_t global_timer_ns() {
-  std::uint64_t t;
-  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
-  return t;
-}
-
 __global__ void stream_block_kernel(StreamBlockFlags* flags, std::uint32_t generation, std::uint64_t timeout_ns) {
-  const std::uint64_t start = global_timer_ns();
-  while (flags->released < generation) {
-    if (global_timer_ns() - start > timeout_ns) {
-      flags->timeouts = flags->timeouts + 1;  // one thread, one kernel at a time per hold
-      __threadfence_system();
-      return;
-    }
-    __nanosleep(1000);
-  }
+  kernels::stream_block_body(kernels::CudaThread{}, flags, generation, timeout_ns);
 }
 
 }  // namespace

@@ -10,8 +10,9 @@ struct CUstream_st;
 namespace dpb::cuda_kernels {
 
 // Host-mapped shared state. Holds are numbered 1, 2, ...: the kernel of hold g spins until the host
-// has written `released` >= g, so a release can never be lost to a later re-arm. The kernel counts
-// the holds it abandoned in `timeouts`.
+// has written `released` >= g, so a release can never be lost to a later re-arm. A kernel that
+// gives up adds one to `timeouts` atomically (system scope: holds on several devices may give up at
+// once). The body is kernels/stream_block_body.h.
 struct StreamBlockFlags {
   volatile std::uint32_t released;
   volatile std::uint32_t timeouts;

@@ -4,10 +4,14 @@
 // backend's model kernels (core/train/cpu_model_ops.cpp) and the CUDA kernels (kernels/train_*.cu)
 // call these same functions, so both backends run the same formulas. Transcendental functions
 // (expf, tanhf, logf) come from libm on the host and CUDA's math library on the device; they may
-// differ by an ulp or two, everything else is bit-identical.
+// differ by an ulp or two, everything else is bit-identical: the build turns off contraction of
+// a*b+c into fused multiply-adds on both sides (--fmad=false for nvcc, -ffp-contract=off for the
+// host compiler; kernels/CMakeLists.txt), division and sqrtf are IEEE-rounded on both, and no
+// fast-math flag is used.
 #pragma once
 #include <math.h>
 
+#include <cstddef>
 #include <cstdint>
 
 #include "float16.h"
@@ -55,6 +59,32 @@ DPB_HD void bias_activation_elem(T& z, T bias, T* a, Activation act) {
 template <class T>
 DPB_HD T activation_backward_elem(T da, T z, Activation act) {
   return from_float<T>(to_float(da) * activation_grad(act, to_float(z)));
+}
+
+// Bias gradient of one column j of dz[rows, cols]: the rows are summed in kBiasGradRowGroups
+// interleaved partial sums (group g takes rows g, g + G, g + 2G, ...), then the partials in group
+// order. The CUDA kernel computes the partials in parallel (one warp per group) and the cpu backend
+// serially, in this same order, so both give the same bits.
+inline constexpr unsigned kBiasGradRowGroups = 8;
+
+template <class T>
+DPB_HD float bias_grad_partial(const T* dz, std::size_t rows, std::size_t cols, std::size_t j, unsigned group) {
+  float acc = 0.0f;
+  for (std::size_t r = group; r < rows; r += kBiasGradRowGroups) acc += to_float(dz[r * cols + j]);
+  return acc;
+}
+
+DPB_HD float bias_grad_combine(const float* partials) {
+  float sum = 0.0f;
+  for (unsigned g = 0; g < kBiasGradRowGroups; ++g) sum += partials[g];
+  return sum;
+}
+
+template <class T>
+DPB_HD float bias_grad_column(const T* dz, std::size_t rows, std::size_t cols, std::size_t j) {
+  float partials[kBiasGradRowGroups];
+  for (unsigned g = 0; g < kBiasGradRowGroups; ++g) partials[g] = bias_grad_partial(dz, rows, cols, j, g);
+  return bias_grad_combine(partials);
 }
 
 // Softmax cross-entropy of one row, in two passes the kernels parallelize differently:

@@ -91,12 +91,10 @@ void bias_grad(DType type, const void* dz, void* db, int rows, int cols) {
     const T* d = static_cast<const T*>(dz);
     T* out = static_cast<T*>(db);
     const auto w = static_cast<std::size_t>(cols);
-    // Column by column, rows in order: the same summation order as the CUDA kernel's thread per
-    // column, so both backends give the same bits.
+    // The shared summation order (train_math.h), which the CUDA kernel runs in parallel, so both
+    // backends give the same bits.
     for (std::size_t j = 0; j < w; ++j) {
-      float acc = 0.0f;
-      for (std::size_t r = 0; r < static_cast<std::size_t>(rows); ++r) acc += to_float(d[r * w + j]);
-      out[j] = from_float<T>(acc);
+      out[j] = from_float<T>(bias_grad_column(d, static_cast<std::size_t>(rows), w, j));
     }
   });
 }

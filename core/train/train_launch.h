@@ -17,7 +17,8 @@ void launch_bias_activation(DType type, Activation act, void* z, const void* bia
                             CUstream_st* stream);
 void launch_activation_backward(DType type, Activation act, void* grad, const void* z, std::size_t count,
                                 CUstream_st* stream);
-// One thread per column summing the rows in order: the cpu loop's order, so both give the same bits.
+// A block per 32 columns, a warp per row group summing every 8th row, then the groups in order:
+// kernels/train_math.h's bias_grad_column order, which the cpu loop runs serially (same bits).
 void launch_bias_grad(DType type, const void* dz, void* db, int rows, int cols, CUstream_st* stream);
 // One block per row (block reductions for the row max and the exp sum).
 void launch_softmax_xent(DType type, const void* logits, const std::int32_t* labels, int rows, int classes,
