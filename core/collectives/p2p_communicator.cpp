@@ -7,7 +7,6 @@
 #include <string>
 #include <thread>
 
-#include "device/cpu_backend.h"
 
 namespace dpb {
 
@@ -209,7 +208,7 @@ void P2pCommunicator::rewind() {
 
 void P2pCommunicator::abort() {
   rendezvous_.abort();
-  if (auto* cpu = dynamic_cast<CpuBackend*>(&backend_)) cpu->abort();
+  backend_.abort();
 }
 
 }  // namespace dpb

@@ -63,9 +63,8 @@ class P2pCommunicator final : public Communicator {
   // Call counters back to 0 and every signal slot to 0 (signals name call * R + g).
   void rewind() override;
 
-  // cpu backend: aborts the backend, so every blocked wait throws. cuda: the copies of a schedule
-  // never wait on anything outside it, so in-flight work finishes on its own. Both: ranks' threads
-  // blocked in allreduce_rank are released with an error.
+  // Backend::abort (cpu: every blocked wait throws; cuda: nothing, the copies of a schedule wait
+  // only on each other), and ranks' threads blocked in allreduce_rank are released with an error.
   void abort() override;
 
   P2pCacheStats cache_stats() const;

@@ -176,6 +176,11 @@ class Backend {
   virtual void enable_peer_access(int device, int peer) = 0;
   virtual void disable_peer_access(int device, int peer) = 0;
 
+  // Tears down after a timeout: every blocked and later wait of this backend's streams fails
+  // (cpu). cuda: nothing to do here (work waiting on a peer that never comes is ended by the
+  // communicator's own abort, e.g. ncclCommAbort, or the process exits).
+  virtual void abort() {}
+
   // Throws std::invalid_argument naming the device when it does not exist.
   void check_device(int device) const;
 };

@@ -160,7 +160,7 @@ class CpuBackend final : public Backend {
   void disable_peer_access(int device, int peer) override;
 
   // Makes every blocked and future wait throw: how a timed-out run is torn down (as ncclCommAbort).
-  void abort();
+  void abort() override;
 
  private:
   std::shared_ptr<CpuBackendState> state_;

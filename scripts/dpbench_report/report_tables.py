@@ -156,6 +156,18 @@ def _with_unit(label: str, unit: str) -> str:
     return f"{label} ({unit})" if unit else label
 
 
+def _host_bound(r: PointRecord) -> bool:
+    extra = r.raw.get("extra") or {}
+    return bool(extra.get("host_bound", False))
+
+
+def _status_or_host_bound(r: PointRecord) -> Cell:
+    """The status, with "host-bound" beside it where the record says the host limited the point."""
+    if r.ok and _host_bound(r):
+        return Cell(f"{r.status} (host-bound)", css=f"status-{r.status}")
+    return status_cell(r.status)
+
+
 def points_table(recs: Sequence[PointRecord]) -> PointsTable:
     """Every point of one file: id, status, varying axes, stat medians with their 95% CI, metrics, check."""
     if not recs:
@@ -172,7 +184,7 @@ def points_table(recs: Sequence[PointRecord]) -> PointsTable:
                + (["check"] if has_check else []))
     rows = []
     for r in recs:
-        row = [Cell(r.id, code=True), status_cell(r.status)]
+        row = [Cell(r.id, code=True), _status_or_host_bound(r)]
         row += [_axis_cell(a, r.axes.get(a)) for a in shown]
         row += [_stat_cell(r, n) for n in stat_names]
         row += [Cell(fmt_num(r.shown_metric(n))) for n in metric_names]
@@ -182,6 +194,9 @@ def points_table(recs: Sequence[PointRecord]) -> PointsTable:
     notes = ["Medians with the 95% confidence interval of the median: as recorded by dpbench where the record "
              "states it, else from the order statistics of the stored samples (distribution-free); "
              "n = raw samples stored."]
+    if any(_host_bound(r) for r in recs):
+        notes.append("host-bound: the host's time to enqueue a call (or step) reached the device time, so the "
+                     "device time shows how fast the host fed the device (extra.host_bound).")
     undefined = [n for n in metric_names if n in MULTI_RANK_METRICS]
     if undefined and any(r.ranks == 1 for r in recs):
         notes.append(f"{' and '.join(undefined)}: not defined at one rank (no bus traffic, nothing to overlap), "
