@@ -4,6 +4,9 @@
 
 #include "collectives/algorithm_rules.h"
 #include "sweep/lists.h"
+#include "sweep/memory_plan.h"
+#include "sweep/sizes.h"
+#include "system/host_memory.h"
 
 namespace dpb::cli {
 
@@ -12,7 +15,19 @@ void add_backend_flags(CLI::App& app, BackendFlags& flags) {
       ->capture_default_str();
   app.add_option("--cpu-devices", flags.cpu_devices, "Number of simulated devices of the cpu backend")
       ->capture_default_str();
+  app.add_option("--cpu-device-memory", flags.cpu_device_memory,
+                 "Memory of each simulated cpu device (e.g. 512M; default: half of the host memory available now, "
+                 "split over --cpu-devices); allocations beyond it fail as out of memory");
 }
+
+namespace {
+
+std::optional<std::size_t> parse_cpu_device_memory(const BackendFlags& flags) {
+  if (flags.cpu_device_memory.empty()) return std::nullopt;
+  return parse_size(flags.cpu_device_memory, "--cpu-device-memory");
+}
+
+}  // namespace
 
 BackendSetup open_backend(const BackendFlags& flags, std::ostream& log) {
   const int cpu_devices = static_cast<int>(parse_int(flags.cpu_devices, "--cpu-devices", 1, 1024));
@@ -20,12 +35,24 @@ BackendSetup open_backend(const BackendFlags& flags, std::ostream& log) {
   if (flags.backend == "auto") log << "backend: " << setup.choice.why << "\n";
   CpuBackendOptions cpu;
   cpu.devices = cpu_devices;
+  if (const auto memory = parse_cpu_device_memory(flags)) {
+    const auto avail = host_available_memory();
+    if (setup.choice.kind == BackendKind::cpu && avail && saturating_mul(*memory, cpu_devices) > *avail) {
+      throw std::invalid_argument("--cpu-device-memory: " + flags.cpu_device_memory + " x " +
+                                  std::to_string(cpu_devices) + " devices is more than the " + format_bytes(*avail) +
+                                  " of host memory available (use less, or fewer --cpu-devices)");
+    }
+    cpu.memory_per_device = *memory;
+  }
   setup.backend = make_backend(setup.choice.kind, cpu);
   return setup;
 }
 
 nlohmann::json backend_options_json(const BackendFlags& flags) {
-  return {{"backend", flags.backend}, {"cpu_devices", parse_int(flags.cpu_devices, "--cpu-devices", 1, 1024)}};
+  const auto memory = parse_cpu_device_memory(flags);
+  return {{"backend", flags.backend},
+          {"cpu_devices", parse_int(flags.cpu_devices, "--cpu-devices", 1, 1024)},
+          {"cpu_device_memory", memory ? nlohmann::json(*memory) : nlohmann::json(nullptr)}};
 }
 
 std::vector<AlgorithmName> parse_algo_flag(const std::string& text, const Backend& backend) {

@@ -12,6 +12,8 @@
 #include "commands.h"
 #include "graph/graph_capture.h"
 #include "results/results_file.h"
+#include "sweep/allreduce_metrics.h"
+#include "sweep/allreduce_plan_check.h"
 #include "sweep/allreduce_point.h"
 #include "sweep/allreduce_table.h"
 #include "sweep/lists.h"
@@ -41,6 +43,7 @@ struct AllreduceFlags {
   std::string graph = "0";
   std::string graph_capture = "fork_join";
   bool no_check = false;
+  std::string check = "1";  // nccl-tests' -c: 0 = no correctness check
   std::string pattern = "integers";
   std::string chunk_bytes;
 };
@@ -66,7 +69,10 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   if (!f.out_of_place_only) placements.push_back(true);
   CommunicatorOptions comm_options;
   if (!f.chunk_bytes.empty()) comm_options.chunk_bytes = parse_size(f.chunk_bytes, "--chunk-bytes");
+  const bool check = !f.no_check && parse_int(f.check, "-c/--check", 0, 1 << 20) != 0;
+  const int repeats = parse_repeats_flag(f.stopping);
   validate_output_flags(f.output);
+  const std::optional<ResultsLock> lock = lock_output(f.output);  // one writer per results file
 
   BackendSetup setup = open_backend(f.backend, std::cerr);
   Backend& backend = *setup.backend;
@@ -76,13 +82,22 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
     if (auto why = graph_capture_unsupported(backend)) throw std::invalid_argument("--graph: " + *why);
   }
   const RankPlan rank_plan = parse_rank_flags(f.ranks, backend.device_count(), backend.device_count());
+  // The whole plan must fit before the first point runs: a sweep that cannot is refused at once,
+  // not after a hundred failed points (or the host's OOM killer).
+  AllreducePlanShape shape{{}, dtypes, sizes.min_bytes, sizes.max_bytes, check};
+  for (int n : rank_plan.rank_counts) shape.device_lists.push_back(rank_plan.devices_for(n));
+  try {
+    check_allreduce_plan(backend, shape);
+  } catch (const SettingError& e) {
+    throw flag_error(e);
+  }
 
   // The plan: ranks, dtype, size, then algorithm and placement innermost, so the algorithms are
   // compared side by side at each size and the host inputs/reference of a size are made once. The
   // communicators of all --algo entries stay cached (CommunicatorCache) while a rank count runs.
   AllreduceConfig config;
   config.stopping = stopping;
-  config.check = !f.no_check;
+  config.check = check;
   config.pattern = pattern;
   config.max_bytes = sizes.max_bytes;
   config.communicator = comm_options;
@@ -100,7 +115,7 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
           for (bool in_place : placements) {
             AllreducePointSpec spec{algo, dtype, devices, count, in_place, graph};
             plan.push_back(SweepPoint{allreduce_point_id(spec), "allreduce", allreduce_label(spec), allreduce_axes(spec),
-                                      [&bench, spec] { return bench.run(spec); }});
+                                      [&bench, spec] { return bench.run(spec); }, merge_allreduce_rounds});
           }
         }
       }
@@ -125,6 +140,7 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   options["check_pattern"] = input_pattern_name(pattern);
   options["chunk_bytes"] = comm_options.chunk_bytes;
   options["stopping"] = stopping_options_json(stopping);
+  if (repeats > 1) options["repeats"] = repeats;  // absent = 1, as in files written before --repeats
 
   std::optional<ResultsFile> results = open_results_file(
       f.output, ResultsHeader{"allreduce", inv.argv, options, describe_system(backend, rank_plan.distinct_devices())});
@@ -142,7 +158,7 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
       "dpbench allreduce  backend: " + std::string(backend.name()) + " (" + setup.choice.why + ")",
       "time: median per call, device events on rank 0 from a common start to the last rank's end",
       "algbw = bytes / time, busbw = algbw x 2(n-1)/n (GB = 1e9 bytes); #wrong: elements off the host reference",
-      "stopping: " + stop_text};
+      "stopping: " + stop_text + (repeats > 1 ? "; " + std::to_string(repeats) + " interleaved rounds per point" : "")};
   if (results && results->resumed_points() > 0) {
     header.push_back("resumed: " + std::to_string(results->resumed_points()) + " points already in " + f.output.out);
   }
@@ -153,6 +169,7 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   so.results = results ? &*results : nullptr;
   so.progress = &std::cerr;
   so.progress_tty = stderr_is_tty();
+  so.repeats = repeats;
   so.on_record = [&](const PointRecord& rec) {
     const auto devices = rec.axes.value("devices", std::vector<int>{});
     if (devices != last_devices) {
@@ -167,7 +184,7 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   if (outcome.timeout) std::cout << ", " << outcome.timeout << " timed out";
   if (outcome.already_done) std::cout << ", " << outcome.already_done << " already in the results file";
   std::cout << "\n";
-  if (results) std::cout << "# results: " << f.output.out << "\n";
+  std::cout << results_location_line(f.output, results);
   return outcome.all_ok() ? 0 : 1;
 }
 
@@ -185,7 +202,8 @@ Command add_allreduce_command(CLI::App& root) {
   app->add_option("--algo", flags->algo,
                   "Algorithms, comma-separated: p2p-ring, p2p-tree, p2p-direct, nccl-ring, nccl-tree, nccl-auto "
                   "(default nccl-auto on cuda, p2p-ring on cpu)");
-  app->add_option("-d,--dtype", flags->dtype, "Element types, comma-separated: fp32, fp16, bf16")->capture_default_str();
+  app->add_option("-d,--dtype,--precision", flags->dtype, "Element types, comma-separated: fp32, fp16, bf16")
+      ->capture_default_str();
   app->add_flag("--inplace", flags->in_place_only, "Only in-place calls (default: both in-place and out-of-place)");
   app->add_flag("--out-of-place", flags->out_of_place_only, "Only out-of-place calls");
   app->add_option("-G,--graph", flags->graph, "Capture this many calls per CUDA graph launch (cuda backend; 0 = off)")
@@ -194,7 +212,9 @@ Command add_allreduce_command(CLI::App& root) {
                   "With --graph: fork_join (one graph over all rank streams) or per_stream (one per stream, as "
                   "nccl-tests)")
       ->capture_default_str();
-  app->add_flag("--no-check", flags->no_check, "Skip the correctness check against the host reference");
+  app->add_flag("--no-check", flags->no_check, "Skip the correctness check against the host reference (as -c 0)");
+  app->add_option("-c,--check", flags->check, "Check results against the host reference: 1 (default) or 0 (as nccl-tests)")
+      ->capture_default_str();
   app->add_option("--check-pattern", flags->pattern,
                   "Check inputs: integers (exact sums, tolerance 0) or fractions (16-bit sums round)")
       ->capture_default_str();

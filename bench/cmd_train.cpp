@@ -16,6 +16,7 @@
 #include "sweep/sweep.h"
 #include "system/system_info.h"
 #include "train/bucket.h"
+#include "train/train_plan_check.h"
 #include "train/train_point.h"
 #include "train/train_table.h"
 
@@ -74,7 +75,7 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   const StoppingOptions stopping = parse_stopping_flags(f.stopping, default_stopping());
   const ModelSpec model = parse_model(f.model);
   const std::vector<DType> precisions =
-      parse_list<DType>(f.precision, "--precision", [](const std::string& s) { return parse_dtype(s); });
+      parse_list<DType>(f.precision, "--dtype", [](const std::string& s) { return parse_dtype(s); });
   const std::vector<double> bucket_mbs = parse_mb_list(f.bucket_mb, "--bucket-mb");
   const double first_bucket_mb = parse_double(f.first_bucket_mb, "--first-bucket-mb", 0, 1 << 20);
   if (!f.batch.empty() && !f.global_batch.empty()) {
@@ -106,7 +107,12 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   config.scaler.growth_interval =
       static_cast<int>(parse_int(f.loss_scale_interval, "--loss-scale-interval", 1, std::numeric_limits<int>::max()));
   config.scaler.validate();
+  if (parse_repeats_flag(f.stopping) != 1) {
+    throw std::invalid_argument("--repeats: train measures each point once (its scaling efficiency needs one 1-rank "
+                                "baseline); use --repeats with allreduce");
+  }
   validate_output_flags(f.output);
+  const std::optional<ResultsLock> lock = lock_output(f.output);  // one writer per results file
 
   BackendSetup setup = open_backend(f.backend, std::cerr);
   Backend& backend = *setup.backend;
@@ -129,6 +135,7 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
 
   TrainBench bench(backend, config);
   std::vector<SweepPoint> plan;
+  std::vector<TrainPointSpec> specs;
   for (int n : rank_plan.rank_counts) {
     for (const auto& algo : algos) {
       for (DType precision : precisions) {
@@ -145,14 +152,21 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
             spec.scaling = scaling;
             spec.overlap = !f.no_overlap;
             spec.optimizer = optimizer;
+            specs.push_back(spec);
             plan.push_back(SweepPoint{train_point_id(spec), "train", train_label(spec), train_axes(spec),
-                                      [&bench, spec] { return bench.run(spec); }});
+                                      [&bench, spec] { return bench.run(spec); }, nullptr});
           }
         }
       }
     }
   }
   validate_plan(plan);
+  // Every point's replica must fit before the first one runs (a refusal names --model or --batch).
+  try {
+    check_train_plan(backend, specs);
+  } catch (const SettingError& e) {
+    throw flag_error(e);
+  }
 
   nlohmann::json options = backend_options_json(f.backend);
   options["gpus"] = rank_plan.rank_counts;
@@ -228,7 +242,7 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   if (outcome.timeout) std::cout << ", " << outcome.timeout << " timed out (sweep stopped)";
   if (outcome.already_done) std::cout << ", " << outcome.already_done << " already in the results file";
   std::cout << "\n";
-  if (results) std::cout << "# results: " << f.output.out << "\n";
+  std::cout << results_location_line(f.output, results);
   return outcome.all_ok() ? 0 : 1;
 }
 
@@ -247,7 +261,8 @@ Command add_train_command(CLI::App& root) {
   app->add_option("--algo", flags->algo,
                   "All-reduce algorithms, comma-separated: p2p-ring, p2p-tree, p2p-direct, nccl-ring, nccl-tree, "
                   "nccl-auto (default nccl-auto on cuda, p2p-ring on cpu)");
-  app->add_option("--precision", flags->precision, "Precisions, comma-separated: fp32, fp16, bf16 (fp32 master weights)")
+  app->add_option("-d,--dtype,--precision", flags->precision,
+                  "Precisions, comma-separated: fp32, fp16, bf16 (fp32 master weights)")
       ->capture_default_str();
   app->add_option("--bucket-mb", flags->bucket_mb, "Gradient bucket caps in MiB, comma-separated (0: one bucket per tensor)")
       ->capture_default_str();

@@ -9,6 +9,7 @@
 
 #include "graph/graph_capture.h"
 #include "p2p/stream_gate.h"
+#include "sweep/allreduce_metrics.h"
 #include "sweep/sizes.h"
 
 namespace dpb {
@@ -284,10 +285,7 @@ PointRecord AllreduceBench::run(const AllreducePointSpec& spec) {
   rec.kind = "allreduce";
   rec.axes = allreduce_axes(spec);
   rec.stats["time"] = summarize(m.samples, "us");
-  const double median_us = rec.stats["time"].median;
-  const double algbw = median_us > 0 ? static_cast<double>(bytes) / (median_us * 1e-6) / 1e9 : 0.0;
-  rec.metrics["algbw"] = Metric{algbw, "GB/s", "bytes / median time (GB = 1e9 bytes)", "derived"};
-  rec.metrics["busbw"] = Metric{algbw * allreduce_busbw_factor(n), "GB/s", "algbw x 2(n-1)/n", "derived"};
+  set_allreduce_bandwidth(rec, bytes, n);
   rec.stopping = stopping_to_json(config_.stopping, m);
   if (check) {
     nlohmann::json c = {{"wrong_elements", check->wrong},

@@ -46,7 +46,12 @@ void print_allreduce_row(std::ostream& out, const PointRecord& rec) {
                 busbw.c_str(), wrong.c_str(), stop.c_str(), iters.c_str());
   out << buf;
   if (rec.status != PointStatus::ok) out << "  " << point_status_name(rec.status) << ": " << rec.reason.value_or("");
-  out << "\n" << std::flush;
+  out << "\n";
+  // Fewer iterations than asked for are never silent (measure/stopping.h).
+  if (rec.stopping && rec.stopping->contains("shortfall")) {
+    out << "#  note: " << (*rec.stopping)["shortfall"].get<std::string>() << "\n";
+  }
+  out << std::flush;
 }
 
 }  // namespace dpb

@@ -1,0 +1,47 @@
+#include "sweep/repeats.h"
+
+#include <stdexcept>
+
+namespace dpb {
+
+PointRecord merge_rounds(std::vector<PointRecord> rounds, const std::string& stat) {
+  if (rounds.empty()) throw std::invalid_argument("merge_rounds: no rounds");
+  if (rounds.size() == 1) return std::move(rounds.front());
+  PointRecord merged = rounds.back();
+  std::vector<std::vector<double>> samples;
+  double duration = 0;
+  nlohmann::json check;
+  for (std::size_t i = 0; i < rounds.size(); ++i) {
+    const PointRecord& r = rounds[i];
+    duration += r.duration_s;
+    if (auto it = r.stats.find(stat); it != r.stats.end()) samples.push_back(it->second.samples);
+    if (r.status != PointStatus::ok && merged.status == PointStatus::ok) {
+      merged.set_status(r.status, r.reason.value_or("no reason given") + " (round " + std::to_string(i + 1) + " of " +
+                                      std::to_string(rounds.size()) + ")");
+    }
+    if (r.check) {
+      if (check.is_null()) {
+        check = *r.check;
+      } else {
+        for (const char* key : {"wrong_elements", "checked_elements"}) {
+          if (check.contains(key) && r.check->contains(key)) {
+            check[key] = check[key].get<std::size_t>() + (*r.check)[key].get<std::size_t>();
+          }
+        }
+        if (r.check->value("send_buffers_unchanged", true) == false) check["send_buffers_unchanged"] = false;
+      }
+    }
+  }
+  const std::string unit = merged.stats.count(stat) ? merged.stats[stat].unit : std::string();
+  merged.stats[stat] = summarize_rounds(samples, unit);
+  merged.started_at = rounds.front().started_at;
+  merged.duration_s = duration;
+  if (!check.is_null()) merged.check = check;
+  if (merged.stopping) {
+    (*merged.stopping)["iters"] = merged.stats[stat].count;
+    (*merged.stopping)["rounds"] = rounds.size();
+  }
+  return merged;
+}
+
+}  // namespace dpb
