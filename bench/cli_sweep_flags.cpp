@@ -143,12 +143,16 @@ std::optional<ResultsFile> open_results_file(const OutputFlags& flags, const Res
 }
 
 std::string results_location_line(const OutputFlags& flags, const std::optional<ResultsFile>& file) {
-  if (!file) return "";
-  if (file->written_beside()) {
-    return "# results: no point was ok, so " + flags.out + " was kept as it was; this run's records are in " +
-           file->written_beside()->string() + "\n";
+  (void)flags;
+  return file ? results_location_line(*file) : std::string();
+}
+
+std::string results_location_line(const ResultsFile& file) {
+  if (file.written_beside()) {
+    return "# results: no point was ok, so " + file.path().string() +
+           " was kept as it was; this run's records are in " + file.written_beside()->string() + "\n";
   }
-  return "# results: " + flags.out + "\n";
+  return "# results: " + file.path().string() + "\n";
 }
 
 std::string flag_for_setting(const std::string& setting) {

@@ -68,6 +68,7 @@ std::optional<ResultsLock> lock_output(const OutputFlags& flags);
 std::optional<ResultsFile> open_results_file(const OutputFlags& flags, const ResultsHeader& header);
 // "# results: <file>" or, when no point was ok and an existing file was kept, where they went.
 std::string results_location_line(const OutputFlags& flags, const std::optional<ResultsFile>& file);
+std::string results_location_line(const ResultsFile& file);
 
 // The flag that sets a core setting or a recorded option ("gpus" -> "--gpus", "stopping.iters"
 // -> "-n/--iters", "max_bytes" -> "-e/--maxbytes"); unknown keys become "--<key-with-dashes>".

@@ -46,6 +46,7 @@ struct AllreduceFlags {
   std::string check = "1";  // nccl-tests' -c: 0 = no correctness check
   std::string pattern = "integers";
   std::string chunk_bytes;
+  std::string timeout;  // empty: no limit
 };
 
 InputPattern parse_pattern(const std::string& s) {
@@ -71,6 +72,11 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   if (!f.chunk_bytes.empty()) comm_options.chunk_bytes = parse_size(f.chunk_bytes, "--chunk-bytes");
   const bool check = !f.no_check && parse_int(f.check, "-c/--check", 0, 1 << 20) != 0;
   const int repeats = parse_repeats_flag(f.stopping);
+  std::optional<double> timeout_s;
+  if (!f.timeout.empty()) {
+    timeout_s = parse_double(f.timeout, "--timeout", 0, 1e6);
+    if (!(*timeout_s > 0)) throw std::invalid_argument("--timeout: must be positive seconds, got " + f.timeout);
+  }
   validate_output_flags(f.output);
   const std::optional<ResultsLock> lock = lock_output(f.output);  // one writer per results file
 
@@ -102,6 +108,7 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   config.max_bytes = sizes.max_bytes;
   config.communicator = comm_options;
   config.graph_capture = graph_capture;
+  config.timeout_s = timeout_s;
   AllreduceBench bench(backend, config, std::max<std::size_t>(algos.size(), 4));
   std::vector<SweepPoint> plan;
   for (int n : rank_plan.rank_counts) {
@@ -139,6 +146,7 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   options["check"] = config.check;
   options["check_pattern"] = input_pattern_name(pattern);
   options["chunk_bytes"] = comm_options.chunk_bytes;
+  options["timeout_s"] = timeout_s ? nlohmann::json(*timeout_s) : nlohmann::json(nullptr);
   options["stopping"] = stopping_options_json(stopping);
   if (repeats > 1) options["repeats"] = repeats;  // absent = 1, as in files written before --repeats
 
@@ -170,6 +178,8 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   so.progress = &std::cerr;
   so.progress_tty = stderr_is_tty();
   so.repeats = repeats;
+  // A timed-out call aborted the communicator (and the cpu backend): nothing more can run.
+  so.stop_after = [](const PointRecord& rec) { return rec.status == PointStatus::timeout; };
   so.on_record = [&](const PointRecord& rec) {
     const auto devices = rec.axes.value("devices", std::vector<int>{});
     if (devices != last_devices) {
@@ -181,7 +191,7 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   const SweepOutcome outcome = run_sweep(plan, so);
 
   std::cout << "# points: " << outcome.ok << " ok, " << outcome.failed << " failed";
-  if (outcome.timeout) std::cout << ", " << outcome.timeout << " timed out";
+  if (outcome.timeout) std::cout << ", " << outcome.timeout << " timed out (sweep stopped)";
   if (outcome.already_done) std::cout << ", " << outcome.already_done << " already in the results file";
   std::cout << "\n";
   std::cout << results_location_line(f.output, results);
@@ -219,6 +229,8 @@ Command add_allreduce_command(CLI::App& root) {
                   "Check inputs: integers (exact sums, tolerance 0) or fractions (16-bit sums round)")
       ->capture_default_str();
   app->add_option("--chunk-bytes", flags->chunk_bytes, "p2p algorithms: pipeline chunk size (default 1M)");
+  app->add_option("--timeout", flags->timeout,
+                  "Seconds a point may take; a point past it is recorded as timeout and the run stops (exit 1)");
   add_stopping_flags(*app, flags->stopping, default_stopping());
   add_output_flags(*app, flags->output);
   return {app, [flags](const Invocation& inv) { return run_allreduce(*flags, inv); }};

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli_backend.h"
+#include "cli_sweep_flags.h"
 #include "commands.h"
 #include "p2p/p2p_bench.h"
 #include "p2p/p2p_record.h"
@@ -33,6 +34,9 @@ int run_p2p_command(const P2PFlags& flags, const Invocation& inv) {
   options.repeats = static_cast<int>(parse_int(flags.repeats, "--repeats", 1, P2POptions::kMaxRepeats));
   if (!flags.devices.empty()) options.devices = parse_index_list(flags.devices, "--devices");
   if (!flags.out.empty()) ResultsFile::check_writable(flags.out, "--out");
+  OutputFlags output;
+  output.out = flags.out;
+  const std::optional<ResultsLock> lock = lock_output(output);  // one writer per results file
 
   BackendSetup setup = open_backend(flags.backend, std::cerr);
   Backend& backend = *setup.backend;
@@ -66,7 +70,7 @@ int run_p2p_command(const P2PFlags& flags, const Invocation& inv) {
     ResultsFile file = ResultsFile::create(flags.out, header);
     file.append(p2p_point_record(options, result, started_at, duration));
     file.finish();
-    std::cout << "results: " << flags.out << "\n";
+    std::cout << results_location_line(file).substr(2);
   }
   return result.problems.empty() ? 0 : 1;
 }
@@ -85,7 +89,9 @@ Command add_p2p_command(CLI::App& root) {
   app->add_option("--devices", flags->devices,
                   "Matrix positions as device indices, repeats allowed ('0,0' measures copies within device 0); "
                   "default: every device (0,0 where there is only one)");
-  app->add_option("--out", flags->out, "Write the results file (JSON) here");
+  app->add_option("-o,--out", flags->out,
+                  "Write the results file (JSON) here (an existing file is replaced only when the point is ok, "
+                  "else this run's record goes to NAME.failed.json)");
   return {app, [flags](const Invocation& inv) { return run_p2p_command(*flags, inv); }};
 }
 

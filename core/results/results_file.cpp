@@ -154,7 +154,7 @@ fs::path failed_run_path(const fs::path& path) {
 
 ResultsFile::ResultsFile(fs::path path, nlohmann::json doc) : path_(std::move(path)), doc_(std::move(doc)) {}
 
-ResultsFile ResultsFile::create(const fs::path& path, const ResultsHeader& header) {
+ResultsFile ResultsFile::create(const fs::path& path, const ResultsHeader& header, Replace replace) {
   const std::string now = iso8601_utc_now();
   nlohmann::json doc = {
       {"format", kResultsFormat},
@@ -173,7 +173,8 @@ ResultsFile ResultsFile::create(const fs::path& path, const ResultsHeader& heade
   ResultsFile file(path, std::move(doc));
   std::error_code ec;
   const auto existing = fs::status(path, ec);
-  file.waiting_for_ok_ = fs::is_regular_file(existing) && fs::file_size(path, ec) > 0;
+  file.waiting_for_ok_ =
+      replace == Replace::when_a_point_is_ok && fs::is_regular_file(existing) && fs::file_size(path, ec) > 0;
   if (!file.waiting_for_ok_) file.write();
   return file;
 }

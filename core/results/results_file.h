@@ -61,8 +61,13 @@ class ResultsFile {
   // nothing that outlives the call.
   static void check_writable(const std::filesystem::path& path, std::string_view flag = "--out");
 
-  // Starts a new document (overwriting an existing file) and writes it immediately with no points.
-  static ResultsFile create(const std::filesystem::path& path, const ResultsHeader& header);
+  // How `create` treats an existing file: replaced once a point is ok (sweeps), or at once
+  // (documents without points, e.g. `dpbench info`).
+  enum class Replace { when_a_point_is_ok, at_once };
+
+  // Starts a new document and writes it with no points, unless a file exists there (see Replace).
+  static ResultsFile create(const std::filesystem::path& path, const ResultsHeader& header,
+                            Replace replace = Replace::when_a_point_is_ok);
 
   struct ResumeOptions {
     bool force = false;         // continue despite differing options/system (recorded in the file)

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <future>
 #include <thread>
@@ -10,6 +11,8 @@
 #include "graph/graph_capture.h"
 #include "p2p/stream_gate.h"
 #include "sweep/allreduce_metrics.h"
+#include "train/watchdog.h"
+#include "device/error.h"
 #include "sweep/sizes.h"
 
 namespace dpb {
@@ -155,12 +158,18 @@ PointRecord AllreduceBench::run(const AllreducePointSpec& spec) {
     if (auto why = graph_capture_unsupported(backend_)) throw std::invalid_argument("--graph: " + *why);
   }
   const int n = spec.ranks();
+  std::optional<Watchdog::Clock::time_point> deadline;
+  if (config_.timeout_s) {
+    deadline = Watchdog::Clock::now() + std::chrono::duration_cast<Watchdog::Clock::duration>(
+                                            std::chrono::duration<double>(*config_.timeout_s));
+  }
   Communicator& comm = config_.communicator_for ? config_.communicator_for(spec)
                                                 : comms_.get(spec.algo, spec.devices, config_.communicator);
   Ranks& r = ranks_for(spec.devices);
   const Inputs& in = inputs_for(spec.dtype, n, spec.count);
   const std::size_t bytes = spec.bytes();
 
+  Watchdog watchdog(deadline, [&comm] { comm.abort(); });
   std::vector<const void*> send(static_cast<std::size_t>(n));
   std::vector<void*> recv(static_cast<std::size_t>(n));
   for (std::size_t i = 0; i < send.size(); ++i) {
@@ -195,7 +204,16 @@ PointRecord AllreduceBench::run(const AllreducePointSpec& spec) {
       }
       s0.record(*r.end);
     }
-    r.synchronize();  // also rethrows the first error of any rank's enqueued work
+    if (deadline) {
+      watchdog.wait(r.stream_ptrs, "the all-reduce call");  // aborts the communicator at the deadline
+      if (watchdog.expired()) {
+        char limit[32];
+        std::snprintf(limit, sizeof limit, "%g", *config_.timeout_s);
+        throw TimeoutError("the point took longer than its time limit of " + std::string(limit) + " s");
+      }
+    } else {
+      r.synchronize();  // also rethrows the first error of any rank's enqueued work
+    }
     if (gated && r.gate && r.gate->timeouts() != timeouts_before) {
       throw std::runtime_error("the stream gate timed out while the host enqueued the call; the timing is invalid");
     }

@@ -77,6 +77,10 @@ struct AllreduceConfig {
   bool gate = true;           // hold rank 0's stream while enqueueing timed calls
   CommunicatorOptions communicator;
   GraphCapture graph_capture = GraphCapture::fork_join;  // how --graph captures (graph/graph_capture.h)
+  // Seconds one point may take (set-up, check and timed calls); past it the point fails with a
+  // TimeoutError, and a call still running then is aborted (the communicator's abort, which on the
+  // cpu backend aborts the backend: nothing more can run on it). Empty: no limit.
+  std::optional<double> timeout_s;
   // Test seam: when set, points use this communicator instead of the cache's (e.g. a deliberately
   // broken one, to prove wrong results are reported).
   std::function<Communicator&(const AllreducePointSpec&)> communicator_for;
