@@ -218,7 +218,13 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   so.results = results ? &*results : nullptr;
   so.progress = &std::cerr;
   so.progress_tty = stderr_is_tty();
-  so.on_record = [&](const PointRecord& rec) { finished.push_back(rec.to_json()); };
+  so.on_record = [&](const PointRecord& rec) {
+    finished.push_back(rec.to_json());
+    // Fewer steps than asked for are never silent (measure/stopping.h).
+    if (rec.stopping && rec.stopping->contains("shortfall")) {
+      std::cout << "# note: " << rec.id << ": " << (*rec.stopping)["shortfall"].get<std::string>() << "\n";
+    }
+  };
   // A timed-out point aborted the communicator (and the cpu backend): nothing more can run.
   so.stop_after = [](const PointRecord& rec) { return rec.status == PointStatus::timeout; };
   const SweepOutcome outcome = run_sweep(plan, so);
