@@ -25,6 +25,7 @@ struct P2PFlags {
   std::string repeats = "5";
   std::string devices;  // empty: every device
   std::string out;
+  CLI::Option* out_option = nullptr;
 };
 
 int run_p2p_command(const P2PFlags& flags, const Invocation& inv) {
@@ -33,9 +34,10 @@ int run_p2p_command(const P2PFlags& flags, const Invocation& inv) {
   options.bytes = parse_size(flags.size, "--size");
   options.repeats = static_cast<int>(parse_int(flags.repeats, "--repeats", 1, P2POptions::kMaxRepeats));
   if (!flags.devices.empty()) options.devices = parse_index_list(flags.devices, "--devices");
-  if (!flags.out.empty()) ResultsFile::check_writable(flags.out, "--out");
   OutputFlags output;
   output.out = flags.out;
+  output.out_option = flags.out_option;
+  validate_output_flags(output);  // `--out ''` and unwritable paths fail here
   const std::optional<ResultsLock> lock = lock_output(output);  // one writer per results file
 
   BackendSetup setup = open_backend(flags.backend, std::cerr);
@@ -89,7 +91,7 @@ Command add_p2p_command(CLI::App& root) {
   app->add_option("--devices", flags->devices,
                   "Matrix positions as device indices, repeats allowed ('0,0' measures copies within device 0); "
                   "default: every device (0,0 where there is only one)");
-  app->add_option("-o,--out", flags->out,
+  flags->out_option = app->add_option("-o,--out", flags->out,
                   "Write the results file (JSON) here (an existing file is replaced only when the point is ok, "
                   "else this run's record goes to NAME.failed.json)");
   return {app, [flags](const Invocation& inv) { return run_p2p_command(*flags, inv); }};

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -146,6 +147,39 @@ TEST_F(CliSafety, ResumeWithOtherOptionsNamesTheFlagAndLeavesTheFile) {
   EXPECT_EQ(doc["invocation"]["resumed"][0]["differences"][0]["setting"], "gpus");
 }
 
+TEST_F(CliSafety, RetryFailedMeasuresFailedPointsAgainAndStaleTemporariesGo) {
+  const fs::path out = dir_ / "r.json";
+  make_good(out);
+  json doc = json::parse(slurp(out));
+  doc["points"][1]["status"] = "failed";
+  doc["points"][1]["reason"] = "injected";
+  doc["points"][2]["status"] = "timeout";
+  doc["points"][2]["reason"] = "injected";
+  doc["invocation"]["complete"] = false;
+  std::ofstream(out) << doc.dump();
+  const pid_t gone = ::fork();
+  if (gone == 0) ::_exit(0);
+  ::waitpid(gone, nullptr, 0);
+  const fs::path stale = dir_ / (".r.json.tmp." + std::to_string(gone));  // as a kill -9 mid-write leaves
+  std::ofstream(stale) << "{";
+  const std::vector<std::string> args = {"--backend", "cpu", "--gpus", "2", "-b", "1K", "-e", "2K", "-n", "2",
+                                         "-w", "0", "--out", out.string()};
+  auto plain = args;
+  plain.push_back("--resume");
+  EXPECT_EQ(run(plain).rc, 0);
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_EQ(json::parse(slurp(out))["points"][1]["status"], "failed") << "--resume alone keeps failed points";
+  auto retry = args;
+  retry.push_back("--retry-failed");
+  const RunResult r = run(retry);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const json after = json::parse(slurp(out));
+  ASSERT_EQ(after["points"].size(), 4u);
+  for (const auto& p : after["points"]) EXPECT_EQ(p["status"], "ok") << p["id"];
+  EXPECT_EQ(after["points"][0], doc["points"][0]) << "ok points are kept as they were";
+  EXPECT_EQ(after["invocation"]["resumed"][1]["points_retried"], 2);
+}
+
 TEST_F(CliSafety, NcclTestsShortFlagsWork) {
   const fs::path out = dir_ / "r.json";
   const RunResult r = run({"--backend", "cpu", "--gpus", "2", "-b", "1K", "-e", "1K", "-n", "5", "-w", "1", "-c", "1",
@@ -170,6 +204,11 @@ TEST_F(CliSafety, FlagMistakesAreSaidInWords) {
   const RunResult empty = run({"--backend", "cpu", "--gpus", "2", "--out", ""});
   EXPECT_EQ(empty.rc, 2);
   EXPECT_NE(empty.err.find("--out"), std::string::npos) << empty.err;
+  for (const char* sub : {"p2p", "info", "train"}) {
+    const std::string cmd = std::string("'") + DPBENCH_BINARY + "' " + sub + " --backend cpu --out '' >/dev/null 2>&1";
+    const int status = std::system(cmd.c_str());
+    EXPECT_EQ(WEXITSTATUS(status), 2) << sub << " --out ''";
+  }
 }
 
 TEST_F(CliSafety, RepeatsAreInterleavedRoundsSummarisedPerRound) {
