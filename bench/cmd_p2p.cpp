@@ -25,6 +25,7 @@ struct P2PFlags {
   std::string repeats = "5";
   std::string devices;  // empty: every device
   std::string out;
+  std::string timeout;
   CLI::Option* out_option = nullptr;
 };
 
@@ -34,6 +35,10 @@ int run_p2p_command(const P2PFlags& flags, const Invocation& inv) {
   options.bytes = parse_size(flags.size, "--size");
   options.repeats = static_cast<int>(parse_int(flags.repeats, "--repeats", 1, P2POptions::kMaxRepeats));
   if (!flags.devices.empty()) options.devices = parse_index_list(flags.devices, "--devices");
+  if (!flags.timeout.empty()) {
+    options.timeout_s = parse_double(flags.timeout, "--timeout", 0, 1e6);
+    if (!(*options.timeout_s > 0)) throw std::invalid_argument("--timeout: must be positive seconds, got " + flags.timeout);
+  }
   OutputFlags output;
   output.out = flags.out;
   output.out_option = flags.out_option;
@@ -91,6 +96,9 @@ Command add_p2p_command(CLI::App& root) {
   app->add_option("--devices", flags->devices,
                   "Matrix positions as device indices, repeats allowed ('0,0' measures copies within device 0); "
                   "default: every device (0,0 where there is only one)");
+  app->add_option("--timeout", flags->timeout,
+                  "Seconds the run may take; matrix entries not started by then stay empty and the point is "
+                  "recorded as timeout (exit 1)");
   flags->out_option = app->add_option("-o,--out", flags->out,
                   "Write the results file (JSON) here (an existing file is replaced only when the point is ok, "
                   "else this run's record goes to NAME.failed.json)");

@@ -149,7 +149,7 @@ nlohmann::json load_results(const fs::path& path, std::string_view command, std:
 }
 
 fs::path failed_run_path(const fs::path& path) {
-  return parent_dir(path) / (path.stem().string() + ".failed" + path.extension().string());
+  return path.parent_path() / (path.stem().string() + ".failed" + path.extension().string());
 }
 
 ResultsFile::ResultsFile(fs::path path, nlohmann::json doc) : path_(std::move(path)), doc_(std::move(doc)) {}
