@@ -180,6 +180,26 @@ TEST_F(CliSafety, RetryFailedMeasuresFailedPointsAgainAndStaleTemporariesGo) {
   EXPECT_EQ(after["invocation"]["resumed"][1]["points_retried"], 2);
 }
 
+TEST_F(CliSafety, TimeoutWorksOnEveryCommandThatMeasures) {
+  const fs::path out = dir_ / "r.json";
+  const std::string before = make_good(out);
+  // allreduce: the point past its limit is recorded as timeout and the sweep stops (exit 1).
+  const RunResult ar = run({"--backend", "cpu", "--gpus", "2", "-b", "1K", "-e", "1K", "--min-iters", "1000000",
+                            "--max-iters", "1000000", "--max-time", "100", "--timeout", "0.2", "--out", out.string()});
+  EXPECT_EQ(ar.rc, 1) << ar.err;
+  EXPECT_NE(ar.out.find("timed out"), std::string::npos) << ar.out;
+  EXPECT_EQ(slurp(out), before) << "a run without an ok point keeps the old file";
+  const json failed = json::parse(slurp(dir_ / "r.failed.json"));
+  EXPECT_EQ(failed["points"][0]["status"], "timeout");
+  // p2p: entries not started by the limit stay empty; the point is recorded as timeout.
+  const fs::path p = dir_ / "p.json";
+  const std::string cmd = std::string("'") + DPBENCH_BINARY + "' p2p --backend cpu --cpu-devices 3 --size 16M " +
+                          "--timeout 0.001 --out '" + p.string() + "' >/dev/null 2>&1";
+  const int status = std::system(cmd.c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  EXPECT_EQ(json::parse(slurp(p))["points"][0]["status"], "timeout");
+}
+
 TEST_F(CliSafety, NcclTestsShortFlagsWork) {
   const fs::path out = dir_ / "r.json";
   const RunResult r = run({"--backend", "cpu", "--gpus", "2", "-b", "1K", "-e", "1K", "-n", "5", "-w", "1", "-c", "1",
