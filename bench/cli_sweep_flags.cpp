@@ -172,8 +172,10 @@ std::string flag_for_setting(const std::string& setting) {
   return "--" + key;
 }
 
-std::invalid_argument flag_error(const SettingError& e) {
-  return std::invalid_argument(flag_for_setting(e.setting()) + ": " + e.what());
+std::invalid_argument flag_error(const SettingError& e, const std::map<std::string, std::string>& typed) {
+  const auto it = typed.find(e.setting());
+  return std::invalid_argument(flag_for_setting(e.setting()) + (it != typed.end() ? " " + it->second : "") + ": " +
+                               e.what());
 }
 
 }  // namespace dpb::cli

@@ -8,6 +8,7 @@
 // Flags are captured as strings and parsed by the parse_* functions, so every bad value gives
 // one std::invalid_argument naming the flag (main prints it as one error line, exit code 2).
 #pragma once
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -73,7 +74,8 @@ std::string results_location_line(const ResultsFile& file);
 // The flag that sets a core setting or a recorded option ("gpus" -> "--gpus", "stopping.iters"
 // -> "-n/--iters", "max_bytes" -> "-e/--maxbytes"); unknown keys become "--<key-with-dashes>".
 std::string flag_for_setting(const std::string& setting);
-// std::invalid_argument("<flag>: <message>") for a core SettingError.
-std::invalid_argument flag_error(const SettingError& e);
+// std::invalid_argument("<flag> <typed value>: <message>") for a core SettingError; `typed` maps
+// settings to the text the user gave (left out when absent).
+std::invalid_argument flag_error(const SettingError& e, const std::map<std::string, std::string>& typed = {});
 
 }  // namespace dpb::cli

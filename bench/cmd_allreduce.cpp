@@ -95,7 +95,7 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   try {
     check_allreduce_plan(backend, shape);
   } catch (const SettingError& e) {
-    throw flag_error(e);
+    throw flag_error(e, {{"max_bytes", f.sizes.max_bytes}});
   }
 
   // The plan: ranks, dtype, size, then algorithm and placement innermost, so the algorithms are

@@ -165,7 +165,7 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   try {
     check_train_plan(backend, specs);
   } catch (const SettingError& e) {
-    throw flag_error(e);
+    throw flag_error(e, {{"batch", f.batch.empty() ? f.global_batch : f.batch}});
   }
 
   nlohmann::json options = backend_options_json(f.backend);

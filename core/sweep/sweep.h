@@ -34,7 +34,7 @@ struct SweepPoint {
   // fills id/kind/axes/started_at/duration_s when the function leaves them empty.
   std::function<PointRecord()> run;
   // With SweepOptions::repeats > 1: merges the point's rounds (in round order) into its record
-  // (sweep/repeats.h). Points without one keep their first round only.
+  // (sweep/repeats.h). Points without one keep their last round only.
   std::function<PointRecord(std::vector<PointRecord>)> merge;
 };
 
