@@ -18,6 +18,7 @@
 #include "train/bucket.h"
 #include "train/train_plan_check.h"
 #include "train/train_point.h"
+#include "train/train_repeats.h"
 #include "train/train_table.h"
 
 namespace dpb::cli {
@@ -107,10 +108,7 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   config.scaler.growth_interval =
       static_cast<int>(parse_int(f.loss_scale_interval, "--loss-scale-interval", 1, std::numeric_limits<int>::max()));
   config.scaler.validate();
-  if (parse_repeats_flag(f.stopping) != 1) {
-    throw std::invalid_argument("--repeats: train measures each point once (its scaling efficiency needs one 1-rank "
-                                "baseline); use --repeats with allreduce");
-  }
+  const int repeats = parse_repeats_flag(f.stopping);
   validate_output_flags(f.output);
   const std::optional<ResultsLock> lock = lock_output(f.output);  // one writer per results file
 
@@ -154,7 +152,10 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
             spec.optimizer = optimizer;
             specs.push_back(spec);
             plan.push_back(SweepPoint{train_point_id(spec), "train", train_label(spec), train_axes(spec),
-                                      [&bench, spec] { return bench.run(spec); }, nullptr});
+                                      [&bench, spec] { return bench.run(spec); },
+                                      [&bench, spec](std::vector<PointRecord> rounds) {
+                                        return merge_train_rounds(std::move(rounds), bench, spec);
+                                      }});
           }
         }
       }
@@ -191,6 +192,7 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   options["loss_scale_init"] = config.scaler.init_scale;
   options["loss_scale_interval"] = config.scaler.growth_interval;
   options["stopping"] = stopping_options_json(stopping);
+  if (repeats > 1) options["repeats"] = repeats;  // absent = 1, as in files written before --repeats
 
   std::optional<ResultsFile> results = open_results_file(
       f.output, ResultsHeader{"train", inv.argv, options, describe_system(backend, rank_plan.distinct_devices())});
@@ -207,7 +209,7 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
                                      : "until rel. std. error <= " + CLI::detail::to_string(stopping.max_noise * 100) +
                                            "% (min " + std::to_string(stopping.min_iters) + " steps) or " +
                                            CLI::detail::to_string(stopping.max_time_s) + " s")
-            << "\n";
+            << (repeats > 1 ? "; " + std::to_string(repeats) + " interleaved rounds per point" : "") << "\n";
   if (results && results->resumed_points() > 0) {
     std::cout << "# resumed: " << results->resumed_points() << " points already in " << f.output.out << "\n";
   }
@@ -218,6 +220,7 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   so.results = results ? &*results : nullptr;
   so.progress = &std::cerr;
   so.progress_tty = stderr_is_tty();
+  so.repeats = repeats;
   so.on_record = [&](const PointRecord& rec) {
     finished.push_back(rec.to_json());
     // Fewer steps than asked for are never silent (measure/stopping.h).

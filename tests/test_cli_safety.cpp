@@ -256,4 +256,25 @@ TEST_F(CliSafety, RepeatsAreInterleavedRoundsSummarisedPerRound) {
   EXPECT_EQ(doc["invocation"]["options"]["repeats"], 3);
 }
 
+TEST_F(CliSafety, TrainRepeatsMergeRoundsAndRederiveEfficiency) {
+  const fs::path out = dir_ / "t.json";
+  const std::string cmd = std::string("'") + DPBENCH_BINARY + "' train --backend cpu --gpus 1,2 --model 64,64,10 " +
+                          "-n 3 -w 0 --repeats 2 --out '" + out.string() + "' >/dev/null 2>&1";
+  const int status = std::system(cmd.c_str());
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  const json doc = json::parse(slurp(out));
+  ASSERT_EQ(doc["points"].size(), 2u);
+  const double t1 = doc["points"][0]["stats"]["step"]["median"];
+  for (const auto& p : doc["points"]) {
+    const auto& step = p["stats"]["step"];
+    EXPECT_EQ(step["count"], 6);
+    ASSERT_EQ(step["repeats"].size(), 2u);
+    EXPECT_EQ(p["stopping"]["rounds"], 2);
+    EXPECT_EQ(p["stats"]["forward"]["count"], 6);
+    const double tn = step["median"];
+    // Efficiency against the merged 1-rank median (weak scaling: t1 / tN).
+    EXPECT_NEAR(p["metrics"]["scaling_efficiency"]["value"].get<double>(), t1 / tn, 1e-6 * t1 / tn);
+  }
+}
+
 }  // namespace

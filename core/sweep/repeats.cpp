@@ -5,16 +5,23 @@
 namespace dpb {
 
 PointRecord merge_rounds(std::vector<PointRecord> rounds, const std::string& stat) {
+  return merge_rounds(std::move(rounds), std::vector<std::string>{stat});
+}
+
+PointRecord merge_rounds(std::vector<PointRecord> rounds, const std::vector<std::string>& stats) {
   if (rounds.empty()) throw std::invalid_argument("merge_rounds: no rounds");
+  if (stats.empty()) throw std::invalid_argument("merge_rounds: no statistic to merge");
   if (rounds.size() == 1) return std::move(rounds.front());
   PointRecord merged = rounds.back();
-  std::vector<std::vector<double>> samples;
+  std::vector<std::vector<std::vector<double>>> samples(stats.size());
   double duration = 0;
   nlohmann::json check;
   for (std::size_t i = 0; i < rounds.size(); ++i) {
     const PointRecord& r = rounds[i];
     duration += r.duration_s;
-    if (auto it = r.stats.find(stat); it != r.stats.end()) samples.push_back(it->second.samples);
+    for (std::size_t k = 0; k < stats.size(); ++k) {
+      if (auto it = r.stats.find(stats[k]); it != r.stats.end()) samples[k].push_back(it->second.samples);
+    }
     if (r.status != PointStatus::ok && merged.status == PointStatus::ok) {
       merged.set_status(r.status, r.reason.value_or("no reason given") + " (round " + std::to_string(i + 1) + " of " +
                                       std::to_string(rounds.size()) + ")");
@@ -32,8 +39,12 @@ PointRecord merge_rounds(std::vector<PointRecord> rounds, const std::string& sta
       }
     }
   }
-  const std::string unit = merged.stats.count(stat) ? merged.stats[stat].unit : std::string();
-  merged.stats[stat] = summarize_rounds(samples, unit);
+  for (std::size_t k = 0; k < stats.size(); ++k) {
+    if (samples[k].empty()) continue;
+    const std::string unit = merged.stats.count(stats[k]) ? merged.stats[stats[k]].unit : std::string();
+    merged.stats[stats[k]] = summarize_rounds(samples[k], unit);
+  }
+  const std::string& stat = stats.front();
   merged.started_at = rounds.front().started_at;
   merged.duration_s = duration;
   if (!check.is_null()) merged.check = check;

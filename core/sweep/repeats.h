@@ -18,5 +18,8 @@ namespace dpb {
 // merged record not ok with that round's reason. stopping.iters becomes the total, and
 // stopping.rounds the number of rounds.
 PointRecord merge_rounds(std::vector<PointRecord> rounds, const std::string& stat);
+// The same, merging several statistics (each gets its own per-round summaries); the first one
+// counts the iterations (stopping.iters).
+PointRecord merge_rounds(std::vector<PointRecord> rounds, const std::vector<std::string>& stats);
 
 }  // namespace dpb
