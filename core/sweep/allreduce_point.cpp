@@ -8,12 +8,12 @@
 #include <thread>
 #include <stdexcept>
 
+#include "device/error.h"
 #include "graph/graph_capture.h"
 #include "p2p/stream_gate.h"
 #include "sweep/allreduce_metrics.h"
-#include "train/watchdog.h"
-#include "device/error.h"
 #include "sweep/sizes.h"
+#include "train/watchdog.h"
 
 namespace dpb {
 
