@@ -66,6 +66,21 @@ SweepOutcome run_sweep(const std::vector<SweepPoint>& points, const SweepOptions
   std::vector<std::vector<PointRecord>> measured(todo.size());
   std::vector<bool> settled(todo.size(), false);
   bool stopped = false;
+  auto settle = [&](std::size_t i) {
+    settled[i] = true;
+    const SweepPoint* p = todo[i];
+    PointRecord rec = measured[i].size() > 1 && p->merge ? p->merge(std::move(measured[i])) : measured[i].back();
+    measured[i].clear();
+    if (options.results) options.results->append(rec);
+    switch (rec.status) {
+      case PointStatus::ok: ++out.ok; break;
+      case PointStatus::failed: ++out.failed; break;
+      case PointStatus::timeout: ++out.timeout; break;
+      case PointStatus::skipped: ++out.skipped; break;
+    }
+    if (options.on_record) options.on_record(rec);
+    return rec;
+  };
   for (std::size_t round = 1; round <= rounds && !stopped; ++round) {
     for (std::size_t i = 0; i < todo.size() && !stopped; ++i) {
       if (settled[i]) continue;
@@ -80,19 +95,13 @@ SweepOutcome run_sweep(const std::vector<SweepPoint>& points, const SweepOptions
         progress->clear_line();
       }
       if (round < rounds && last.status == PointStatus::ok) continue;
-      settled[i] = true;
-      PointRecord rec = measured[i].size() > 1 && p->merge ? p->merge(std::move(measured[i])) : last;
-      measured[i].clear();
-      if (options.results) options.results->append(rec);
-      switch (rec.status) {
-        case PointStatus::ok: ++out.ok; break;
-        case PointStatus::failed: ++out.failed; break;
-        case PointStatus::timeout: ++out.timeout; break;
-        case PointStatus::skipped: ++out.skipped; break;
-      }
-      if (options.on_record) options.on_record(rec);
+      const PointRecord rec = settle(i);
       if (options.stop_after && options.stop_after(rec)) stopped = true;
     }
+  }
+  // Stopped early: points with rounds already measured keep them (stopping.rounds says how many).
+  for (std::size_t i = 0; i < todo.size(); ++i) {
+    if (!settled[i] && !measured[i].empty()) settle(i);
   }
   if (options.results) options.results->finish(!stopped);
   return out;
