@@ -15,6 +15,7 @@ PointRecord merge_rounds(std::vector<PointRecord> rounds, const std::vector<std:
   PointRecord merged = rounds.back();
   std::vector<std::vector<std::vector<double>>> samples(stats.size());
   double duration = 0;
+  bool bad = false;
   nlohmann::json check;
   for (std::size_t i = 0; i < rounds.size(); ++i) {
     const PointRecord& r = rounds[i];
@@ -22,9 +23,9 @@ PointRecord merge_rounds(std::vector<PointRecord> rounds, const std::vector<std:
     for (std::size_t k = 0; k < stats.size(); ++k) {
       if (auto it = r.stats.find(stats[k]); it != r.stats.end()) samples[k].push_back(it->second.samples);
     }
-    if (r.status != PointStatus::ok && merged.status == PointStatus::ok) {
-      merged.set_status(r.status, r.reason.value_or("no reason given") + " (round " + std::to_string(i + 1) + " of " +
-                                      std::to_string(rounds.size()) + ")");
+    if (r.status != PointStatus::ok && !bad) {
+      bad = true;
+      merged.set_status(r.status, r.reason.value_or("no reason given") + " (in round " + std::to_string(i + 1) + ")");
     }
     if (r.check) {
       if (check.is_null()) {
