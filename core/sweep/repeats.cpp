@@ -25,7 +25,8 @@ PointRecord merge_rounds(std::vector<PointRecord> rounds, const std::vector<std:
     }
     if (r.status != PointStatus::ok && !bad) {
       bad = true;
-      merged.set_status(r.status, r.reason.value_or("no reason given") + " (in round " + std::to_string(i + 1) + ")");
+      merged.set_status(r.status,
+                        r.reason.value_or("no reason given") + " (in round " + std::to_string(i + 1) + ")");
     }
     if (r.check) {
       if (check.is_null()) {
