@@ -223,7 +223,8 @@ Command add_allreduce_command(CLI::App& root) {
                   "nccl-tests)")
       ->capture_default_str();
   app->add_flag("--no-check", flags->no_check, "Skip the correctness check against the host reference (as -c 0)");
-  app->add_option("-c,--check", flags->check, "Check results against the host reference: 1 (default) or 0 (as nccl-tests)")
+  app->add_option("-c,--check", flags->check,
+                  "Check results against the host reference: 1 (default) or 0 (as nccl-tests)")
       ->capture_default_str();
   app->add_option("--check-pattern", flags->pattern,
                   "Check inputs: integers (exact sums, tolerance 0) or fractions (16-bit sums round)")

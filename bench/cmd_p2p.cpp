@@ -37,7 +37,9 @@ int run_p2p_command(const P2PFlags& flags, const Invocation& inv) {
   if (!flags.devices.empty()) options.devices = parse_index_list(flags.devices, "--devices");
   if (!flags.timeout.empty()) {
     options.timeout_s = parse_double(flags.timeout, "--timeout", 0, 1e6);
-    if (!(*options.timeout_s > 0)) throw std::invalid_argument("--timeout: must be positive seconds, got " + flags.timeout);
+    if (!(*options.timeout_s > 0)) {
+      throw std::invalid_argument("--timeout: must be positive seconds, got " + flags.timeout);
+    }
   }
   OutputFlags output;
   output.out = flags.out;

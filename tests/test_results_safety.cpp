@@ -32,7 +32,9 @@ class ResultsSafety : public ::testing::Test {
 
   static ResultsHeader header(nlohmann::json options = {{"gpus", {2}}}) {
     return {"allreduce", {"dpbench", "allreduce"}, std::move(options),
-            {{"backend", "cpu"}, {"host", {{"hostname", "here"}, {"cpu_model", "x"}}}, {"devices", nlohmann::json::array()}}};
+            {{"backend", "cpu"},
+             {"host", {{"hostname", "here"}, {"cpu_model", "x"}}},
+             {"devices", nlohmann::json::array()}}};
   }
   static PointRecord record(const std::string& id, PointStatus status = PointStatus::ok) {
     PointRecord r;

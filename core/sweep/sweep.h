@@ -66,7 +66,8 @@ struct SweepOptions {
 };
 
 // Runs the plan (validate_plan first). Marks the results file complete when every point has a
-// record (and always finishes it, so a run that stopped early still keeps its records). Exceptions from writing the results file propagate (a full disk must not be ignored).
+// record (and always finishes it, so a run that stopped early still keeps its records).
+// Exceptions from writing the results file propagate (a full disk must not be ignored).
 SweepOutcome run_sweep(const std::vector<SweepPoint>& points, const SweepOptions& options);
 
 }  // namespace dpb

@@ -183,7 +183,8 @@ PointRecord TrainBench::run(const TrainPointSpec& spec) {
       hidden += t.allreduce_hidden_ms;
     }
     // One rank communicates nothing: an overlap figure there would describe no-op calls.
-    rec.metrics["overlap_fraction"] = Metric{spec.ranks() > 1 && ar > 0 ? std::optional<double>(hidden / ar) : std::nullopt, "ratio",
+    const bool overlap_defined = spec.ranks() > 1 && ar > 0;
+    rec.metrics["overlap_fraction"] = Metric{overlap_defined ? std::optional<double>(hidden / ar) : std::nullopt, "ratio",
                                              "share of all-reduce time inside backward (all ranks, measured steps)",
                                              "derived"};
     rec.metrics["loss_first"] = Metric{finite(losses.front()), "", "mean loss over the global batch, first measured step", "measured"};
