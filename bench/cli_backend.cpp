@@ -4,6 +4,9 @@
 
 #include "collectives/algorithm_rules.h"
 #include "sweep/lists.h"
+#include "sweep/memory_plan.h"
+#include "sweep/sizes.h"
+#include "system/host_memory.h"
 
 namespace dpb::cli {
 
@@ -16,7 +19,19 @@ void add_backend_flags(CLI::App& app, BackendFlags& flags) {
                  "cpu backend: operations a stream may hold pending before an enqueue blocks the host (CUDA "
                  "blocks at about 1000)")
       ->capture_default_str();
+  app.add_option("--cpu-device-memory", flags.cpu_device_memory,
+                 "Memory of each simulated cpu device (e.g. 512M; default: half of the host memory available now, "
+                 "split over --cpu-devices); allocations beyond it fail as out of memory");
 }
+
+namespace {
+
+std::optional<std::size_t> parse_cpu_device_memory(const BackendFlags& flags) {
+  if (flags.cpu_device_memory.empty()) return std::nullopt;
+  return parse_size(flags.cpu_device_memory, "--cpu-device-memory");
+}
+
+}  // namespace
 
 BackendSetup open_backend(const BackendFlags& flags, std::ostream& log) {
   const int cpu_devices = static_cast<int>(parse_int(flags.cpu_devices, "--cpu-devices", 1, 1024));
@@ -25,14 +40,25 @@ BackendSetup open_backend(const BackendFlags& flags, std::ostream& log) {
   CpuBackendOptions cpu;
   cpu.devices = cpu_devices;
   cpu.queue_depth = static_cast<std::size_t>(parse_int(flags.cpu_queue_depth, "--cpu-queue-depth", 2, 1 << 24));
+  if (const auto memory = parse_cpu_device_memory(flags)) {
+    const auto avail = host_available_memory();
+    if (setup.choice.kind == BackendKind::cpu && avail && saturating_mul(*memory, cpu_devices) > *avail) {
+      throw std::invalid_argument("--cpu-device-memory: " + flags.cpu_device_memory + " x " +
+                                  std::to_string(cpu_devices) + " devices is more than the " + format_bytes(*avail) +
+                                  " of host memory available (use less, or fewer --cpu-devices)");
+    }
+    cpu.memory_per_device = *memory;
+  }
   setup.backend = make_backend(setup.choice.kind, cpu);
   return setup;
 }
 
 nlohmann::json backend_options_json(const BackendFlags& flags) {
+  const auto memory = parse_cpu_device_memory(flags);
   return {{"backend", flags.backend},
           {"cpu_devices", parse_int(flags.cpu_devices, "--cpu-devices", 1, 1024)},
-          {"cpu_queue_depth", parse_int(flags.cpu_queue_depth, "--cpu-queue-depth", 2, 1 << 24)}};
+          {"cpu_queue_depth", parse_int(flags.cpu_queue_depth, "--cpu-queue-depth", 2, 1 << 24)},
+          {"cpu_device_memory", memory ? nlohmann::json(*memory) : nlohmann::json(nullptr)}};
 }
 
 std::vector<AlgorithmName> parse_algo_flag(const std::string& text, const Backend& backend) {

@@ -1,4 +1,5 @@
-// Shared CLI flags: --backend auto|cpu|cuda, --cpu-devices N and --cpu-queue-depth N.
+// Shared CLI flags: --backend auto|cpu|cuda, --cpu-devices N, --cpu-queue-depth N and
+// --cpu-device-memory SIZE.
 //
 //   BackendFlags flags;                 // defaults: auto, 8 simulated cpu devices
 //   add_backend_flags(*app, flags);     // when building the subcommand
@@ -21,6 +22,7 @@ struct BackendFlags {
   std::string backend = "auto";
   std::string cpu_devices = "8";  // parsed in open_backend so errors name the flag
   std::string cpu_queue_depth = "1024";
+  std::string cpu_device_memory;  // empty: a share of the host's available memory
 };
 
 void add_backend_flags(CLI::App& app, BackendFlags& flags);
@@ -31,7 +33,8 @@ struct BackendSetup {
 };
 
 // Resolves --backend (auto prints "backend: auto picked cpu: no CUDA device is visible" to `log`)
-// and creates the backend. Throws std::invalid_argument naming --backend or --cpu-devices.
+// and creates the backend. Throws std::invalid_argument naming --backend, --cpu-devices or
+// --cpu-device-memory (more than the host has available for all simulated devices together).
 BackendSetup open_backend(const BackendFlags& flags, std::ostream& log);
 
 // Parses --algo (comma list; empty means nccl-auto on cuda, p2p-ring on cpu) and refuses names the
@@ -40,7 +43,8 @@ std::vector<AlgorithmName> parse_algo_flag(const std::string& text, const Backen
 // Their names, as invocation.options records them.
 std::vector<std::string> algo_texts(const std::vector<AlgorithmName>& algos);
 
-// {"backend": ..., "cpu_devices": N, "cpu_queue_depth": N} for invocation.options.
+// {"backend": ..., "cpu_devices": N, "cpu_queue_depth": N, "cpu_device_memory": bytes or null} for
+// invocation.options.
 nlohmann::json backend_options_json(const BackendFlags& flags);
 
 }  // namespace dpb::cli

@@ -1,9 +1,11 @@
 #include "cli_sweep_flags.h"
 
 #include <limits>
+#include <map>
 #include <stdexcept>
 
 #include "results/results_file.h"
+#include "results/results_resume.h"
 #include "sweep/lists.h"
 
 namespace dpb::cli {
@@ -31,7 +33,7 @@ RankPlan parse_rank_flags(const RankFlags& flags, int device_count, int default_
 }
 
 void add_stopping_flags(CLI::App& app, StoppingFlags& flags, const StoppingOptions& d) {
-  app.add_option("--warmup", flags.warmup, "Untimed warm-up iterations per point (default " +
+  app.add_option("-w,--warmup", flags.warmup, "Untimed warm-up iterations per point (default " +
                                                std::to_string(d.warmup_iters) + ")");
   app.add_option("--min-iters", flags.min_iters,
                  "Fewest timed iterations per point (default " + std::to_string(d.min_iters) + ")");
@@ -43,13 +45,17 @@ void add_stopping_flags(CLI::App& app, StoppingFlags& flags, const StoppingOptio
   app.add_option("--max-time", flags.max_time,
                  "Seconds of timed iterations per point before stopping anyway (default " +
                      CLI::detail::to_string(d.max_time_s) + ")");
-  app.add_option("--iters", flags.iters, "Exactly this many timed iterations per point (no adaptive stopping)");
+  app.add_option("-n,--iters", flags.iters, "Exactly this many timed iterations per point (no adaptive stopping)");
+  app.add_option("--repeats", flags.repeats,
+                 "Measure every point this many times, in interleaved rounds across the sweep (round-robin over "
+                 "the points); the record keeps every sample and a summary per round")
+      ->capture_default_str();
 }
 
 StoppingOptions parse_stopping_flags(const StoppingFlags& f, const StoppingOptions& d) {
   constexpr long long kIntMax = std::numeric_limits<int>::max();
   StoppingOptions s = d;
-  if (!f.warmup.empty()) s.warmup_iters = static_cast<int>(parse_int(f.warmup, "--warmup", 0, kIntMax));
+  if (!f.warmup.empty()) s.warmup_iters = static_cast<int>(parse_int(f.warmup, "-w/--warmup", 0, kIntMax));
   if (!f.min_iters.empty()) s.min_iters = static_cast<int>(parse_int(f.min_iters, "--min-iters", 1, kIntMax));
   if (!f.max_iters.empty()) s.max_iters = static_cast<int>(parse_int(f.max_iters, "--max-iters", 1, kIntMax));
   if (!f.max_noise.empty()) {
@@ -61,7 +67,10 @@ StoppingOptions parse_stopping_flags(const StoppingFlags& f, const StoppingOptio
     s.max_time_s = parse_double(f.max_time, "--max-time", 0, 86400);
     if (s.max_time_s <= 0) throw std::invalid_argument("--max-time: must be positive seconds, got " + f.max_time);
   }
-  if (!f.iters.empty()) s.fixed_iters = static_cast<int>(parse_int(f.iters, "--iters", 1, kIntMax));
+  if (!f.iters.empty()) s.fixed_iters = static_cast<int>(parse_int(f.iters, "-n/--iters", 1, kIntMax));
+  // What was asked for explicitly is honoured; defaults may give way to the time cap (with a reason).
+  s.min_iters_exact = !f.min_iters.empty();
+  s.warmup_exact = !f.warmup.empty();
   // Only a --min-iters above the default --max-iters (or the reverse) conflicts; say which flag.
   if (s.max_iters < s.min_iters) {
     throw std::invalid_argument(f.max_iters.empty()
@@ -72,6 +81,10 @@ StoppingOptions parse_stopping_flags(const StoppingFlags& f, const StoppingOptio
   return s;
 }
 
+int parse_repeats_flag(const StoppingFlags& f) {
+  return static_cast<int>(parse_int(f.repeats, "--repeats", 1, 1000));
+}
+
 nlohmann::json stopping_options_json(const StoppingOptions& s) {
   nlohmann::json j = {{"warmup", s.warmup_iters}, {"min_iters", s.min_iters}, {"max_iters", s.max_iters},
                       {"max_noise_pct", s.max_noise * 100}, {"max_time_s", s.max_time_s}};
@@ -80,20 +93,89 @@ nlohmann::json stopping_options_json(const StoppingOptions& s) {
 }
 
 void add_output_flags(CLI::App& app, OutputFlags& flags) {
-  app.add_option("-o,--out", flags.out, "Write results (dpbench-results JSON) to this file, rewritten atomically after every point "
-                 "(an existing file is replaced unless --resume)");
-  app.add_flag("--resume", flags.resume, "Continue the --out file: keep its points and skip them");
+  flags.out_option = app.add_option(
+      "-o,--out", flags.out,
+      "Write results (dpbench-results JSON) to this file, rewritten atomically after every point. An existing "
+      "file is replaced only once this run has an ok point (else it is kept and this run's records go to "
+      "NAME.failed.json); one run at a time may write a file");
+  app.add_flag("--resume", flags.resume,
+               "Continue the --out file: keep its points and skip them. Command, options and system must match");
+  app.add_flag("--resume-force", flags.resume_force,
+               "--resume even when options or system differ (the differences are recorded in the file)");
+  app.add_flag("--retry-failed", flags.retry_failed,
+               "--resume, and measure failed and timed-out points again (their records are replaced)");
 }
 
 void validate_output_flags(const OutputFlags& flags) {
-  if (flags.resume && flags.out.empty()) throw std::invalid_argument("--resume: needs --out FILE to resume");
+  if (flags.out_option && flags.out_option->count() > 0 && flags.out.empty()) {
+    throw std::invalid_argument("--out: the file name is empty (leave --out out to write no results file)");
+  }
+  if (flags.resuming() && flags.out.empty()) {
+    const char* flag = flags.resume ? "--resume" : flags.resume_force ? "--resume-force" : "--retry-failed";
+    throw std::invalid_argument(std::string(flag) + ": needs --out FILE to resume");
+  }
   if (!flags.out.empty()) ResultsFile::check_writable(flags.out, "--out");
+}
+
+std::optional<ResultsLock> lock_output(const OutputFlags& flags) {
+  if (flags.out.empty()) return std::nullopt;
+  try {
+    return ResultsLock(flags.out);
+  } catch (const std::runtime_error& e) {
+    throw std::invalid_argument(std::string("--out: ") + e.what());
+  }
 }
 
 std::optional<ResultsFile> open_results_file(const OutputFlags& flags, const ResultsHeader& header) {
   if (flags.out.empty()) return std::nullopt;
-  return flags.resume ? ResultsFile::resume(flags.out, header)
-                      : ResultsFile::create(flags.out, header);
+  if (!flags.resuming()) return ResultsFile::create(flags.out, header);
+  try {
+    return ResultsFile::resume(flags.out, header, {flags.resume_force, flags.retry_failed});
+  } catch (const ResumeMismatch& e) {
+    const ResumeDifference& d = e.difference();
+    auto text = [](const nlohmann::json& v) { return v.is_null() ? std::string("(none)") : v.dump(); };
+    const std::string what = d.setting.rfind("system", 0) == 0 ? "another system (" + d.setting + ")"
+                                                                 : flag_for_setting(d.setting);
+    throw std::invalid_argument("--resume: '" + flags.out + "' was measured with " + what + " " + text(d.in_file) +
+                                "; this run has " + text(d.in_run) +
+                                " (run with the same options, use another --out, or --resume-force)");
+  }
+}
+
+std::string results_location_line(const OutputFlags& flags, const std::optional<ResultsFile>& file) {
+  (void)flags;
+  return file ? results_location_line(*file) : std::string();
+}
+
+std::string results_location_line(const ResultsFile& file) {
+  if (file.written_beside()) {
+    return "# results: no point was ok, so " + file.path().string() +
+           " was kept as it was; this run's records are in " + file.written_beside()->string() + "\n";
+  }
+  return "# results: " + file.path().string() + "\n";
+}
+
+std::string flag_for_setting(const std::string& setting) {
+  static const std::map<std::string, std::string> kFlags = {
+      {"min_bytes", "-b/--minbytes"},       {"max_bytes", "-e/--maxbytes"},
+      {"factor", "-f/--stepfactor"},        {"stopping.iters", "-n/--iters"},
+      {"stopping.warmup", "-w/--warmup"},   {"stopping.max_noise_pct", "--max-noise"},
+      {"stopping.max_time_s", "--max-time"}, {"stopping.min_iters", "--min-iters"},
+      {"stopping.max_iters", "--max-iters"}, {"stopping.repeats", "--repeats"},
+      {"check", "-c/--check"},              {"placement", "--inplace/--out-of-place"},
+      {"precision", "--dtype"},             {"timeout_s", "--timeout"},
+      {"widths", "--model"},                {"param_count", "--model"},
+      {"cpu_device_memory", "--cpu-device-memory"}};
+  if (auto it = kFlags.find(setting); it != kFlags.end()) return it->second;
+  std::string key = setting.substr(setting.rfind('.') == std::string::npos ? 0 : setting.rfind('.') + 1);
+  for (char& c : key) c = c == '_' ? '-' : c;
+  return "--" + key;
+}
+
+std::invalid_argument flag_error(const SettingError& e, const std::map<std::string, std::string>& typed) {
+  const auto it = typed.find(e.setting());
+  return std::invalid_argument(flag_for_setting(e.setting()) + (it != typed.end() ? " " + it->second : "") + ": " +
+                               e.what());
 }
 
 }  // namespace dpb::cli

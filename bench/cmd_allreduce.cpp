@@ -14,6 +14,8 @@
 #include "commands.h"
 #include "graph/graph_capture.h"
 #include "results/results_file.h"
+#include "sweep/allreduce_metrics.h"
+#include "sweep/allreduce_plan_check.h"
 #include "sweep/allreduce_point.h"
 #include "sweep/allreduce_table.h"
 #include "sweep/lists.h"
@@ -45,10 +47,12 @@ struct AllreduceFlags {
   std::string graph = "0";
   std::string graph_capture = "auto";
   bool no_check = false;
+  std::string check = "1";  // nccl-tests' -c: 0 = no correctness check
   std::string pattern = "integers";
   std::string chunk_bytes;
   std::string launch = "thread-per-rank";
   bool dry_run = false;
+  std::string timeout;  // empty: no limit
 };
 
 // --dry-run: the points, one line each, with what one call puts on the busiest stream and the p2p
@@ -100,7 +104,15 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   if (!f.out_of_place_only) placements.push_back(true);
   CommunicatorOptions comm_options;
   if (!f.chunk_bytes.empty()) comm_options.chunk_bytes = parse_size(f.chunk_bytes, "--chunk-bytes");
+  const bool check = !f.no_check && parse_int(f.check, "-c/--check", 0, 1 << 20) != 0;
+  const int repeats = parse_repeats_flag(f.stopping);
+  std::optional<double> timeout_s;
+  if (!f.timeout.empty()) {
+    timeout_s = parse_double(f.timeout, "--timeout", 0, 1e6);
+    if (!(*timeout_s > 0)) throw std::invalid_argument("--timeout: must be positive seconds, got " + f.timeout);
+  }
   validate_output_flags(f.output);
+  const std::optional<ResultsLock> lock = lock_output(f.output);  // one writer per results file
 
   BackendSetup setup = open_backend(f.backend, std::cerr);
   Backend& backend = *setup.backend;
@@ -111,18 +123,29 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
     if (auto why = graph_capture_unsupported(backend)) throw std::invalid_argument("--graph: " + *why);
   }
   const RankPlan rank_plan = parse_rank_flags(f.ranks, backend.device_count(), backend.device_count());
+  // The whole plan must fit before the first point runs: a sweep that cannot is refused at once,
+  // not after a hundred failed points (or the host's OOM killer). A dry run only prints the plan
+  // (it is how a plan for a bigger machine is checked).
+  AllreducePlanShape shape{{}, dtypes, sizes.min_bytes, sizes.max_bytes, check};
+  for (int n : rank_plan.rank_counts) shape.device_lists.push_back(rank_plan.devices_for(n));
+  try {
+    if (!f.dry_run) check_allreduce_plan(backend, shape);
+  } catch (const SettingError& e) {
+    throw flag_error(e, {{"max_bytes", f.sizes.max_bytes}});
+  }
 
   // The plan: ranks, dtype, size, then algorithm and placement innermost, so the algorithms are
   // compared side by side at each size and the host inputs/reference of a size are made once. The
   // communicators of all --algo entries stay cached (CommunicatorCache) while a rank count runs.
   AllreduceConfig config;
   config.stopping = stopping;
-  config.check = !f.no_check;
+  config.check = check;
   config.pattern = pattern;
   config.max_bytes = sizes.max_bytes;
   config.communicator = comm_options;
   config.graph_capture = graph_capture;
   config.launch = parse_launch(f.launch);
+  config.timeout_s = timeout_s;
   AllreduceBench bench(backend, config, std::max<std::size_t>(algos.size(), 4));
   std::vector<SweepPoint> plan;
   std::vector<AllreducePointSpec> specs;
@@ -138,7 +161,7 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
             AllreducePointSpec spec{algo, dtype, devices, count, in_place, graph};
             specs.push_back(spec);
             plan.push_back(SweepPoint{allreduce_point_id(spec), "allreduce", allreduce_label(spec), allreduce_axes(spec),
-                                      [&bench, spec] { return bench.run(spec); }});
+                                      [&bench, spec] { return bench.run(spec); }, merge_allreduce_rounds});
           }
         }
       }
@@ -167,7 +190,9 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   options["check_pattern"] = input_pattern_name(pattern);
   options["chunk_bytes"] = comm_options.chunk_bytes;
   options["launch"] = launch_name(config.launch);
+  options["timeout_s"] = timeout_s ? nlohmann::json(*timeout_s) : nlohmann::json(nullptr);
   options["stopping"] = stopping_options_json(stopping);
+  if (repeats > 1) options["repeats"] = repeats;  // absent = 1, as in files written before --repeats
 
   std::optional<ResultsFile> results = open_results_file(
       f.output, ResultsHeader{"allreduce", inv.argv, options, describe_system(backend, rank_plan.distinct_devices())});
@@ -188,7 +213,7 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
       "launch: " + std::string(launch_name(config.launch)) + "; p2p calls put at most " +
           std::to_string(kMaxOpsPerStream) + " operations on a stream (--dry-run lists them)",
       "algbw = bytes / time, busbw = algbw x 2(n-1)/n (GB = 1e9 bytes); #wrong: elements off the host reference",
-      "stopping: " + stop_text};
+      "stopping: " + stop_text + (repeats > 1 ? "; " + std::to_string(repeats) + " interleaved rounds per point" : "")};
   if (results && results->resumed_points() > 0) {
     header.push_back("resumed: " + std::to_string(results->resumed_points()) + " points already in " + f.output.out);
   }
@@ -199,6 +224,9 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   so.results = results ? &*results : nullptr;
   so.progress = &std::cerr;
   so.progress_tty = stderr_is_tty();
+  so.repeats = repeats;
+  // A timed-out call aborted the communicator (and the cpu backend): nothing more can run.
+  so.stop_after = [](const PointRecord& rec) { return rec.status == PointStatus::timeout; };
   so.on_record = [&](const PointRecord& rec) {
     const auto devices = rec.axes.value("devices", std::vector<int>{});
     if (devices != last_devices) {
@@ -210,10 +238,10 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   const SweepOutcome outcome = run_sweep(plan, so);
 
   std::cout << "# points: " << outcome.ok << " ok, " << outcome.failed << " failed";
-  if (outcome.timeout) std::cout << ", " << outcome.timeout << " timed out";
+  if (outcome.timeout) std::cout << ", " << outcome.timeout << " timed out (sweep stopped)";
   if (outcome.already_done) std::cout << ", " << outcome.already_done << " already in the results file";
   std::cout << "\n";
-  if (results) std::cout << "# results: " << f.output.out << "\n";
+  std::cout << results_location_line(f.output, results);
   return outcome.all_ok() ? 0 : 1;
 }
 
@@ -231,7 +259,8 @@ Command add_allreduce_command(CLI::App& root) {
   app->add_option("--algo", flags->algo,
                   "Algorithms, comma-separated: p2p-ring, p2p-tree, p2p-direct, nccl-ring, nccl-tree, nccl-auto "
                   "(default nccl-auto on cuda, p2p-ring on cpu)");
-  app->add_option("-d,--dtype", flags->dtype, "Element types, comma-separated: fp32, fp16, bf16")->capture_default_str();
+  app->add_option("-d,--dtype,--precision", flags->dtype, "Element types, comma-separated: fp32, fp16, bf16")
+      ->capture_default_str();
   app->add_flag("--inplace", flags->in_place_only, "Only in-place calls (default: both in-place and out-of-place)");
   app->add_flag("--out-of-place", flags->out_of_place_only, "Only out-of-place calls");
   app->add_option("-G,--graph", flags->graph, "Capture this many calls per CUDA graph launch (cuda backend; 0 = off)")
@@ -240,7 +269,10 @@ Command add_allreduce_command(CLI::App& root) {
                   "With --graph: auto (per_stream for nccl-*, as NCCL advises one GPU per capture; fork_join for "
                   "p2p-*), fork_join (one graph over all rank streams) or per_stream (one per stream, as nccl-tests)")
       ->capture_default_str();
-  app->add_flag("--no-check", flags->no_check, "Skip the correctness check against the host reference");
+  app->add_flag("--no-check", flags->no_check, "Skip the correctness check against the host reference (as -c 0)");
+  app->add_option("-c,--check", flags->check,
+                  "Check results against the host reference: 1 (default) or 0 (as nccl-tests)")
+      ->capture_default_str();
   app->add_option("--check-pattern", flags->pattern,
                   "Check inputs: integers (exact sums, tolerance 0) or fractions (16-bit sums round)")
       ->capture_default_str();
@@ -252,6 +284,8 @@ Command add_allreduce_command(CLI::App& root) {
       ->capture_default_str();
   app->add_flag("--dry-run", flags->dry_run,
                 "Print the points with operations per stream and scratch per rank; run nothing, write nothing");
+  app->add_option("--timeout", flags->timeout,
+                  "Seconds a point may take; a point past it is recorded as timeout and the run stops (exit 1)");
   add_stopping_flags(*app, flags->stopping, default_stopping());
   add_output_flags(*app, flags->output);
   return {app, [flags](const Invocation& inv) { return run_allreduce(*flags, inv); }};

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "cli_backend.h"
+#include "cli_sweep_flags.h"
 #include "commands.h"
 #include "device/backend.h"
 #include "results/invocation.h"
@@ -23,6 +24,7 @@ namespace {
 struct InfoFlags {
   BackendFlags backend;
   std::string out;
+  CLI::Option* out_option = nullptr;
 };
 
 std::string text(const nlohmann::json& v, const std::string& absent = "n/a") {
@@ -147,7 +149,11 @@ void print_peers(std::ostream& out, const nlohmann::json& sys) {
 }
 
 int run_info_command(const InfoFlags& flags, const Invocation& inv) {
-  if (!flags.out.empty()) ResultsFile::check_writable(flags.out, "--out");
+  OutputFlags output;
+  output.out = flags.out;
+  output.out_option = flags.out_option;
+  validate_output_flags(output);  // `--out ''` and unwritable paths fail here
+  const std::optional<ResultsLock> lock = lock_output(output);  // one writer per results file
   BackendSetup setup = open_backend(flags.backend, std::cerr);
   Backend& backend = *setup.backend;
 
@@ -174,7 +180,8 @@ int run_info_command(const InfoFlags& flags, const Invocation& inv) {
 
   if (!flags.out.empty()) {
     ResultsHeader header{"info", inv.argv, backend_options_json(flags.backend), system};
-    ResultsFile file = ResultsFile::create(flags.out, header);
+    // A description has no points to wait for: it replaces an existing file at once.
+    ResultsFile file = ResultsFile::create(flags.out, header, ResultsFile::Replace::at_once);
     file.finish();
     std::cout << "\nresults: " << flags.out << "\n";
   }
@@ -188,7 +195,8 @@ Command add_info_command(CLI::App& root) {
   auto* app = root.add_subcommand("info", "Describe this machine: host, GPUs, driver/CUDA/NCCL/NVML versions, peer "
                                           "access matrix and link types");
   add_backend_flags(*app, flags->backend);
-  app->add_option("--out", flags->out, "Write the description as a results file (JSON, command \"info\") here");
+  flags->out_option =
+      app->add_option("-o,--out", flags->out, "Write the description as a results file (JSON, command \"info\") here");
   return {app, [flags](const Invocation& inv) { return run_info_command(*flags, inv); }};
 }
 

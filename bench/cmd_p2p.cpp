@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli_backend.h"
+#include "cli_sweep_flags.h"
 #include "commands.h"
 #include "p2p/p2p_bench.h"
 #include "p2p/p2p_record.h"
@@ -24,6 +25,8 @@ struct P2PFlags {
   std::string repeats = "5";
   std::string devices;  // empty: every device
   std::string out;
+  std::string timeout;
+  CLI::Option* out_option = nullptr;
 };
 
 int run_p2p_command(const P2PFlags& flags, const Invocation& inv) {
@@ -32,7 +35,17 @@ int run_p2p_command(const P2PFlags& flags, const Invocation& inv) {
   options.bytes = parse_size(flags.size, "--size");
   options.repeats = static_cast<int>(parse_int(flags.repeats, "--repeats", 1, P2POptions::kMaxRepeats));
   if (!flags.devices.empty()) options.devices = parse_index_list(flags.devices, "--devices");
-  if (!flags.out.empty()) ResultsFile::check_writable(flags.out, "--out");
+  if (!flags.timeout.empty()) {
+    options.timeout_s = parse_double(flags.timeout, "--timeout", 0, 1e6);
+    if (!(*options.timeout_s > 0)) {
+      throw std::invalid_argument("--timeout: must be positive seconds, got " + flags.timeout);
+    }
+  }
+  OutputFlags output;
+  output.out = flags.out;
+  output.out_option = flags.out_option;
+  validate_output_flags(output);  // `--out ''` and unwritable paths fail here
+  const std::optional<ResultsLock> lock = lock_output(output);  // one writer per results file
 
   BackendSetup setup = open_backend(flags.backend, std::cerr);
   Backend& backend = *setup.backend;
@@ -66,7 +79,7 @@ int run_p2p_command(const P2PFlags& flags, const Invocation& inv) {
     ResultsFile file = ResultsFile::create(flags.out, header);
     file.append(p2p_point_record(options, result, started_at, duration));
     file.finish();
-    std::cout << "results: " << flags.out << "\n";
+    std::cout << results_location_line(file).substr(2);
   }
   return result.problems.empty() ? 0 : 1;
 }
@@ -85,7 +98,12 @@ Command add_p2p_command(CLI::App& root) {
   app->add_option("--devices", flags->devices,
                   "Matrix positions as device indices, repeats allowed ('0,0' measures copies within device 0); "
                   "default: every device (0,0 where there is only one)");
-  app->add_option("--out", flags->out, "Write the results file (JSON) here");
+  app->add_option("--timeout", flags->timeout,
+                  "Seconds the run may take; matrix entries not started by then stay empty and the point is "
+                  "recorded as timeout (exit 1)");
+  flags->out_option = app->add_option("-o,--out", flags->out,
+                  "Write the results file (JSON) here (an existing file is replaced only when the point is ok, "
+                  "else this run's record goes to NAME.failed.json)");
   return {app, [flags](const Invocation& inv) { return run_p2p_command(*flags, inv); }};
 }
 

@@ -16,7 +16,9 @@
 #include "sweep/sweep.h"
 #include "system/system_info.h"
 #include "train/bucket.h"
+#include "train/train_plan_check.h"
 #include "train/train_point.h"
+#include "train/train_repeats.h"
 #include "train/train_table.h"
 
 namespace dpb::cli {
@@ -76,7 +78,7 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   const StoppingOptions stopping = parse_stopping_flags(f.stopping, default_stopping());
   const ModelSpec model = parse_model(f.model);
   const std::vector<DType> precisions =
-      parse_list<DType>(f.precision, "--precision", [](const std::string& s) { return parse_dtype(s); });
+      parse_list<DType>(f.precision, "--dtype", [](const std::string& s) { return parse_dtype(s); });
   const std::vector<double> bucket_mbs = parse_mb_list(f.bucket_mb, "--bucket-mb");
   const double first_bucket_mb = parse_double(f.first_bucket_mb, "--first-bucket-mb", 0, 1 << 20);
   if (!f.batch.empty() && !f.global_batch.empty()) {
@@ -108,7 +110,9 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   config.scaler.growth_interval =
       static_cast<int>(parse_int(f.loss_scale_interval, "--loss-scale-interval", 1, std::numeric_limits<int>::max()));
   config.scaler.validate();
+  const int repeats = parse_repeats_flag(f.stopping);
   validate_output_flags(f.output);
+  const std::optional<ResultsLock> lock = lock_output(f.output);  // one writer per results file
 
   BackendSetup setup = open_backend(f.backend, std::cerr);
   Backend& backend = *setup.backend;
@@ -151,13 +155,22 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
             spec.optimizer = optimizer;
             specs.push_back(spec);
             plan.push_back(SweepPoint{train_point_id(spec), "train", train_label(spec), train_axes(spec),
-                                      [&bench, spec] { return bench.run(spec); }});
+                                      [&bench, spec] { return bench.run(spec); },
+                                      [&bench, spec](std::vector<PointRecord> rounds) {
+                                        return merge_train_rounds(std::move(rounds), bench, spec);
+                                      }});
           }
         }
       }
     }
   }
   validate_plan(plan);
+  // Every point's replica must fit before the first one runs (a refusal names --model or --batch).
+  try {
+    if (!f.dry_run) check_train_plan(backend, specs);
+  } catch (const SettingError& e) {
+    throw flag_error(e, {{"batch", f.batch.empty() ? f.global_batch : f.batch}});
+  }
   if (f.dry_run) {
     // The points, with the most operations one bucket's all-reduce puts on a stream.
     std::cout << "# dry run: " << specs.size() << " points; nothing is measured and no results file is written\n"
@@ -195,6 +208,7 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   options["loss_scale_interval"] = config.scaler.growth_interval;
   options["stopping"] = stopping_options_json(stopping);
   options["launch"] = launch_name(config.launch);
+  if (repeats > 1) options["repeats"] = repeats;  // absent = 1, as in files written before --repeats
 
   std::optional<ResultsFile> results = open_results_file(
       f.output, ResultsHeader{"train", inv.argv, options, describe_system(backend, rank_plan.distinct_devices())});
@@ -211,7 +225,7 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
                                      : "until rel. std. error <= " + CLI::detail::to_string(stopping.max_noise * 100) +
                                            "% (min " + std::to_string(stopping.min_iters) + " steps) or " +
                                            CLI::detail::to_string(stopping.max_time_s) + " s")
-            << "\n";
+            << (repeats > 1 ? "; " + std::to_string(repeats) + " interleaved rounds per point" : "") << "\n";
   if (results && results->resumed_points() > 0) {
     std::cout << "# resumed: " << results->resumed_points() << " points already in " << f.output.out << "\n";
   }
@@ -222,7 +236,14 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   so.results = results ? &*results : nullptr;
   so.progress = &std::cerr;
   so.progress_tty = stderr_is_tty();
-  so.on_record = [&](const PointRecord& rec) { finished.push_back(rec.to_json()); };
+  so.repeats = repeats;
+  so.on_record = [&](const PointRecord& rec) {
+    finished.push_back(rec.to_json());
+    // Fewer steps than asked for are never silent (measure/stopping.h).
+    if (rec.stopping && rec.stopping->contains("shortfall")) {
+      std::cout << "# note: " << rec.id << ": " << (*rec.stopping)["shortfall"].get<std::string>() << "\n";
+    }
+  };
   // A timed-out point aborted the communicator (and the cpu backend): nothing more can run.
   so.stop_after = [](const PointRecord& rec) { return rec.status == PointStatus::timeout; };
   const SweepOutcome outcome = run_sweep(plan, so);
@@ -246,7 +267,7 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   if (outcome.timeout) std::cout << ", " << outcome.timeout << " timed out (sweep stopped)";
   if (outcome.already_done) std::cout << ", " << outcome.already_done << " already in the results file";
   std::cout << "\n";
-  if (results) std::cout << "# results: " << f.output.out << "\n";
+  std::cout << results_location_line(f.output, results);
   return outcome.all_ok() ? 0 : 1;
 }
 
@@ -265,7 +286,8 @@ Command add_train_command(CLI::App& root) {
   app->add_option("--algo", flags->algo,
                   "All-reduce algorithms, comma-separated: p2p-ring, p2p-tree, p2p-direct, nccl-ring, nccl-tree, "
                   "nccl-auto (default nccl-auto on cuda, p2p-ring on cpu)");
-  app->add_option("--precision", flags->precision, "Precisions, comma-separated: fp32, fp16, bf16 (fp32 master weights)")
+  app->add_option("-d,--dtype,--precision", flags->precision,
+                  "Precisions, comma-separated: fp32, fp16, bf16 (fp32 master weights)")
       ->capture_default_str();
   app->add_option("--bucket-mb", flags->bucket_mb, "Gradient bucket caps in MiB, comma-separated (0: one bucket per tensor)")
       ->capture_default_str();

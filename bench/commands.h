@@ -21,6 +21,10 @@ struct Command {
   Runner run;
 };
 
+// CLI11's message in words a person understands where it is cryptic: "--gpus: At Most 1 required
+// but received 2" becomes "--gpus: given 2 times; give it once (lists are comma-separated, ...)".
+std::string readable_parse_error(const std::string& message);
+
 Command add_allreduce_command(CLI::App& root);
 Command add_train_command(CLI::App& root);
 Command add_info_command(CLI::App& root);

@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     // One line naming what was wrong; CLI11's messages name the option.
-    std::cerr << "dpbench: error: " << e.what() << "\n";
+    std::cerr << "dpbench: error: " << dpb::cli::readable_parse_error(e.what()) << "\n";
     return 2;
   }
   if (version) {

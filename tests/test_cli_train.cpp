@@ -57,8 +57,8 @@ TEST_F(CliTrain, EveryBadValueIsOneErrorLineNamingTheFlag) {
   expect_rejected({"--model", "huge"}, "--model");
   expect_rejected({"--model", "512"}, "--model");
   expect_rejected({"--model", "512,0,10"}, "--model");
-  expect_rejected({"--precision", "fp8"}, "--precision");
-  expect_rejected({"--precision", "fp32,"}, "--precision");
+  expect_rejected({"--precision", "fp8"}, "--dtype");  // --precision is an alias of --dtype
+  expect_rejected({"--dtype", "fp32,"}, "--dtype");
   expect_rejected({"--bucket-mb", "-1"}, "--bucket-mb");
   expect_rejected({"--bucket-mb", "lots"}, "--bucket-mb");
   expect_rejected({"--first-bucket-mb", "x"}, "--first-bucket-mb");

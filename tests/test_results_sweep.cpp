@@ -16,7 +16,7 @@ namespace {
 namespace fs = std::filesystem;
 
 SweepPoint point(const std::string& id, std::function<PointRecord()> run) {
-  return SweepPoint{id, "allreduce", id, nlohmann::json{{"bytes", 8}}, std::move(run)};
+  return SweepPoint{id, "allreduce", id, nlohmann::json{{"bytes", 8}}, std::move(run), nullptr};
 }
 
 PointRecord ok_record() {

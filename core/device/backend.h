@@ -194,7 +194,10 @@ struct BackendChoice {
 // Options for the cpu backend's simulated devices.
 struct CpuBackendOptions {
   int devices = 8;
-  std::size_t memory_per_device = std::size_t{16} << 30;  // reported, and enforced by allocate
+  // Reported, and enforced by allocate (beyond it a DeviceError "out of memory"). 0: a share of the
+  // host memory available when the backend is made (system/host_memory.h), so a simulated device
+  // never claims memory the host does not have.
+  std::size_t memory_per_device = 0;
   // Operations a stream may hold pending before an enqueue blocks the host, as CUDA blocks at
   // about a thousand: a design that would stall a GPU's host thread stalls here too.
   std::size_t queue_depth = 1024;

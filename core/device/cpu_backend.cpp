@@ -8,6 +8,7 @@
 
 #include "device/cpu_elementwise.h"
 #include "device/error.h"
+#include "system/host_memory.h"
 
 namespace dpb {
 
@@ -241,6 +242,9 @@ CpuBackend::CpuBackend(const CpuBackendOptions& options) : state_(std::make_shar
   if (options.devices < 1) throw std::invalid_argument("cpu backend needs at least one device");
   if (options.queue_depth < 2) throw std::invalid_argument("cpu backend: the stream queue depth must be at least 2");
   state_->options = options;
+  if (state_->options.memory_per_device == 0) {
+    state_->options.memory_per_device = default_cpu_device_memory(options.devices);
+  }
   state_->allocated.assign(static_cast<std::size_t>(options.devices), 0);
 }
 

@@ -67,6 +67,36 @@ std::optional<double> relative_standard_error(std::span<const double> samples) {
   return se / std::fabs(mean);
 }
 
+std::optional<std::pair<std::size_t, std::size_t>> median_ci95_ranks(std::size_t n) {
+  // P(B <= k) for B ~ binomial(n, 1/2), summed in log space so large n stays finite. The interval
+  // [x(l), x(n+1-l)] covers the median with probability 1 - 2 P(B <= l-1); take the largest l
+  // whose coverage is still >= 95%.
+  if (n < 6) return std::nullopt;
+  const double log_half_n = static_cast<double>(n) * std::log(0.5);
+  double cdf = 0;
+  std::size_t l = 0;
+  for (std::size_t k = 0; k <= n / 2; ++k) {
+    const double log_pmf = std::lgamma(static_cast<double>(n) + 1) - std::lgamma(static_cast<double>(k) + 1) -
+                           std::lgamma(static_cast<double>(n - k) + 1) + log_half_n;
+    cdf += std::exp(log_pmf);  // P(B <= k)
+    if (2 * cdf > 0.05) break;
+    l = k + 1;  // [x(k+1), x(n-k)] has coverage 1 - 2 P(B <= k) >= 95%
+  }
+  if (l == 0) return std::nullopt;
+  return std::make_pair(l, n + 1 - l);
+}
+
+Stats summarize_rounds(const std::vector<std::vector<double>>& rounds, std::string unit) {
+  std::vector<double> all;
+  for (const auto& r : rounds) all.insert(all.end(), r.begin(), r.end());
+  Stats s = summarize(all, std::move(unit));
+  for (std::size_t i = 0; i < rounds.size(); ++i) {
+    const Stats one = summarize(rounds[i], s.unit);
+    s.repeats.push_back(RepeatSummary{static_cast<int>(i) + 1, one.median, one.mean, one.count});
+  }
+  return s;
+}
+
 Stats summarize(std::span<const double> samples, std::string unit) {
   Stats s;
   s.unit = std::move(unit);
@@ -92,6 +122,10 @@ Stats summarize(std::span<const double> samples, std::string unit) {
     s.ci95_high = s.mean + half;
     if (s.mean != 0) s.rel_stderr = se / std::fabs(s.mean);
   }
+  if (const auto ranks = median_ci95_ranks(s.count)) {
+    s.median_ci95_low = sorted[ranks->first - 1];
+    s.median_ci95_high = sorted[ranks->second - 1];
+  }
   return s;
 }
 
@@ -100,8 +134,17 @@ nlohmann::json to_json(const Stats& s, int digits) {
   nlohmann::json j = {{"unit", s.unit},      {"count", s.count},       {"median", r(s.median)},
                       {"mean", r(s.mean)},   {"min", r(s.min)},        {"max", r(s.max)},
                       {"stddev", r(s.stddev)}, {"p10", r(s.p10)},      {"p90", r(s.p90)}};
-  if (s.ci95_low) j["ci95_low"] = r(*s.ci95_low);
-  if (s.ci95_high) j["ci95_high"] = r(*s.ci95_high);
+  if (s.ci95_low) j["ci95_low"] = j["mean_ci95_low"] = r(*s.ci95_low);
+  if (s.ci95_high) j["ci95_high"] = j["mean_ci95_high"] = r(*s.ci95_high);
+  if (s.median_ci95_low) j["median_ci95_low"] = r(*s.median_ci95_low);
+  if (s.median_ci95_high) j["median_ci95_high"] = r(*s.median_ci95_high);
+  if (!s.repeats.empty()) {
+    nlohmann::json reps = nlohmann::json::array();
+    for (const auto& rep : s.repeats) {
+      reps.push_back({{"round", rep.round}, {"median", r(rep.median)}, {"mean", r(rep.mean)}, {"count", rep.count}});
+    }
+    j["repeats"] = std::move(reps);
+  }
   if (s.rel_stderr) j["rel_stderr"] = r(*s.rel_stderr);
   nlohmann::json samples = nlohmann::json::array();
   for (double v : s.samples) samples.push_back(r(v));
@@ -123,6 +166,14 @@ Stats stats_from_json(const nlohmann::json& j) {
     s.p90 = j.value("p90", 0.0);
     if (j.contains("ci95_low")) s.ci95_low = j["ci95_low"].get<double>();
     if (j.contains("ci95_high")) s.ci95_high = j["ci95_high"].get<double>();
+    if (j.contains("mean_ci95_low")) s.ci95_low = j["mean_ci95_low"].get<double>();
+    if (j.contains("mean_ci95_high")) s.ci95_high = j["mean_ci95_high"].get<double>();
+    if (j.contains("median_ci95_low")) s.median_ci95_low = j["median_ci95_low"].get<double>();
+    if (j.contains("median_ci95_high")) s.median_ci95_high = j["median_ci95_high"].get<double>();
+    for (const auto& rep : j.value("repeats", nlohmann::json::array())) {
+      s.repeats.push_back(RepeatSummary{rep.at("round").get<int>(), rep.at("median").get<double>(),
+                                        rep.at("mean").get<double>(), rep.at("count").get<std::size_t>()});
+    }
     if (j.contains("rel_stderr")) s.rel_stderr = j["rel_stderr"].get<double>();
     s.samples = j.at("samples").get<std::vector<double>>();
     return s;

@@ -8,7 +8,11 @@
 // Definitions (chosen to match numpy/scipy so scripts agree with the C++ to rounding):
 // - stddev is the sample standard deviation (n-1 denominator); 0 for fewer than 2 samples;
 // - percentiles interpolate linearly between order statistics (numpy's default "linear" method);
-// - ci95 is the 95% confidence interval of the mean from Student's t with n-1 degrees of freedom;
+// - mean_ci95 is the 95% confidence interval of the mean from Student's t with n-1 degrees of
+//   freedom (also written as ci95_low/ci95_high, the names of format version 1's first files);
+// - median_ci95 is the distribution-free 95% confidence interval of the median from order
+//   statistics: the closest pair x(l), x(n+1-l) whose binomial(n, 1/2) coverage is >= 95%
+//   (needs n >= 6; with fewer samples no such pair exists and the interval is left out);
 // - rel_stderr = (stddev / sqrt(n)) / |mean|: the "noise" the adaptive stopping rule watches.
 // Figures that are undefined (CI and rel_stderr with < 2 samples, rel_stderr with mean 0) are
 // empty optionals and are left out of the JSON rather than written as made-up numbers.
@@ -17,21 +21,37 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace dpb {
 
+// One repeat's summary when a point is measured in several interleaved rounds (--repeats).
+struct RepeatSummary {
+  int round = 0;  // 1-based
+  double median = 0, mean = 0;
+  std::size_t count = 0;
+};
+
 struct Stats {
   std::string unit;
   std::size_t count = 0;
   double median = 0, mean = 0, min = 0, max = 0, stddev = 0;
   double p10 = 0, p90 = 0;
-  std::optional<double> ci95_low, ci95_high;
+  std::optional<double> ci95_low, ci95_high;  // of the mean
+  std::optional<double> median_ci95_low, median_ci95_high;
   std::optional<double> rel_stderr;
-  std::vector<double> samples;  // in measurement order
+  std::vector<double> samples;  // in measurement order (all rounds, round after round)
+  std::vector<RepeatSummary> repeats;  // empty unless measured in rounds
 };
+
+// The order-statistic ranks (1-based) l and n+1-l of the median's 95% interval; empty for n < 6.
+std::optional<std::pair<std::size_t, std::size_t>> median_ci95_ranks(std::size_t n);
+
+// Summarizes the rounds' samples together, keeping a RepeatSummary per round.
+Stats summarize_rounds(const std::vector<std::vector<double>>& rounds, std::string unit);
 
 // Summarizes `samples` (in `unit`). An empty span gives count 0 and all figures 0, so a phase that
 // never ran still serializes validly; callers that need samples should check count.

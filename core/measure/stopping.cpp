@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 
@@ -63,10 +64,22 @@ Measurement measure(const StoppingOptions& options, const IterationFn& iteration
     iteration(IterationInfo{i, true});
     m.warmup_iters = i + 1;
     // With --iters the counts are exact (train relies on it: same steps, same weights).
-    if (!options.fixed_iters &&
+    if (!options.fixed_iters && !options.warmup_exact &&
         std::chrono::duration<double>(clock::now() - warmup_start).count() >= options.max_time_s) {
       break;
     }
+  }
+  const double warmup_s = std::chrono::duration<double>(clock::now() - warmup_start).count();
+  std::string shortfall;
+  auto seconds = [](double s) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3g s", s);
+    return std::string(buf);
+  };
+  if (m.warmup_iters < options.warmup_iters) {
+    shortfall = "warm-up " + std::to_string(m.warmup_iters) + " of " + std::to_string(options.warmup_iters) +
+                " iterations: they took " + seconds(warmup_s) + ", past the time cap of " +
+                seconds(options.max_time_s);
   }
 
   const auto start = clock::now();
@@ -103,14 +116,22 @@ Measurement measure(const StoppingOptions& options, const IterationFn& iteration
       // min_iters would take far longer than the cap, stop at 2 samples (1 if one filled the cap).
       const double per_iter = t / static_cast<double>(n);
       const bool slow = per_iter > options.max_time_s / 2;
-      if (n >= min_iters || (slow && (n >= 2 || per_iter >= options.max_time_s))) {
+      const bool give_way = slow && !options.min_iters_exact && (n >= 2 || per_iter >= options.max_time_s);
+      if (n >= min_iters || give_way) {
         m.rule = StopRule::time_cap;
+        if (n < min_iters) {
+          shortfall += std::string(shortfall.empty() ? "" : "; ") + std::to_string(n) + " of min " +
+                       std::to_string(min_iters) + " timed iterations: each took " + seconds(per_iter) +
+                       ", over half the time cap of " + seconds(options.max_time_s) +
+                       " (ask for the minimum explicitly to have it honoured)";
+        }
         break;
       }
     }
   }
   m.wall_s = elapsed_s();
   m.achieved_noise = running.rel_stderr();
+  if (!shortfall.empty()) m.shortfall = shortfall;
   return m;
 }
 
@@ -125,6 +146,8 @@ nlohmann::json stopping_to_json(const StoppingOptions& options, const Measuremen
                       {"measure_wall_s", m.wall_s}};
   if (options.fixed_iters) j["fixed_iters"] = *options.fixed_iters;
   if (m.achieved_noise) j["achieved_noise"] = *m.achieved_noise;
+  j["warmup_requested"] = options.warmup_iters;
+  if (m.shortfall) j["shortfall"] = *m.shortfall;
   return j;
 }
 

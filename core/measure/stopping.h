@@ -17,12 +17,18 @@
 // cap) so a huge message never silently takes minutes. The rule that fired is reported (schema
 // `stopping.rule`), so a reader can tell a converged point from a capped one.
 //
+// Nothing is cut silently: whenever fewer warm-up or timed iterations ran than asked for, the
+// measurement says why (Measurement::shortfall, schema `stopping.shortfall`), and commands print
+// it. A minimum or warm-up count the user asked for explicitly (`min_iters_exact`,
+// `warmup_exact`) is honoured whatever it costs: only defaults give way to the time cap.
+//
 // Samples come from the caller: the iteration function runs one iteration and returns its time as
 // measured by device events (Event::elapsed_ms_since), in whatever unit the caller stores. The
 // loop never times anything itself except the wall clock used for the cap.
 #pragma once
 #include <functional>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -37,6 +43,8 @@ struct StoppingOptions {
   double max_noise = 0.01;   // relative standard error as a FRACTION (CLI --max-noise is percent)
   double max_time_s = 0.25;  // wall-clock cap on the timed phase (and on warm-up) of one point
   std::optional<int> fixed_iters;  // --iters K: exactly K timed iterations
+  bool min_iters_exact = false;    // min_iters was asked for: never stop below it
+  bool warmup_exact = false;       // warmup_iters was asked for: never cut the warm-up
 
   // Throws std::invalid_argument naming the CLI flag (--warmup, --min-iters, --max-iters,
   // --max-noise, --max-time, --iters) when a value is out of range.
@@ -64,12 +72,15 @@ struct Measurement {
   int warmup_iters = 0;  // warm-up iterations actually run
   std::optional<double> achieved_noise;  // relative standard error when the loop stopped
   double wall_s = 0;  // wall time of the timed phase
+  // Why fewer warm-up or timed iterations ran than asked for; empty when none were cut.
+  std::optional<std::string> shortfall;
 };
 
 Measurement measure(const StoppingOptions& options, const IterationFn& iteration);
 
 // The schema's `stopping` object: rule, warmup_iters, max_noise (fraction), achieved_noise
-// (fraction; absent when undefined), time_cap_s, plus min_iters/max_iters/iters for the record.
+// (fraction; absent when undefined), time_cap_s, plus min_iters/max_iters/iters for the record,
+// warmup_requested, and shortfall (the reason for fewer iterations) when there is one.
 nlohmann::json stopping_to_json(const StoppingOptions& options, const Measurement& m);
 
 }  // namespace dpb

@@ -69,6 +69,7 @@ class P2PRun {
       }
     }
     set_peer_access(false, nullptr);
+    result.timed_out = timed_out_;
     for (std::size_t t = 0; t < 3; ++t) {
       result.matrices.push_back(std::move(by_pass[0][t]));
       result.matrices.push_back(std::move(by_pass[1][t]));
@@ -161,6 +162,12 @@ class P2PRun {
       for (std::size_t j = 0; j < n; ++j) {
         if (i == j) continue;
         if (p2p && !peer_supported(positions_[i].device, positions_[j].device)) continue;
+        if (past_deadline()) {
+          if (!timed_out_) problems.push_back("past the time limit: entries from " + m.name + " " +
+                                              pair_text(options_.devices, i, j) + " on were not measured");
+          timed_out_ = true;
+          continue;
+        }
         try {
           m.values[i][j] = measure_entry(t, i, j, problems, m.name);
         } catch (const std::exception& e) {
@@ -252,6 +259,13 @@ class P2PRun {
   }
 
   Backend& backend_;
+  bool past_deadline() const {
+    return options_.timeout_s &&
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count() > *options_.timeout_s;
+  }
+
+  bool timed_out_ = false;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   const P2POptions& options_;
   std::ostream* log_;
   std::unique_ptr<StreamGate> gate_;

@@ -32,6 +32,9 @@ struct P2POptions {
   std::size_t latency_bytes = 16;
   int latency_repeats = 100;
   std::chrono::milliseconds gate_timeout = kDefaultGateTimeout;
+  // Time limit of the whole run, checked between matrix entries: entries not started before it are
+  // left empty and the result says it timed out (a copy already running is not interrupted).
+  std::optional<double> timeout_s;
 
   static constexpr int kMaxRepeats = 1000;  // copies queued behind a held stream must fit its queue
 };
@@ -45,6 +48,7 @@ struct P2PResult {
   std::vector<int> devices;           // the positions measured
   std::vector<DeviceMatrix> matrices;  // unidir, bidir, latency; each p2p disabled then enabled
   std::vector<std::string> problems;   // failed entries, wrong data, gate timeouts (empty: all good)
+  bool timed_out = false;              // timeout_s passed before every entry was measured
 };
 
 // Runs every matrix; a failing entry is left empty and described in `problems` (the run goes on).

@@ -23,7 +23,7 @@ PointRecord p2p_point_record(const P2POptions& options, const P2PResult& result,
   if (!result.problems.empty()) {
     std::string why;
     for (const auto& p : result.problems) why += (why.empty() ? "" : "; ") + p;
-    r.set_status(PointStatus::failed, why);
+    r.set_status(result.timed_out ? PointStatus::timeout : PointStatus::failed, why);
   }
   return r;
 }

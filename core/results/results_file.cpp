@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "results/invocation.h"
+#include "results/results_resume.h"
 
 namespace dpb {
 
@@ -147,9 +148,13 @@ nlohmann::json load_results(const fs::path& path, std::string_view command, std:
   return doc;
 }
 
+fs::path failed_run_path(const fs::path& path) {
+  return path.parent_path() / (path.stem().string() + ".failed" + path.extension().string());
+}
+
 ResultsFile::ResultsFile(fs::path path, nlohmann::json doc) : path_(std::move(path)), doc_(std::move(doc)) {}
 
-ResultsFile ResultsFile::create(const fs::path& path, const ResultsHeader& header) {
+ResultsFile ResultsFile::create(const fs::path& path, const ResultsHeader& header, Replace replace) {
   const std::string now = iso8601_utc_now();
   nlohmann::json doc = {
       {"format", kResultsFormat},
@@ -166,35 +171,48 @@ ResultsFile ResultsFile::create(const fs::path& path, const ResultsHeader& heade
       {"system", header.system},
       {"points", nlohmann::json::array()}};
   ResultsFile file(path, std::move(doc));
-  file.write();
+  std::error_code ec;
+  const auto existing = fs::status(path, ec);
+  file.waiting_for_ok_ =
+      replace == Replace::when_a_point_is_ok && fs::is_regular_file(existing) && fs::file_size(path, ec) > 0;
+  if (!file.waiting_for_ok_) file.write();
   return file;
 }
 
-ResultsFile ResultsFile::resume(const fs::path& path, const ResultsHeader& header) {
+ResultsFile ResultsFile::resume(const fs::path& path, const ResultsHeader& header, const ResumeOptions& options) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return create(path, header);
   nlohmann::json doc = load_results(path, header.command, "--resume");
-  const std::string old_backend = doc.contains("system") ? doc["system"].value("backend", "") : "";
-  const std::string new_backend = header.system.is_object() ? header.system.value("backend", "") : "";
-  if (!old_backend.empty() && !new_backend.empty() && old_backend != new_backend) {
-    throw std::invalid_argument("--resume: '" + path.string() + "' was measured on the " + old_backend +
-                                " backend; this run uses " + new_backend +
-                                " (use another --out, or the same --backend)");
-  }
+  check_resumable_points(doc["points"], path, "--resume");
+  const std::vector<ResumeDifference> differences = resume_differences(doc, header);
+  if (!differences.empty() && !options.force) throw ResumeMismatch(path, differences.front());
   ResultsFile file(path, std::move(doc));
   for (const auto& p : file.doc_["points"]) {
-    if (p.contains("id") && p["id"].is_string()) file.done_.insert(p["id"].get<std::string>());
+    const std::string id = p["id"].get<std::string>();
+    if (options.retry_failed && is_retryable_status(p)) {
+      file.retry_.insert(id);
+    } else {
+      file.done_.insert(id);
+    }
     file.point_lines_.push_back(p.dump());
   }
-  file.resumed_ = file.doc_["points"].size();
+  file.resumed_ = file.done_.size();
   auto& inv = file.doc_["invocation"];
   if (!inv.is_object()) inv = nlohmann::json::object();
   inv["complete"] = false;
   if (!inv.contains("resumed") || !inv["resumed"].is_array()) inv["resumed"] = nlohmann::json::array();
-  inv["resumed"].push_back({{"argv", header.argv},
-                            {"command_line", shell_join(header.argv)},
-                            {"at", iso8601_utc_now()},
-                            {"points_kept", file.resumed_}});
+  nlohmann::json entry = {{"argv", header.argv},
+                          {"command_line", shell_join(header.argv)},
+                          {"at", iso8601_utc_now()},
+                          {"points_kept", file.resumed_}};
+  if (options.retry_failed) entry["points_retried"] = file.retry_.size();
+  if (options.force) {
+    entry["forced"] = true;
+    nlohmann::json diffs = nlohmann::json::array();
+    for (const auto& d : differences) diffs.push_back(d.to_json());
+    entry["differences"] = std::move(diffs);
+  }
+  inv["resumed"].push_back(std::move(entry));
   file.write();
   return file;
 }
@@ -207,31 +225,68 @@ void ResultsFile::append(nlohmann::json point) {
   const std::string id = point.value("id", "");
   if (id.empty()) throw std::invalid_argument("results: a point has no id");
   if (is_done(id)) throw std::invalid_argument("results: point '" + id + "' is already recorded");
+  const bool ok = point.value("status", "") == "ok";
+  if (retry_.count(id)) {
+    // A retried point replaces its old record in place (order kept); the old one stays on disk
+    // until the new one is written.
+    auto& points = doc_["points"];
+    for (std::size_t i = 0; i < points.size(); ++i) {
+      if (points[i].value("id", "") != id) continue;
+      nlohmann::json old = std::move(points[i]);
+      std::string old_line = std::move(point_lines_[i]);
+      point_lines_[i] = point.dump();
+      points[i] = std::move(point);
+      try {
+        write();
+      } catch (...) {
+        points[i] = std::move(old);
+        point_lines_[i] = std::move(old_line);
+        throw;
+      }
+      retry_.erase(id);
+      done_.insert(id);
+      return;
+    }
+  }
   point_lines_.push_back(point.dump());
   doc_["points"].push_back(std::move(point));
+  const bool was_waiting = waiting_for_ok_;
+  if (ok) waiting_for_ok_ = false;
   try {
     write();
   } catch (...) {
     doc_["points"].erase(doc_["points"].size() - 1);  // keep memory and disk in agreement
     point_lines_.pop_back();
+    waiting_for_ok_ = was_waiting;
     throw;
   }
   done_.insert(id);
 }
 
-void ResultsFile::finish() {
-  doc_["invocation"]["complete"] = true;
+void ResultsFile::finish(bool complete) {
+  doc_["invocation"]["complete"] = complete;
+  if (waiting_for_ok_) {
+    // No point was ok: the file that was there stays as it was; this run's records go beside it.
+    beside_ = failed_run_path(path_);
+    write_to(*beside_);
+    return;
+  }
   write();
 }
 
 void ResultsFile::write() {
+  if (waiting_for_ok_) return;
+  write_to(path_);
+}
+
+void ResultsFile::write_to(const fs::path& target) {
   doc_["invocation"]["updated_at"] = iso8601_utc_now();
   // Serialize everything but the points (cached per point) on each write.
   nlohmann::json head = nlohmann::json::object();
   for (const auto& [key, value] : doc_.items()) {
     if (key != "points") head[key] = value;
   }
-  write_text_atomically(path_, serialize_results(head, point_lines_));
+  write_text_atomically(target, serialize_results(head, point_lines_));
 }
 
 }  // namespace dpb

@@ -6,7 +6,12 @@
 // (".<name>.tmp.<pid>"), is fsync'ed, renamed over the target, and the directory is fsync'ed.
 // rename(2) within one filesystem is atomic: a reader sees the old or the new file, never a torn
 // one. A kill between write and rename leaves a stray temporary beside an intact target; the next
-// run ignores it (and overwrites it).
+// run that locks the file removes it (results_lock.h).
+//
+// A failing run never damages an existing file: `create` over an existing file writes nothing
+// until the first ok point is appended (then the new document, failed points included, replaces
+// the old one); a run that ends without one leaves the old file as it was and writes its records
+// beside it ("<stem>.failed<ext>", see written_beside()).
 //
 // Typical use by a command:
 //   ResultsFile::check_writable(out, "--out");             // before any measuring
@@ -16,6 +21,7 @@
 //   file.finish();                                         // invocation.complete = true
 #pragma once
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -56,15 +62,30 @@ class ResultsFile {
   // nothing that outlives the call.
   static void check_writable(const std::filesystem::path& path, std::string_view flag = "--out");
 
-  // Starts a new document (overwriting an existing file) and writes it immediately with no points.
-  static ResultsFile create(const std::filesystem::path& path, const ResultsHeader& header);
+  // How `create` treats an existing file: replaced once a point is ok (sweeps), or at once
+  // (documents without points, e.g. `dpbench info`).
+  enum class Replace { when_a_point_is_ok, at_once };
 
-  // Continues an existing file: its format, format_version and command must match (else one
-  // std::invalid_argument "--resume: '<path>' ..."), and so must system.backend (points measured
-  // on two backends never share a file). Keeps its points and started_at; records this invocation
-  // under invocation.resumed[]. A missing file starts a new one (so `--resume` is safe to always
-  // pass in scripts).
-  static ResultsFile resume(const std::filesystem::path& path, const ResultsHeader& header);
+  // Starts a new document and writes it with no points, unless a file exists there (see Replace).
+  static ResultsFile create(const std::filesystem::path& path, const ResultsHeader& header,
+                            Replace replace = Replace::when_a_point_is_ok);
+
+  struct ResumeOptions {
+    bool force = false;         // continue despite differing options/system (recorded in the file)
+    bool retry_failed = false;  // failed and timed-out points are measured again (and replaced)
+  };
+
+  // Continues an existing file: its format, format_version and command must match, its points
+  // must be well formed (else one std::invalid_argument "--resume: '<path>' ..."), and so must
+  // the options and the system (else ResumeMismatch naming the first difference, results_resume.h)
+  // unless `force`. Keeps its points and started_at; records this invocation under
+  // invocation.resumed[]. A missing file starts a new one (so `--resume` is safe to always pass in
+  // scripts).
+  static ResultsFile resume(const std::filesystem::path& path, const ResultsHeader& header,
+                            const ResumeOptions& options);
+  static ResultsFile resume(const std::filesystem::path& path, const ResultsHeader& header) {
+    return resume(path, header, ResumeOptions{});
+  }
 
   // True when a point with this id is already recorded (any status: every point runs once).
   bool is_done(std::string_view id) const;
@@ -72,20 +93,33 @@ class ResultsFile {
   // Number of points carried over from the resumed file.
   std::size_t resumed_points() const { return resumed_; }
 
-  // Appends the record and rewrites the file atomically. Throws std::invalid_argument for a
-  // duplicate id.
+  // Appends the record and rewrites the file atomically (unless an existing file is still waiting
+  // for the first ok point). A point being retried (--retry-failed) replaces its old record.
+  // Throws std::invalid_argument for a duplicate id.
   void append(const PointRecord& record);
   void append(nlohmann::json point);
 
-  // Marks the invocation complete (every planned point has a record) and rewrites the file.
-  void finish();
+  // Marks the invocation complete (every planned point has a record; `complete` false: the run
+  // stopped early) and rewrites the file, or writes beside it (written_beside()) when an existing
+  // file was waiting for an ok point that never came.
+  void finish(bool complete = true);
 
   const nlohmann::json& document() const { return doc_; }
   const std::filesystem::path& path() const { return path_; }
+  // Set by finish() when the run had no ok point and the existing file was kept: where this run's
+  // records went instead.
+  const std::optional<std::filesystem::path>& written_beside() const { return beside_; }
+  // Points of the resumed file that will be measured again (--retry-failed).
+  std::size_t retrying_points() const { return retry_.size(); }
 
  private:
   ResultsFile(std::filesystem::path path, nlohmann::json doc);
   void write();
+  void write_to(const std::filesystem::path& target);
+
+  bool waiting_for_ok_ = false;  // an existing file is replaced only once a point is ok
+  std::optional<std::filesystem::path> beside_;
+  std::set<std::string, std::less<>> retry_;  // ids whose old record a new one replaces
 
   std::filesystem::path path_;
   nlohmann::json doc_;
@@ -96,6 +130,9 @@ class ResultsFile {
 
 // Reads and checks a results document (format, version, command if non-empty). Throws
 // std::invalid_argument with `what` as the prefix of the message.
+// "<dir>/<stem>.failed<ext>": where a run without an ok point writes instead of replacing `path`.
+std::filesystem::path failed_run_path(const std::filesystem::path& path);
+
 nlohmann::json load_results(const std::filesystem::path& path, std::string_view command,
                             std::string_view what = "--resume");
 

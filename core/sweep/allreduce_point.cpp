@@ -3,14 +3,18 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <future>
 #include <thread>
 #include <stdexcept>
 
+#include "device/error.h"
 #include "graph/graph_capture.h"
 #include "p2p/stream_gate.h"
+#include "sweep/allreduce_metrics.h"
 #include "sweep/sizes.h"
+#include "train/watchdog.h"
 
 namespace dpb {
 
@@ -160,12 +164,18 @@ PointRecord AllreduceBench::run(const AllreducePointSpec& spec) {
     if (auto why = graph_capture_unsupported(backend_)) throw std::invalid_argument("--graph: " + *why);
   }
   const int n = spec.ranks();
+  std::optional<Watchdog::Clock::time_point> deadline;
+  if (config_.timeout_s) {
+    deadline = Watchdog::Clock::now() + std::chrono::duration_cast<Watchdog::Clock::duration>(
+                                            std::chrono::duration<double>(*config_.timeout_s));
+  }
   Communicator& comm = config_.communicator_for ? config_.communicator_for(spec)
                                                 : comms_.get(spec.algo, spec.devices, config_.communicator);
   Ranks& r = ranks_for(spec.devices);
   const Inputs& in = inputs_for(spec.dtype, n, spec.count);
   const std::size_t bytes = spec.bytes();
 
+  Watchdog watchdog(deadline, [&comm] { comm.abort(); });
   std::vector<const void*> send(static_cast<std::size_t>(n));
   std::vector<void*> recv(static_cast<std::size_t>(n));
   for (std::size_t i = 0; i < send.size(); ++i) {
@@ -241,7 +251,16 @@ PointRecord AllreduceBench::run(const AllreducePointSpec& spec) {
         });
       }
     }
-    r.synchronize();  // also rethrows the first error of any rank's enqueued work
+    if (deadline) {
+      watchdog.wait(r.stream_ptrs, "the all-reduce call");  // aborts the communicator at the deadline
+      if (watchdog.expired()) {
+        char limit[32];
+        std::snprintf(limit, sizeof limit, "%g", *config_.timeout_s);
+        throw TimeoutError("the point took longer than its time limit of " + std::string(limit) + " s");
+      }
+    } else {
+      r.synchronize();  // also rethrows the first error of any rank's enqueued work
+    }
     if (graph) comm.rewind();
     if (gate_now && r.gate->timeouts() != timeouts_before) {
       throw std::runtime_error("the stream gate timed out while the host enqueued the call; the timing is invalid");
@@ -338,10 +357,7 @@ PointRecord AllreduceBench::run(const AllreducePointSpec& spec) {
   rec.kind = "allreduce";
   rec.axes = allreduce_axes(spec);
   rec.stats["time"] = summarize(m.samples, "us");
-  const double median_us = rec.stats["time"].median;
-  const double algbw = median_us > 0 ? static_cast<double>(bytes) / (median_us * 1e-6) / 1e9 : 0.0;
-  rec.metrics["algbw"] = Metric{algbw, "GB/s", "bytes / median time (GB = 1e9 bytes)", "derived"};
-  rec.metrics["busbw"] = Metric{algbw * allreduce_busbw_factor(n), "GB/s", "algbw x 2(n-1)/n", "derived"};
+  set_allreduce_bandwidth(rec, bytes, n);
   rec.stopping = stopping_to_json(config_.stopping, m);
   if (check) {
     nlohmann::json c = {{"wrong_elements", check->wrong},
@@ -363,7 +379,7 @@ PointRecord AllreduceBench::run(const AllreducePointSpec& spec) {
   const bool gated = r.gate != nullptr && gate_fits;
   rec.stats["host_time"] = summarize(host_samples, "us");
   const double host_median = rec.stats["host_time"].median;
-  const bool host_bound = host_median >= median_us;
+  const bool host_bound = host_median >= rec.stats["time"].median;
   rec.more["extra"] = {{"timing", "rank 0 events: common start to the last rank's end"},
                        {"stream_gate", gated},
                        {"time_statistic", "median"},

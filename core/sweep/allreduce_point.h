@@ -93,6 +93,10 @@ struct AllreduceConfig {
   // per capture), fork_join for p2p (one graph over the ranks' streams).
   std::optional<GraphCapture> graph_capture;
   Launch launch = Launch::thread_per_rank;
+  // Seconds one point may take (set-up, check and timed calls); past it the point fails with a
+  // TimeoutError, and a call still running then is aborted (the communicator's abort, which on the
+  // cpu backend aborts the backend: nothing more can run on it). Empty: no limit.
+  std::optional<double> timeout_s;
   // Test seam: when set, points use this communicator instead of the cache's (e.g. a deliberately
   // broken one, to prove wrong results are reported).
   std::function<Communicator&(const AllreducePointSpec&)> communicator_for;

@@ -52,7 +52,12 @@ void print_allreduce_row(std::ostream& out, const PointRecord& rec) {
   // The host could not enqueue a call faster than the device ran it: the time is the host's rate.
   if (rec.more.contains("extra") && rec.more["extra"].value("host_bound", false)) out << "  host-bound";
   if (rec.status != PointStatus::ok) out << "  " << point_status_name(rec.status) << ": " << rec.reason.value_or("");
-  out << "\n" << std::flush;
+  out << "\n";
+  // Fewer iterations than asked for are never silent (measure/stopping.h).
+  if (rec.stopping && rec.stopping->contains("shortfall")) {
+    out << "#  note: " << (*rec.stopping)["shortfall"].get<std::string>() << "\n";
+  }
+  out << std::flush;
 }
 
 }  // namespace dpb

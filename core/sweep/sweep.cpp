@@ -49,6 +49,7 @@ PointRecord run_one(const SweepPoint& point) {
 
 SweepOutcome run_sweep(const std::vector<SweepPoint>& points, const SweepOptions& options) {
   validate_plan(points);
+  if (options.repeats < 1) throw std::invalid_argument("repeats must be at least 1");
   SweepOutcome out;
   out.planned = points.size();
   std::vector<const SweepPoint*> todo;
@@ -59,12 +60,17 @@ SweepOutcome run_sweep(const std::vector<SweepPoint>& points, const SweepOptions
       todo.push_back(&p);
     }
   }
+  const auto rounds = static_cast<std::size_t>(options.repeats);
   std::optional<Progress> progress;
-  if (options.progress) progress.emplace(*options.progress, todo.size(), options.progress_tty, options.quiet);
+  if (options.progress) progress.emplace(*options.progress, todo.size() * rounds, options.progress_tty, options.quiet);
+  std::vector<std::vector<PointRecord>> measured(todo.size());
+  std::vector<bool> settled(todo.size(), false);
   bool stopped = false;
-  for (const SweepPoint* p : todo) {
-    if (progress) progress->start_point(p->label.empty() ? p->id : p->label);
-    const PointRecord rec = run_one(*p);
+  auto settle = [&](std::size_t i) {
+    settled[i] = true;
+    const SweepPoint* p = todo[i];
+    PointRecord rec = measured[i].size() > 1 && p->merge ? p->merge(std::move(measured[i])) : measured[i].back();
+    measured[i].clear();
     if (options.results) options.results->append(rec);
     switch (rec.status) {
       case PointStatus::ok: ++out.ok; break;
@@ -72,17 +78,32 @@ SweepOutcome run_sweep(const std::vector<SweepPoint>& points, const SweepOptions
       case PointStatus::timeout: ++out.timeout; break;
       case PointStatus::skipped: ++out.skipped; break;
     }
-    if (progress) {
-      progress->finish_point(p->label.empty() ? p->id : p->label, point_status_name(rec.status), rec.reason.value_or(""));
-      progress->clear_line();
-    }
     if (options.on_record) options.on_record(rec);
-    if (options.stop_after && options.stop_after(rec)) {
-      stopped = true;
-      break;
+    return rec;
+  };
+  for (std::size_t round = 1; round <= rounds && !stopped; ++round) {
+    for (std::size_t i = 0; i < todo.size() && !stopped; ++i) {
+      if (settled[i]) continue;
+      const SweepPoint* p = todo[i];
+      std::string label = p->label.empty() ? p->id : p->label;
+      if (rounds > 1) label += " [round " + std::to_string(round) + "/" + std::to_string(rounds) + "]";
+      if (progress) progress->start_point(label);
+      measured[i].push_back(run_one(*p));
+      const PointRecord& last = measured[i].back();
+      if (progress) {
+        progress->finish_point(label, point_status_name(last.status), last.reason.value_or(""));
+        progress->clear_line();
+      }
+      if (round < rounds && last.status == PointStatus::ok) continue;
+      const PointRecord rec = settle(i);
+      if (options.stop_after && options.stop_after(rec)) stopped = true;
     }
   }
-  if (options.results && !stopped) options.results->finish();
+  // Stopped early: points with rounds already measured keep them (stopping.rounds says how many).
+  for (std::size_t i = 0; i < todo.size(); ++i) {
+    if (!settled[i] && !measured[i].empty()) settle(i);
+  }
+  if (options.results) options.results->finish(!stopped);
   return out;
 }
 

@@ -33,6 +33,9 @@ struct SweepPoint {
   // Measures the point; returns its record (status ok, or failed/... with reason). The runner
   // fills id/kind/axes/started_at/duration_s when the function leaves them empty.
   std::function<PointRecord()> run;
+  // With SweepOptions::repeats > 1: merges the point's rounds (in round order) into its record
+  // (sweep/repeats.h). Points without one keep their last round only.
+  std::function<PointRecord(std::vector<PointRecord>)> merge;
 };
 
 // Checks a plan up front: non-empty, unique ids, every point has a run function. Throws
@@ -56,10 +59,15 @@ struct SweepOptions {
   // Stop after the first point that is not ok (e.g. a timed-out point whose backend was aborted
   // and cannot run more work). Default: go on.
   std::function<bool(const PointRecord&)> stop_after;
+  // Rounds per point (--repeats): every point is measured once per round, round-robin over the
+  // plan; a point's record is written (and on_record called) after its last round, or as soon as
+  // a round is not ok (it is not measured again).
+  int repeats = 1;
 };
 
 // Runs the plan (validate_plan first). Marks the results file complete when every point has a
-// record. Exceptions from writing the results file propagate (a full disk must not be ignored).
+// record (and always finishes it, so a run that stopped early still keeps its records).
+// Exceptions from writing the results file propagate (a full disk must not be ignored).
 SweepOutcome run_sweep(const std::vector<SweepPoint>& points, const SweepOptions& options);
 
 }  // namespace dpb

@@ -197,7 +197,9 @@ PointRecord TrainBench::run(const TrainPointSpec& spec) {
       ar += t.allreduce_ms;
       hidden += t.allreduce_hidden_ms;
     }
-    rec.metrics["overlap_fraction"] = Metric{ar > 0 ? std::optional<double>(hidden / ar) : std::nullopt, "ratio",
+    // One rank communicates nothing: an overlap figure there would describe no-op calls.
+    const bool overlap_defined = spec.ranks() > 1 && ar > 0;
+    rec.metrics["overlap_fraction"] = Metric{overlap_defined ? std::optional<double>(hidden / ar) : std::nullopt, "ratio",
                                              "share of all-reduce time inside backward (all ranks, measured steps)",
                                              "derived"};
     rec.metrics["loss_first"] = Metric{finite(losses.front()), "", "mean loss over the global batch, first measured step", "measured"};
@@ -219,7 +221,7 @@ PointRecord TrainBench::run(const TrainPointSpec& spec) {
       for (int k : b.params) names.push_back(params[static_cast<std::size_t>(k)].name);
       nlohmann::json one = {{"index", b.index}, {"bytes", b.bytes}, {"params", names}, {"allreduce", to_json(st)}};
       const double factor = 2.0 * (spec.ranks() - 1) / spec.ranks();
-      one["busbw_gbps"] = st.median > 0 ? nlohmann::json(static_cast<double>(b.bytes) / 1e9 / (st.median / 1e3) * factor)
+      one["busbw_gbps"] = spec.ranks() > 1 && st.median > 0 ? nlohmann::json(static_cast<double>(b.bytes) / 1e9 / (st.median / 1e3) * factor)
                                         : nlohmann::json(nullptr);
       bucket_json.push_back(std::move(one));
     }

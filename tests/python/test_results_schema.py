@@ -86,9 +86,11 @@ def test_allreduce_file_with_a_failed_point_validates(validator, tmp_path):
     base = ["allreduce", "--backend", "cpu", "--gpus", "2", "--algo", "p2p-ring", "--iters", "2",
             "--warmup", "0", "--out", str(out)]
     run(base + ["-b", "1K", "-e", "1K"])
-    run(base + ["-b", "1K", "-e", "4K", "--resume", "--inplace"])
+    # Other sizes than the file's need --resume-force (plain --resume is strict about options).
+    run(base + ["-b", "1K", "-e", "4K", "--resume-force", "--inplace"])
     doc = validate_file(validator, out)
     assert len(doc["invocation"]["resumed"]) == 1
+    assert doc["invocation"]["resumed"][0]["forced"] is True
 
 
 def test_info_file_validates(validator, tmp_path):
