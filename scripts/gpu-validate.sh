@@ -109,8 +109,6 @@ while [ "$#" -gt 0 ]; do
 done
 case "$phase" in 1|2|all) ;; *) refuse "--phase: expected 1, 2 or all, got '$phase'" ;; esac
 [ -n "$bundle" ] && [ -n "$build_dir" ] && refuse "--bundle and --build-dir exclude each other"
-[ "$plan" -eq 1 ] || [ -n "$bundle" ] || [ -n "$build_dir" ] ||
-  refuse "needs --bundle FILE (made by scripts/gpu-bundle.sh) or --build-dir DIR; see --help"
 case "$run_id" in ''|*[!A-Za-z0-9._-]*) [ -z "$run_id" ] || refuse "--run-id: letters, digits, '.', '_' and '-' only" ;; esac
 for b in "$budget1" "$budget2"; do
   case "$b" in ''|*[!0-9]*) refuse "GPU_VALIDATE_BUDGET1/2 must be whole seconds, got '$b'" ;; esac
@@ -128,6 +126,8 @@ if [ "$plan" -eq 0 ]; then
   [ "${gpus:-0}" -ge 1 ] ||
     refuse "no GPU visible (nvidia-smi missing or lists none); run this on the GPU machine (reports/gpu/README.md), here run scripts/test.sh"
 fi
+[ "$plan" -eq 1 ] || [ -n "$bundle" ] || [ -n "$build_dir" ] ||
+  refuse "needs --bundle FILE (made by scripts/gpu-bundle.sh) or --build-dir DIR; see --help"
 
 # ==== binaries: from the bundle (primary) or an existing build tree ==============================
 bundle_sha=""
