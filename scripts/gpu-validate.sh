@@ -266,15 +266,16 @@ if [ "$plan" -eq 0 ]; then
     export LD_LIBRARY_PATH
   fi
   # The test binary runs the dpbench binary and reads the schema at the paths it was built with.
+  # The source dir first: the binary's build folder usually lies inside it.
+  if [ -n "$compiled_src" ] && [ ! -e "$compiled_src" ]; then
+    mkdir -p "$(dirname "$compiled_src")" 2>/dev/null && ln -sfn "$root" "$compiled_src" 2>/dev/null ||
+      echo "gpu-validate: warning: cannot link $compiled_src to $root" >&2
+  fi
   if [ -n "$compiled_bin" ] && [ "$compiled_bin" != "$bin" ]; then
     if [ ! -e "$compiled_bin" ] || [ -L "$compiled_bin" ]; then
       mkdir -p "$(dirname "$compiled_bin")" 2>/dev/null && ln -sfn "$bin" "$compiled_bin" 2>/dev/null ||
         echo "gpu-validate: warning: cannot link $compiled_bin (the CLI tests will fail)" >&2
     fi
-  fi
-  if [ -n "$compiled_src" ] && [ ! -e "$compiled_src" ]; then
-    mkdir -p "$(dirname "$compiled_src")" 2>/dev/null && ln -sfn "$root" "$compiled_src" 2>/dev/null ||
-      echo "gpu-validate: warning: cannot link $compiled_src to $root" >&2
   fi
   {
     echo "run_id=$run_id"
