@@ -88,7 +88,8 @@ mkdir -p "$b/bin"
 list_source=""
 if command -v ctest >/dev/null && [ -f "$build/tests/CTestTestfile.cmake" ] &&
    ctest --test-dir "$build" -L gpu --show-only=json-v1 > "$stage/ctest.json" 2>/dev/null; then
-  python3 -c 'import json,sys; [print(t["name"]) for t in json.load(open(sys.argv[1]))["tests"]]' \
+  # gtest_discover_tests appends "  # GetParam() = ..." to parameterised names: keep the gtest name.
+  python3 -c 'import json,re,sys; [print(re.sub(r"\s+#.*$", "", t["name"])) for t in json.load(open(sys.argv[1]))["tests"]]' \
     "$stage/ctest.json" > "$b/gpu-tests.txt"
   list_source="ctest -L gpu"
 fi

@@ -376,14 +376,15 @@ phase2() {
   if [ -z "$san" ]; then
     skip sanitizer "compute-sanitizer not found"
   else
-    # Two gpu tests: one of the CUDA backend, one of the p2p/signal path (first matches in the list).
+    # Two gpu tests: one of the CUDA backend, one p2p all-reduce with 4 ranks on one GPU.
     local t1="" t2=""
     if [ "$plan" -eq 0 ]; then
-      t1="$(grep -m1 -E 'CudaBackend|Cuda' "$test_list" || true)"
-      t2="$(grep -m1 -E 'P2p|p2p|Signal' "$test_list" | grep -vxF "$t1" || true)"
+      t1="$(grep -m1 -E '^CudaBackend\.' "$test_list" || grep -m1 -E 'Cuda' "$test_list" || true)"
+      # 4 p2p ranks sharing GPU 0 with an odd count: peer copies, signals and reduce kernels.
+      t2="$(grep -m1 -E 'p2p_ring_4ranks_997_fp32.*onedevice' "$test_list" || grep -m1 -E 'p2p_ring|P2p|Signal' "$test_list" || true)"
     fi
     local k=0 t
-    for t in "${t1:-<first CudaBackend test>}" "${t2:-<first P2p/Signal test>}"; do
+    for t in "${t1:-<first CudaBackend test>}" "${t2:-<first p2p_ring_4ranks_997 onedevice test>}"; do
       k=$((k + 1))
       case "$t" in '<'*) [ "$plan" -eq 1 ] || { skip "sanitizer-memcheck-test$k" "no such gpu test in the list"; continue; } ;; esac
       step "sanitizer-memcheck-test$k" 60 "$san" --tool memcheck --error-exitcode 1 "$tests_bin" --gtest_filter="$t"
