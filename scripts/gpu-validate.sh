@@ -27,6 +27,15 @@ set -euo pipefail
 self="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
 root="$(cd "$(dirname "$self")/.." && pwd)"
 refuse() { echo "gpu-validate: $*" >&2; exit 2; }
+# xz may be absent from a slim image: Python's lzma module does the same job.
+unxz_to_stdout() {
+  if command -v xz >/dev/null 2>&1; then xz -dc "$1"
+  else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"; fi
+}
+xz_from_stdin() {
+  if command -v xz >/dev/null 2>&1; then xz -6 -T0 > "$1"
+  else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(sys.stdin.buffer, lzma.open(sys.argv[1], "wb", preset=6))' "$1"; fi
+}
 
 # ==== internal step bodies (the script calls itself so that `timeout` can bound them) ============
 # They read the GV_* variables exported below.
@@ -137,7 +146,7 @@ if [ -n "$bundle" ] && [ "$plan" -eq 0 ]; then
   unpack="$root/.gpu-run/bundle-$bundle_sha"
   if [ ! -f "$unpack/.ok" ]; then
     rm -rf "$unpack"; mkdir -p "$unpack"
-    xz -dc "$bundle" | tar -x -C "$unpack" || refuse "cannot unpack '$bundle' (not an xz tar?)"
+    unxz_to_stdout "$bundle" | tar -x -C "$unpack" || refuse "cannot unpack '$bundle' (not an xz tar?)"
     (cd "$unpack/dpbench-gpu-bundle" && sha256sum --quiet -c SHA256SUMS) >/dev/null 2>&1 ||
       refuse "bundle '$bundle' fails its SHA256SUMS check"
     touch "$unpack/.ok"
@@ -221,10 +230,10 @@ export_results() {
   mkdir -p "$export_dir"
   cp "$run/summary.md" "$run/summary.json" "$export_dir/" 2>/dev/null || true
   local tarball="$export_dir/gpu-$run_id.tar.xz"
-  tar -C "$root" -cf - "reports/gpu/$run_id" | xz -6 -T0 > "$tarball.tmp" && mv "$tarball.tmp" "$tarball"
+  tar -C "$root" -cf - "reports/gpu/$run_id" | xz_from_stdin "$tarball.tmp" && mv "$tarball.tmp" "$tarball"
   # The device tool brings back files of at most 16 MiB: past 15 MiB, leave the results files out.
   if [ "$(stat -c %s "$tarball")" -gt $((15 * 1024 * 1024)) ]; then
-    tar -C "$root" --exclude='*/results/*' -cf - "reports/gpu/$run_id" | xz -6 -T0 > "$tarball"
+    tar -C "$root" --exclude='*/results/*' -cf - "reports/gpu/$run_id" | xz_from_stdin "$tarball"
     echo "gpu-validate: $tarball left out results/ to stay under 16 MiB" >&2
   fi
 }
