@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Helpers of scripts/gpu-validate.sh (standard library only; runs under the GPU machine's python3).
 
-  compare --nccl-tests LOG --dpbench JSON --out PREFIX [--tolerance PCT] [--min-bytes N]
+  compare --nccl-tests LOG --dpbench JSON --out PREFIX [--tolerance PCT] [--min-bytes N] [--min-time-us T]
       nccl-tests all_reduce_perf's table beside dpbench's nccl-auto points of the same sizes:
       time (us), algbw and busbw (GB/s) per size and placement, and the % difference of dpbench
-      against nccl-tests. Writes PREFIX.md and PREFIX.json; exit 1 when a size >= --min-bytes
-      differs by more than --tolerance percent in time (both are fp32 sums, one rank: busbw is 0).
+      against nccl-tests. Writes PREFIX.md and PREFIX.json; exit 1 when a row that decides (size >=
+      --min-bytes and nccl-tests' time >= --min-time-us, i.e. not launch-latency bound) differs by
+      more than --tolerance percent in time (both are fp32 sums, one rank: busbw is 0).
   summary --run DIR      reports/gpu/<run>/summary.md and summary.json from steps/, env.txt, results/
   verdict --run DIR      one line; exit 0 when every step passed or was skipped for a reason that is
                          not a spent budget, else 1
@@ -97,7 +98,7 @@ def cmd_compare(a) -> int:
             n = nt["rows"].get(size, {}).get(place)
             d = dp["rows"].get(size, {}).get(place)
             diff = pct(d and d["time_us"], n and n["time_us"])
-            decides = size >= a.min_bytes
+            decides = size >= a.min_bytes and bool(n) and (n.get("time_us") or 0) >= a.min_time_us
             ok = None if diff is None else abs(diff) <= a.tolerance
             if decides and n and d:
                 decided += 1
@@ -108,11 +109,12 @@ def cmd_compare(a) -> int:
                              "agree": ok})
     missing = not nt["rows"] or not dp["rows"]
     verdict = ("no data: " + ("nccl-tests table missing" if not nt["rows"] else "dpbench points missing")) if missing \
-        else (f"agree within {a.tolerance:g}% at every size >= {fmt_size(a.min_bytes)}" if not bad and decided
+        else (f"agree within {a.tolerance:g}% on all {decided} rows that decide" if not bad and decided
               else (f"differ by more than {a.tolerance:g}%: " + ", ".join(bad)) if bad
-              else f"no size >= {fmt_size(a.min_bytes)} to decide on")
+              else "no row decides (none >= " + fmt_size(a.min_bytes) + f" and >= {a.min_time_us:g} us)")
     result = {"what": "nccl-tests all_reduce_perf -g 1 vs dpbench allreduce --algo nccl-auto --gpus 1, fp32 sum",
-              "tolerance_pct": a.tolerance, "min_bytes": a.min_bytes, "nccl_tests": nt["facts"],
+              "tolerance_pct": a.tolerance, "min_bytes": a.min_bytes, "min_time_us": a.min_time_us,
+              "nccl_tests": nt["facts"],
               "dpbench_nccl": dp["nccl"], "verdict": verdict, "rows": out_rows}
     with open(a.out + ".json", "w") as f:
         json.dump(result, f, indent=1)
@@ -126,8 +128,9 @@ def cmd_compare(a) -> int:
         f"nccl-tests {nt['facts'].get('version', '?')} (NCCL library {nt['facts'].get('nccl_library', '?')}), "
         f"dpbench's NCCL {dp['nccl'] or '?'}. Time: nccl-tests' mean over 50 calls after 10 warm-ups; "
         "dpbench's mean (and median) over 50 timed calls after 10 warm-ups. With one rank busbw = algbw x 0 = 0, "
-        "so time and algbw are compared. Sizes from "
-        f"{fmt_size(a.min_bytes)} decide (smaller ones are launch-latency bound and informational).", "",
+        "so time and algbw are compared. Rows of at least "
+        f"{fmt_size(a.min_bytes)} where nccl-tests takes at least {a.min_time_us:g} us decide; the others are "
+        "launch-latency bound (at one rank an in-place all-reduce copies nothing) and informational.", "",
         "| size | placement | nccl-tests us | dpbench us (median) | time diff | nccl-tests algbw | dpbench algbw | busbw (nt / dp) | agree |",
         "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
@@ -318,6 +321,8 @@ def main(argv=None) -> int:
     c.add_argument("--out", required=True)
     c.add_argument("--tolerance", type=float, default=float(os.environ.get("GPU_VALIDATE_COMPARE_TOL_PCT", 5)))
     c.add_argument("--min-bytes", type=int, default=int(os.environ.get("GPU_VALIDATE_COMPARE_MIN_BYTES", 16 << 20)))
+    c.add_argument("--min-time-us", type=float,
+                   default=float(os.environ.get("GPU_VALIDATE_COMPARE_MIN_TIME_US", 100)))
     for name in ("summary", "verdict"):
         s = sub.add_parser(name)
         s.add_argument("--run", required=True)

@@ -174,9 +174,10 @@ def run_report(*args: str) -> subprocess.CompletedProcess:
 def test_compare_decides_on_large_sizes_only(tmp_path, big_time, expect_rc, word):
     log = tmp_path / "nt.log"
     log.write_text(NCCL_TESTS_LOG)
-    # Small sizes far apart (latency-bound, informational); 16M and 1G decide.
-    times = {(1024, False): 9.0, (1024, True): 1.0, (16777216, False): 10.2, (16777216, True): 3.1,
-             (1073741824, False): big_time, (1073741824, True): 3.0}
+    # Small sizes and in-place rows far apart (latency-bound, informational); only 1G out-of-place
+    # (500 us in nccl-tests) decides: 16M takes 10 us there.
+    times = {(1024, False): 9.0, (1024, True): 1.0, (16777216, False): 14.0, (16777216, True): 6.0,
+             (1073741824, False): big_time, (1073741824, True): 6.0}
     doc = tmp_path / "dp.json"
     doc.write_text(json.dumps(dpbench_doc(times)))
     r = run_report("compare", "--nccl-tests", str(log), "--dpbench", str(doc), "--out", str(tmp_path / "compare"))
@@ -185,6 +186,7 @@ def test_compare_decides_on_large_sizes_only(tmp_path, big_time, expect_rc, word
     assert word in result["verdict"]
     assert result["nccl_tests"]["nccl_library"] == 23203
     assert len(result["rows"]) == 6
+    assert [r["decides"] for r in result["rows"]] == [False, False, False, False, True, False]
     row = next(x for x in result["rows"] if x["bytes"] == 1073741824 and x["placement"] == "out-of-place")
     assert row["time_diff_pct"] == pytest.approx(100 * (big_time - 500) / 500)
     md = (tmp_path / "compare.md").read_text()
