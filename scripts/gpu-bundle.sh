@@ -13,18 +13,22 @@
 #   dpbench-gpu-bundle/MANIFEST.json         files, sizes, sha256, needed libraries, build facts
 #
 #   scripts/gpu-bundle.sh [--build-dir DIR] [--out FILE] [--no-build] [--nccl-tests auto|build|skip]
+#                         [--nccl-tests-dir DIR]
 #
 # --build-dir  default <repo>/build (configured with CMake's defaults when it holds no CMakeCache.txt)
 # --out        default <repo>/.gpu-bundle/dpbench-gpu-bundle.tar.xz (git-ignored: carry it, never commit)
 # --no-build   take the binaries as they are in the build directory
 # --nccl-tests auto (default): include .nccl-tests/build/all_reduce_perf, building it first when its
 #              source is at hand; build: fail when it cannot be built; skip: leave it out
+# --nccl-tests-dir  where scripts/gpu-nccl-tests.sh builds (default <repo>/.nccl-tests; another
+#              checkout's .nccl-tests works too)
 # Exit status: 0 written, 1 build/packing failed or archive too large, 2 bad arguments.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="$root/build"
 out="$root/.gpu-bundle/dpbench-gpu-bundle.tar.xz"
 do_build=1
+nt_dir="$root/.nccl-tests"
 nccl_tests=auto
 max_bytes=$((16 * 1000 * 1000))   # "under 16 MB"; also under the 16 MiB a device file may have
 die() { echo "gpu-bundle: $*" >&2; exit "${2:-2}"; }
@@ -34,7 +38,8 @@ while [ "$#" -gt 0 ]; do
     --out) out="${2:?--out needs a file}"; shift 2 ;;
     --no-build) do_build=0; shift ;;
     --nccl-tests) nccl_tests="${2:?--nccl-tests needs auto, build or skip}"; shift 2 ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    --nccl-tests-dir) nt_dir="${2:?--nccl-tests-dir needs a directory}"; shift 2 ;;
+    -h|--help) awk 'NR > 1 && /^#/ {print; next} NR > 1 {exit}' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
@@ -68,7 +73,7 @@ compiled_src="${compiled_src:-$root}"
 grep -aqF "$compiled_bin" "$tests_bin" || die "the test binary does not hold the expected path $compiled_bin" 1
 
 # ---- nccl-tests ----------------------------------------------------------------------------------
-nt_dir="$root/.nccl-tests"
+case "$nt_dir" in /*) ;; *) nt_dir="$PWD/$nt_dir" ;; esac
 if [ "$nccl_tests" != skip ]; then
   if [ "$nccl_tests" = build ] || [ ! -x "$nt_dir/build/all_reduce_perf" ]; then
     if ! "$root/scripts/gpu-nccl-tests.sh" --dir "$nt_dir"; then

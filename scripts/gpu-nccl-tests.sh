@@ -20,7 +20,7 @@ while [ "$#" -gt 0 ]; do
   case "$1" in
     --src) src="${2:?--src needs a path}"; shift 2 ;;
     --dir) dir="${2:?--dir needs a path}"; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ {print; next} NR > 1 {exit}' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done

@@ -112,7 +112,7 @@ while [ "$#" -gt 0 ]; do
     --run-id=*) run_id="${1#*=}"; shift ;;
     --force) force=1; shift ;;
     --plan|--dry-run) plan=1; shift ;;
-    -h|--help) sed -n '2,27p' "$self"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^# shellcheck/ {exit} NR > 1 && /^#/ {print; next} NR > 1 {exit}' "$self"; exit 0 ;;
     *) refuse "unknown argument '$1' (see --help)" ;;
   esac
 done
