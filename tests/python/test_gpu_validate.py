@@ -229,3 +229,16 @@ def test_summary_and_verdict(tmp_path):
                                           ("2.28.9", "2.30", False), ("unknown", "2.30", False)])
 def test_version_at_least(have, need, ok):
     assert (run_report("version-at-least", have, need).returncode == 0) is ok
+
+
+# ---- gpu-bundle.sh and gpu-nccl-tests.sh refuse bad input in one line ------------------------------
+@pytest.mark.parametrize("script,args,needle", [
+    ("gpu-bundle.sh", ("--frobnicate",), "unknown argument"),
+    ("gpu-bundle.sh", ("--nccl-tests", "maybe"), "expected auto, build or skip"),
+    ("gpu-nccl-tests.sh", ("--src", "/no/such/nccl-tests"), "no nccl-tests source"),
+])
+def test_bundle_scripts_refuse_bad_input_in_one_line(script, args, needle):
+    r = subprocess.run(["bash", str(REPO / "scripts" / script), *args], cwd=REPO, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 2
+    assert len(r.stderr.splitlines()) == 1 and needle in r.stderr
