@@ -216,6 +216,15 @@ step() {
   record "$name" "$result" "$dt" "$@"
   echo "    $result in ${dt}s"
 }
+# outf NAME FILE: sets o=(--out FILE), plus --resume when an earlier run of the step timed out and
+# left FILE (dpbench rewrites it atomically after every point), so a rerun only adds missing points.
+o=()
+outf() {
+  o=(--out "$2")
+  if [ "$plan" -eq 0 ] && [ "$force" -eq 0 ] && [ -s "$2" ] && grep -qs 'timed out' "$run/steps/$1.status"; then
+    o+=(--resume)
+  fi
+}
 # skip NAME REASON: a step that cannot run here, with the reason in the record.
 skip() {
   if [ "$plan" -eq 1 ]; then printf '  %-28s skipped when: %s\n' "$1" "$2"; return 0; fi
@@ -322,23 +331,26 @@ stop=(--warmup 2 --min-iters 3 --max-iters 50 --max-time 0.05)
 phase1() {
   begin_phase 1 "$budget1"
   # The loader: every library each binary needs resolves (ldd), else nothing below can run.
-  step loader 20 "$self" --internal loader "$bin" "$tests_bin" "$nt_bin"
+  step loader 20 bash "$self" --internal loader "$bin" "$tests_bin" "$nt_bin"
   step info 60 "$bin" info --backend cuda --out "$run/results/info.json"
   step tests-gpu 170 env GV_SHARDS=4 GV_TESTS_BIN="$tests_bin" GV_TEST_LIST="$test_list" GV_TEST_FILTER="$test_filter" \
-    GV_RUN="$run" "$self" --internal tests-gpu
+    GV_RUN="$run" bash "$self" --internal tests-gpu
+  outf allreduce-p2p-1g "$run/results/allreduce-p2p-1g.json"
   step allreduce-p2p-1g 150 "$bin" allreduce --backend cuda "${custom_ranks[@]}" --algo "$custom" --dtype fp32 \
-    -b 1K -e 1G -f 32 "${stop[@]}" --out "$run/results/allreduce-p2p-1g.json"
+    -b 1K -e 1G -f 32 "${stop[@]}" "${o[@]}"
+  outf allreduce-nccl-1g "$run/results/allreduce-nccl-1g.json"
   step allreduce-nccl-1g 90 "$bin" allreduce --backend cuda "${nccl_ranks[@]}" --algo "$nccl" --dtype fp32,bf16 \
-    -b 1K -e 1G -f 32 "${stop[@]}" --out "$run/results/allreduce-nccl-1g.json"
+    -b 1K -e 1G -f 32 "${stop[@]}" "${o[@]}"
   note "needs bin/all_reduce_perf in the bundle (scripts/gpu-nccl-tests.sh)"
   if [ "$plan" -eq 1 ] || [ -x "$nt_bin" ]; then
     step nccl-tests-compare 90 env GV_NT_BIN="$nt_bin" GV_BIN="$bin" GV_RUN="$run" \
-      GV_REPORT_PY="$root/scripts/gpu-validate-report.py" "$self" --internal nccl-tests-compare
+      GV_REPORT_PY="$root/scripts/gpu-validate-report.py" bash "$self" --internal nccl-tests-compare
   else
     skip nccl-tests-compare "the bundle has no all_reduce_perf"
   fi
+  outf allreduce-p2p-dtypes "$run/results/allreduce-p2p-dtypes.json"
   step allreduce-p2p-dtypes 60 "$bin" allreduce --backend cuda "${custom_ranks[@]}" --algo "$custom" --dtype fp16,bf16 \
-    -b 1K -e 16M -f 16 "${stop[@]}" --out "$run/results/allreduce-p2p-dtypes.json"
+    -b 1K -e 16M -f 16 "${stop[@]}" "${o[@]}"
   # NCCL >= 2.30 may put 2 ranks on one GPU (NCCL_MULTI_RANK_GPU_ENABLE=1): functional only.
   note "needs one GPU, a loaded NCCL >= 2.30 and a dpbench option naming multi-rank"
   local mr_flag="" nccl_version=""
@@ -362,10 +374,12 @@ phase1() {
       --devices 0,0 "$mr_flag" --algo "$nccl" --dtype fp32 -b 1K -e 256M -f 16 "${stop[@]}" \
       --out "$run/results/allreduce-nccl-2rank-1gpu.json"
   fi
+  outf train-custom "$run/results/train-custom.json"
   step train-custom 90 "$bin" train --backend cuda --model medium "${custom_ranks[@]}" --algo "$custom" \
-    --precision fp32,bf16 --warmup 1 --iters 3 --timeout 60 --out "$run/results/train-custom.json"
+    --precision fp32,bf16 --warmup 1 --iters 3 --timeout 60 "${o[@]}"
+  outf train-nccl "$run/results/train-nccl.json"
   step train-nccl 60 "$bin" train --backend cuda --model medium "${nccl_ranks[@]}" --algo nccl-auto \
-    --precision fp32,fp16,bf16 --warmup 1 --iters 3 --timeout 60 --out "$run/results/train-nccl.json"
+    --precision fp32,fp16,bf16 --warmup 1 --iters 3 --timeout 60 "${o[@]}"
   step allreduce-graph 60 "$bin" allreduce --backend cuda "${custom_ranks[@]}" --algo "p2p-ring,p2p-direct" \
     --dtype fp32 -b 1K -e 4M -f 64 --graph 10 --iters 5 --warmup 1 --out "$run/results/allreduce-graph-p2p.json"
   step allreduce-graph-nccl 45 "$bin" allreduce --backend cuda "${nccl_ranks[@]}" --algo nccl-auto \
