@@ -165,6 +165,11 @@ def read_steps(run: str) -> list[dict]:
         s.pop("mtime")
         if s["name"] in FUNCTIONAL_ONLY:
             s["note"] = FUNCTIONAL_ONLY[s["name"]]
+        log = os.path.join(run, "logs", s["name"] + ".log")
+        if s["result"].startswith("FAIL") and os.path.exists(log):
+            last = [l.strip() for l in open(log, errors="replace") if l.strip()]
+            if last:
+                s["last_log_line"] = last[-1][:200]
     return steps
 
 
@@ -269,6 +274,8 @@ def cmd_summary(a) -> int:
     L += ["", "| phase | step | result | seconds |", "| ---: | --- | --- | ---: |"]
     for s in steps:
         res = s["result"] + (f" ({s['note']})" if s.get("note") and s["result"] == "pass" else "")
+        if s.get("last_log_line"):
+            res += ": " + s["last_log_line"].replace("|", "\\|")
         L.append(f"| {s['phase']} | {s['name']} | {res} | {s['seconds']} |")
     if tests:
         L += ["", f"gpu tests: {tests['passed']} passed, {tests['failed']} failed, {tests['skipped']} skipped "

@@ -215,6 +215,7 @@ step() {
   else result="FAIL (exit $rc)"; fi
   record "$name" "$result" "$dt" "$@"
   echo "    $result in ${dt}s"
+  [ "$rc" -eq 0 ] || tail -n 6 "$log" | cut -c1-200 | sed 's/^/    | /'
 }
 # outf NAME FILE: sets o=(--out FILE), plus --resume when an earlier run of the step timed out and
 # left FILE (dpbench rewrites it atomically after every point), so a rerun only adds missing points.
