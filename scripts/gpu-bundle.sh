@@ -194,4 +194,11 @@ if [ "$size" -ge "$max_bytes" ]; then
   die "archive would be $size bytes, not under $max_bytes (16 MB)" 1
 fi
 mv "$tmp_out" "$out"
-echo "gpu-bundle: wrote $out ($size bytes; $gpu_test_count gpu tests; nccl-tests: ${nt_version:-none}; commit ${git_commit:0:12}$([ "$git_dirty" = true ] && echo ' +local changes'))"
+# What a device call carries: tracked and untracked-not-ignored files plus the carried bundle (64 MiB).
+tree_bytes="$(cd "$root" && git ls-files -z --cached --others --exclude-standard 2>/dev/null |
+  du -cb --files0-from=- 2>/dev/null | tail -n1 | cut -f1 || echo 0)"
+carry_total=$(( ${tree_bytes:-0} + size ))
+if [ "$carry_total" -gt $((60 * 1024 * 1024)) ]; then
+  echo "gpu-bundle: warning: working tree ($tree_bytes bytes) plus bundle is $carry_total bytes, near or over the 64 MiB a device call carries" >&2
+fi
+echo "gpu-bundle: wrote $out ($size bytes; $gpu_test_count gpu tests; nccl-tests: ${nt_version:-none}; commit ${git_commit:0:12}$([ "$git_dirty" = true ] && echo ' +local changes'); tree + bundle $carry_total bytes of the 64 MiB a device call carries)"
