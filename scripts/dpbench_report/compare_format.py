@@ -11,6 +11,7 @@ from .compare import (
 )
 from .records import describe_axes
 from .units import fmt_num, fmt_pct
+from .verdict_text import fmt_change
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|#"})
 _ORDER = {REGRESSION: 0, NEWLY_FAILING: 0, IMPROVEMENT: 1, INCONCLUSIVE: 2, UNCHANGED: 3, NOT_COMPARED: 4}
@@ -39,9 +40,9 @@ def _metric_text(c: Comparison) -> str:
 
 def _row(c: Comparison) -> str:
     stat = f"{c.statistic} ({c.unit})" if c.unit else (c.statistic or "—")
-    ci = f"{fmt_pct(c.ci_low_pct, 1)} … {fmt_pct(c.ci_high_pct, 1)}" if c.ci_low_pct is not None else "—"
+    ci = f"{fmt_change(c.ci_low_pct)} … {fmt_change(c.ci_high_pct)}" if c.ci_low_pct is not None else "—"
     cells = [_LABEL[c.verdict], md_code(c.id), md(stat), fmt_num(c.baseline_center), fmt_num(c.contender_center),
-             fmt_pct(c.change_pct, 1), ci, f"{c.repeats_baseline}/{c.repeats_contender}", md(c.reason),
+             fmt_change(c.change_pct), ci, f"{c.repeats_baseline}/{c.repeats_contender}", md(c.reason),
              md(_metric_text(c))]
     return "| " + " | ".join(cells) + " |"
 

@@ -11,8 +11,15 @@ if TYPE_CHECKING:
     from .compare import Comparison
 
 
+def fmt_change(value: float | None) -> str:
+    """A percent change; beyond +999% only the bound (a +2e9% interval end says no more than that)."""
+    if value is not None and value > 999.0:
+        return ">+999%"
+    return fmt_pct(value, 1)
+
+
 def _change(c: "Comparison") -> str:
-    return f"{fmt_pct(c.change_pct, 1)} (CI {fmt_pct(c.ci_low_pct, 1)} to {fmt_pct(c.ci_high_pct, 1)})"
+    return f"{fmt_change(c.change_pct)} (CI {fmt_change(c.ci_low_pct)} to {fmt_change(c.ci_high_pct)})"
 
 
 def _noise(c: "Comparison") -> str:
