@@ -43,5 +43,5 @@ def plot_series(h: History, s: Series, outdir: Path) -> Path:
     ax.set_xticks(xs, [e.revision[:8] for e in h.entries], rotation=45, fontsize=7)
     style_axes(ax, "revision (by start time)", f"{s.statistic} ({s.unit})")
     out = save(fig, "history", s.id, f"noise ±{s.noise_pct:.1f}% per run; band = level ±2 noise",
-               outdir, ("history", s.id), formats=("png",))
+               outdir, ("trend", s.id), formats=("png",))
     return out.files["png"]

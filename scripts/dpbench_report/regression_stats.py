@@ -153,7 +153,10 @@ def fit_prior(points: Sequence[PointInput], settings: Settings) -> Prior:
     comparison do not change), never below the single-run floor.
     """
     own = [_own_variance(p) for p in points]
-    seen = [(v, d) for v, d in own if d > 0 and v > 0]
+    # Variances below the floor count as the floor (they are floored later anyway); this keeps log s^2
+    # finite when repeats agree exactly.
+    tiny = max(math.log1p(settings.noise_floor_pct / 100.0), 1e-6) ** 2
+    seen = [(max(v, tiny), d) for v, d in own if d > 0]
     if len(seen) < 3:
         changes = [float(np.mean(np.log(p.contender)) - np.mean(np.log(p.baseline))) for p in points]
         spread = 0.0
