@@ -1,4 +1,4 @@
-"""python -m dpbench_report {report,plot,compare,validate} ..."""
+"""python -m dpbench_report {report,plot,compare,ab,history,validate} ..."""
 
 import sys
 

@@ -66,7 +66,8 @@ def run_rounds(baseline: Arm, contender: Arm, dpbench_args: Sequence[str], round
     """Run `rounds` ABBA rounds; return the baseline and the contender results files."""
     if rounds < 1:
         raise AbError(f"--rounds must be at least 1, got {rounds}")
-    if any(a == "--out" or a.startswith("--out=") or a == "-o" for a in (*dpbench_args, *baseline.extra, *contender.extra)):
+    every_arg = (*dpbench_args, *baseline.extra, *contender.extra)
+    if any(a == "--out" or a.startswith("--out=") or a == "-o" for a in every_arg):
         raise AbError("do not pass --out to dpbench: ab names each round's results file itself")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -87,7 +88,8 @@ def add_ab_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--baseline-args", default="", metavar="ARGS",
                    help="extra dpbench options for the baseline only (one shell-quoted string)")
     p.add_argument("--contender-args", default="", metavar="ARGS",
-                   help="extra dpbench options for the contender only, e.g. --contender-args=\"--chunk-bytes 64K\" (write = when the value starts with -)")
+                   help="extra dpbench options for the contender only, e.g. --contender-args='--chunk-bytes 64K' "
+                        "(write = when the value starts with - and has no space)")
     p.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, help="rounds; each runs both binaries once "
                    "(default %(default)s)")
     p.add_argument("--out-dir", type=Path, required=True, metavar="DIR",

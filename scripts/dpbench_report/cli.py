@@ -1,7 +1,7 @@
 """Command line: report, plot, compare and validate subcommands (python -m dpbench_report ...).
 
-Exit codes: 0 success; 1 compare/ab found a regression (see compare_cli); 2 bad input (unreadable or invalid results file,
-bad option).
+Exit codes: 0 success; 1 compare/ab found a regression (see compare_cli); 2 bad input (unreadable or
+invalid results file, bad option, results that cannot be compared, unwritable output).
 """
 
 from __future__ import annotations

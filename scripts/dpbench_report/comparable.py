@@ -42,7 +42,8 @@ def check_sides(baseline: Side, contender: Side) -> None:
         bad = bad_medians(side)
         if bad:
             more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
-            raise NotComparableError(f"the {side.label} has a median that is not a positive finite number: {bad[0]}{more}")
+            raise NotComparableError(f"the {side.label} has a median that is not a positive finite number: "
+                                     f"{bad[0]}{more}")
         missing = [p.id for p in side.points.values() if p.ok and not p.repeats]
         if missing:
             stat = PRIMARY_STATISTIC[commands[0]][0]

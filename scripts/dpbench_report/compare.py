@@ -146,7 +146,10 @@ def _ref(p: SidePoint) -> PointRef:
     return PointRef(id=p.id, kind=p.kind, status=r.status, axes=p.axes, reason=r.reason)
 
 
-def match_points(base: Side, cont: Side) -> tuple[list[tuple[SidePoint, SidePoint, str]], list[SidePoint], list[SidePoint]]:
+Pair = tuple[SidePoint, SidePoint, str]
+
+
+def match_points(base: Side, cont: Side) -> tuple[list[Pair], list[SidePoint], list[SidePoint]]:
     """Pairs by id, then by kind + axes among the leftovers; then what is left on each side."""
     pairs = [(b, cont.points[i], "id") for i, b in base.points.items() if i in cont.points]
     left_b = [b for i, b in base.points.items() if i not in cont.points]
@@ -188,7 +191,8 @@ def _status_only(b: SidePoint, c: SidePoint, matched_by: str) -> Comparison | No
             out.notes.append(f"{label} {r.status} in {r.file}: {r.reason or 'no reason recorded'}")
     if b.ok:
         out.verdict = NEWLY_FAILING
-        out.reason = f"ok in the baseline, {out.contender_status} in the contender: {c.failures[-1].reason or 'no reason'}"
+        why = c.failures[-1].reason or "no reason recorded"
+        out.reason = f"ok in the baseline, {out.contender_status} in the contender: {why}"
     else:
         out.reason = f"{out.baseline_status} in the baseline: nothing to compare against"
     return out
@@ -236,7 +240,8 @@ def compare_sides(baseline: Side, contender: Side, settings: rs.Settings = rs.Se
                                  settings.noise_floor_pct, settings.single_run_noise_pct)
     for out, point, _, _ in judged:
         _judged(out, point, prior, len(judged), point_settings)
-    overall = [_overall(kind, point, comps, settings, len(overall_inputs)) for kind, (point, comps) in overall_inputs.items()]
+    overall = [_overall(kind, point, comps, settings, len(overall_inputs))
+               for kind, (point, comps) in overall_inputs.items()]
     first_b, first_c = baseline.files[0], contender.files[0]
     return CompareResult(
         baseline=baseline.names, contender=contender.names, baseline_machine=first_b.machine,
@@ -269,11 +274,13 @@ def _overall_inputs(judged: Sequence[tuple[Comparison, rs.PointInput, SidePoint,
     return out
 
 
-def _overall(kind: str, point: rs.PointInput, comps: list[Comparison], settings: rs.Settings, n_rows: int) -> Comparison:
+def _overall(kind: str, point: rs.PointInput, comps: list[Comparison], settings: rs.Settings,
+             n_rows: int) -> Comparison:
     stat, lower_is_better = PRIMARY_STATISTIC[kind]
     out = Comparison(id=f"{OVERALL_ID}/{kind}", kind=kind, matched_by=OVERALL_ID, axes={}, verdict=INCONCLUSIVE,
                      statistic=f"geomean {stat} over {len(comps)} points", unit=comps[0].unit,
-                     lower_is_better=lower_is_better, baseline_center=_geomean([Repeat("", 0, m, None) for m in point.baseline]),
+                     lower_is_better=lower_is_better,
+                     baseline_center=_geomean([Repeat("", 0, m, None) for m in point.baseline]),
                      contender_center=_geomean([Repeat("", 0, m, None) for m in point.contender]),
                      repeats_baseline=len(point.baseline), repeats_contender=len(point.contender))
     row_settings = rs.Settings(settings.threshold_pct, settings.alpha / 2, settings.noise_floor_pct,

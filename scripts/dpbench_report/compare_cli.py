@@ -114,7 +114,8 @@ def add_regression_commands(sub: "argparse._SubParsersAction[argparse.ArgumentPa
     p = sub.add_parser("compare", help="compare baseline and contender repeats; exit 1 on a regression")
     add_compare_args(p)
     add_common(p)
-    p = sub.add_parser("ab", help="run two dpbench binaries in alternating rounds, then compare; exit 1 on a regression")
+    p = sub.add_parser("ab", help="run two dpbench binaries in alternating rounds, then compare; "
+                                  "exit 1 on a regression")
     add_ab_args(p)
     add_judgement_args(p)
     add_common(p)

@@ -189,7 +189,8 @@ def analyse(files: Sequence[ResultsFile], settings: rs.Settings) -> History:
 
 
 def add_history_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("results", nargs="+", help="results files of one command, any order (several per revision = repeats)")
+    p.add_argument("results", nargs="+",
+                   help="results files of one command, any order (several of one revision are its repeats)")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="writes history.md, history.json, plots/")
     p.add_argument("--threshold", type=float, default=rs.DEFAULT_THRESHOLD_PCT, metavar="PCT",
                    help="smallest step (percent) worth flagging (default %(default)s)")

@@ -66,7 +66,8 @@ def repeats_of(record: PointRecord, statistic: str) -> list[Repeat]:
         for i, rep in enumerate(listed):
             median = rep.get("median") if isinstance(rep, dict) else None
             if isinstance(median, bool) or not isinstance(median, (int, float)):
-                raise ValueError(f"{record.file}: point {record.id}: stats.{statistic}.repeats[{i}] has no numeric median")
+                raise ValueError(f"{record.file}: point {record.id}: stats.{statistic}.repeats[{i}] "
+                                 "has no numeric median")
             count = rep.get("count")
             out.append(Repeat(file=record.file, round=int(rep.get("round", i)), median=float(median),
                               count=count if isinstance(count, int) else None))

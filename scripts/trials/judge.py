@@ -110,9 +110,9 @@ def main(argv: list[str] | None = None) -> int:
             base, cont = side_files(d, "baseline"), side_files(d, "contender")
             r = compare_paths(base, cont)
             n = r.counts()
-            record("A/A", not r.regressions, {"trial": d.name, "summary": n, "noise": r.noise_prior,
-                                              "what": f"{n[REGRESSION]} regressions, {n['inconclusive']} inconclusive, "
-                                                      f"{n[UNCHANGED]} unchanged; noise ±{r.noise_prior['sd_pct']:.0f}%"})
+            what = (f"{n[REGRESSION]} regressions, {n['inconclusive']} inconclusive, {n[UNCHANGED]} unchanged; "
+                    f"noise ±{r.noise_prior['sd_pct']:.0f}%")
+            record("A/A", not r.regressions, {"trial": d.name, "summary": n, "noise": r.noise_prior, "what": what})
             r1 = compare_paths(base[:1], cont[:1])
             record("A/A single", not r1.regressions, {"trial": d.name, "summary": r1.counts(),
                                                       "what": f"{len(r1.regressions)} failing CI"})
@@ -126,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         for d in trial_dirs(args.out, "chunk"):
             r = compare_paths(side_files(d, "baseline"), side_files(d, "contender"))
             n = r.counts()
-            overall = "; ".join(f"{c.id} {c.verdict} {c.change_pct:+.0f}%" for c in r.overall if c.change_pct is not None)
+            overall = "; ".join(f"{c.id} {c.verdict} {c.change_pct:+.0f}%"
+                                for c in r.overall if c.change_pct is not None)
             record("chunk", bool(r.regressions), {"trial": d.name, "summary": n,
                                                   "what": f"{n[REGRESSION]} regressions, {n['inconclusive']} "
                                                           f"inconclusive; {overall}"})

@@ -110,7 +110,8 @@ def test_in_file_repeats_are_the_unit(tmp_path: Path, make_file: Callable[..., P
     assert code == 1
     c = entry(result, victim)
     assert c["verdict"] == REGRESSION and c["repeats_baseline"] == 3 and c["repeats_contender"] == 3
-    assert all(x["verdict"] == UNCHANGED for x in result["comparisons"] if x["id"] != victim and x["verdict"] != NOT_COMPARED)
+    others = [x for x in result["comparisons"] if x["id"] != victim and x["verdict"] != NOT_COMPARED]
+    assert others and all(x["verdict"] == UNCHANGED for x in others)
 
 
 def test_single_repeat_is_conservative_and_says_so(tmp_path: Path) -> None:
@@ -170,7 +171,8 @@ def test_all_failed_contender_headline_counts_every_failure(tmp_path: Path, make
     assert f"FAIL: {n} failing CI" in err
 
 
-def _refused(tmp_path: Path, base: list[Path], cont: list[Path], capsys: pytest.CaptureFixture[str], *extra: str) -> str:
+def _refused(tmp_path: Path, base: list[Path], cont: list[Path], capsys: pytest.CaptureFixture[str],
+             *extra: str) -> str:
     code = main(["compare", "--baseline", *map(str, base), "--contender", *map(str, cont), "--no-print", *extra])
     err = capsys.readouterr().err
     assert code == 2, err
@@ -195,7 +197,8 @@ def test_refuses_nothing_in_common(tmp_path: Path, make_file: Callable[..., Path
     assert "no point in common" in line
 
 
-def test_refuses_empty_contender(tmp_path: Path, make_file: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:
+def test_refuses_empty_contender(tmp_path: Path, make_file: Callable[..., Path],
+                                 capsys: pytest.CaptureFixture[str]) -> None:
     doc = fixture_doc("allreduce_cpu")
     doc["points"] = []
     line = _refused(tmp_path, [fixture_path("allreduce_cpu")], [make_file("c.json", doc)], capsys)
@@ -248,7 +251,8 @@ def test_bad_command_lines_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["compare", path, path, "--alpha", "2"]) == 2
 
 
-def test_invalid_file_exits_2(make_file: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_invalid_file_exits_2(make_file: Callable[..., Path], tmp_path: Path,
+                              capsys: pytest.CaptureFixture[str]) -> None:
     doc = fixture_doc("train_cpu")
     doc["format_version"] = 99
     bad = make_file("bad.json", doc)
