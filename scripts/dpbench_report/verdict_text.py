@@ -12,9 +12,9 @@ if TYPE_CHECKING:
 
 
 def fmt_change(value: float | None) -> str:
-    """A percent change; beyond +999% only the bound (a +2e9% interval end says no more than that)."""
+    """A percent change; beyond +1000% only the bound (a +2e9% interval end says no more than that)."""
     if value is not None and value > 999.0:
-        return ">+999%"
+        return "≥+1000%"
     return fmt_pct(value, 1)
 
 

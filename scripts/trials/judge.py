@@ -129,11 +129,14 @@ def main(argv: list[str] | None = None) -> int:
             overall = "; ".join(f"{c.id} {c.verdict} {c.change_pct:+.0f}%"
                                 for c in r.overall if c.change_pct is not None)
             record("chunk", bool(r.regressions), {"trial": d.name, "summary": n,
+                                                  "overall": [c.verdict for c in r.overall],
                                                   "what": f"{n[REGRESSION]} regressions, {n['inconclusive']} "
                                                           f"inconclusive; {overall}"})
     print()
     for kind, c in counts.items():
-        print(f"{kind:13s} {c['pass']} of {c['trials']} trials pass")
+        verdicts = [t["verdict"] for t in trials if t["kind"] == kind and "verdict" in t]
+        tally = ", ".join(f"{v}: {verdicts.count(v)}" for v in sorted(set(verdicts)))
+        print(f"{kind:13s} {c['pass']} of {c['trials']} trials pass" + (f" (planted point {tally})" if tally else ""))
     if args.json:
         args.json.write_text(json.dumps({"counts": counts, "trials": trials}, indent=2) + "\n", encoding="utf-8")
     return 0
