@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 def fmt_change(value: float | None) -> str:
     """A percent change; beyond +1000% only the bound (a +2e9% interval end says no more than that)."""
-    if value is not None and value > 999.0:
+    if value is not None and value >= 1000.0:
         return "≥+1000%"
     return fmt_pct(value, 1)
 
