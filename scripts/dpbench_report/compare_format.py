@@ -95,6 +95,10 @@ def to_markdown(result: CompareResult) -> str:
     lines = ["## dpbench compare", "", _sides(result), "", headline(result), ""]
     if result.warnings:
         lines += [f"> ⚠ {md(w)}" for w in result.warnings] + [""]
+    if "single repeats" in str(result.noise_prior.get("source")):
+        lines += ["> One repeat per side: run-to-run noise cannot be seen, so it is assumed (at least "
+                  f"{result.single_run_noise_pct:g}%) and verdicts are conservative. Compare 3 or more repeats "
+                  "per side (`dpbench_report ab --rounds 3`).", ""]
     lines += [_method(result), ""]
     header = ["| verdict | point | statistic | baseline | contender | change | interval | repeats (base/cont) "
               "| reason | other metrics |", "|---|---|---|---:|---:|---:|---:|---:|---|---|"]

@@ -120,7 +120,7 @@ def test_single_repeat_is_conservative_and_says_so(tmp_path: Path) -> None:
     assert code == 0
     assert result["summary"][REGRESSION] == 0
     assert result["summary"][INCONCLUSIVE] == len(comparable_ids(fixture_doc("allreduce_cpu")))
-    assert "single repeats" in result["noise_prior"]["source"] and "single repeats" in markdown
+    assert "single repeats" in result["noise_prior"]["source"] and "One repeat per side" in markdown
     assert result["overall"] == []  # the sweep's run-to-run noise is not seen at all
 
 
