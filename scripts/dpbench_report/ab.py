@@ -3,7 +3,10 @@
 Why interleave: on a shared machine the load drifts over minutes. Running all baseline repeats and then
 all contender repeats turns that drift into a fake change; alternating rounds hits both sides equally.
 Rounds alternate ABBA (baseline first in odd rounds, contender first in even ones) so that a steady
-drift also cancels within each pair of rounds. Every run writes its own results file, one repeat.
+drift also cancels within each pair of rounds. Every run writes its own results file, one repeat, named
+base-rN.json or cont-rN.json: the two arms' command lines have the same length, because the size of argv
+and the environment shifts the stack and can change timings by itself (Mytkowicz et al., "Producing wrong
+data without doing anything obviously wrong", ASPLOS 2009).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Sequence
 
 log = logging.getLogger("dpbench_report")
 DEFAULT_ROUNDS = 3
+FILE_STEM = {"baseline": "base", "contender": "cont"}  # equal lengths on purpose (see above)
 
 
 class AbError(ValueError):
@@ -39,7 +43,7 @@ def round_order(round_index: int, baseline: Arm, contender: Arm) -> tuple[Arm, A
 
 
 def results_path(out_dir: Path, arm: Arm, round_index: int) -> Path:
-    return out_dir / f"{arm.name}-r{round_index}.json"
+    return out_dir / f"{FILE_STEM.get(arm.name, arm.name)}-r{round_index}.json"
 
 
 def run_once(arm: Arm, dpbench_args: Sequence[str], out: Path, timeout_s: float | None) -> None:
@@ -93,7 +97,7 @@ def add_ab_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, help="rounds; each runs both binaries once "
                    "(default %(default)s)")
     p.add_argument("--out-dir", type=Path, required=True, metavar="DIR",
-                   help="where the results files (baseline-rN.json, contender-rN.json), logs and the comparison go")
+                   help="where the results files (base-rN.json, cont-rN.json), logs and the comparison go")
     p.add_argument("--timeout", type=float, metavar="S", help="limit for each dpbench run in seconds")
     p.add_argument("--no-compare", action="store_true", help="only run the rounds")
     p.add_argument("dpbench_args", nargs=argparse.REMAINDER, metavar="-- DPBENCH_ARGS",

@@ -285,9 +285,9 @@ def _overall(kind: str, point: rs.PointInput, comps: list[Comparison], settings:
                      repeats_baseline=len(point.baseline), repeats_contender=len(point.contender))
     row_settings = rs.Settings(settings.threshold_pct, settings.alpha / 2, settings.noise_floor_pct,
                                settings.single_run_noise_pct)
-    # Its own repeats only: the point-level prior describes points, not sweep averages.
-    prior = rs.Prior(math.log1p(settings.single_run_noise_pct / 100.0) ** 2, 0.0,
-                     f"assumed {settings.single_run_noise_pct:g}% (single repeats)")
+    # Its own repeats only (there are at least three in all): the point-level prior describes points, not
+    # sweep averages.
+    prior = rs.Prior(0.0, 0.0, "repeats of the sweep")
     return _judged(out, point, prior, n_rows, row_settings)
 
 

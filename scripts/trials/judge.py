@@ -25,19 +25,22 @@ from typing import Any
 
 import numpy as np
 
+from dpbench_report.ab import FILE_STEM
 from dpbench_report.compare import REGRESSION, UNCHANGED, CompareResult, compare_files
 from dpbench_report.load import load_many
 
 STAT = "time"
 
 
-def trial_dirs(out: Path, kind: str) -> list[Path]:
-    dirs = [d for d in out.glob(f"{kind}-*") if (d / "contender-r1.json").is_file()]
-    return sorted(dirs, key=lambda d: int(d.name.split("-")[-1]))
-
-
 def side_files(d: Path, side: str) -> list[Path]:
-    return sorted(d.glob(f"{side}-r*.json"), key=lambda p: int(p.stem.split("-r")[-1]))
+    """The results files of one side of an ab directory (base-rN.json; baseline-rN.json before)."""
+    files = list(d.glob(f"{FILE_STEM[side]}-r*.json")) or list(d.glob(f"{side}-r*.json"))
+    return sorted(files, key=lambda p: int(p.stem.split("-r")[-1]))
+
+
+def trial_dirs(out: Path, kind: str) -> list[Path]:
+    dirs = [d for d in out.glob(f"{kind}-*") if d.is_dir() and side_files(d, "contender")]
+    return sorted(dirs, key=lambda d: int(d.name.split("-")[-1]))
 
 
 def compare_paths(base: list[Path], cont: list[Path]) -> CompareResult:

@@ -21,7 +21,7 @@ mkdir -p "$out"
 [ -x "$out/dpbench" ] || cp "$bin" "$out/dpbench"
 ab() { nice "$python" -m dpbench_report ab --baseline-bin "$out/dpbench" --contender-bin "$out/dpbench" \
          --rounds "$rounds" --no-compare -q "$@"; }
-done_already() { [ -f "$1/contender-r$rounds.json" ] && [ -f "$1/baseline-r$rounds.json" ]; }
+done_already() { [ -f "$1/cont-r$rounds.json" ] && [ -f "$1/base-r$rounds.json" ]; }
 for t in $(seq 1 "$trials"); do
   done_already "$out/aa-$t" || ab --out-dir "$out/aa-$t" -- "${sweep[@]}"
   done_already "$out/chunk-$t" || ab --out-dir "$out/chunk-$t" --contender-args "--chunk-bytes 64K" -- "${sweep[@]}"
