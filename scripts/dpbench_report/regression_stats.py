@@ -22,6 +22,11 @@ run, not one per point. With 40 points at 95% each, some point of an A/A compari
 Why a point is never judged quieter than the comparison's typical point: bursty interference makes
 three agreeing repeats weak evidence of quiet; see estimate().
 
+Why one repeat per side is never a regression: single-run A/A trials on a shared runner had a point 10x
+slower in one of two identical runs while the bulk agreed within 10%. One run per side cannot tell a
+regression from such a burst, whatever noise is assumed; the verdict is then inconclusive and says so
+(a point that newly fails still fails CI).
+
 Why four verdicts: a change is a regression only when the whole interval lies beyond the threshold, and
 unchanged only when the whole interval lies inside it. Everything else is inconclusive, with the number
 of repeats per side that would likely settle it: noise is reported, never hidden as "unchanged".
@@ -81,6 +86,7 @@ class Prior:
     variance: float
     df: float
     source: str
+    seen: bool = True  # False: no point was repeated on a side, the noise is assumed
 
 
 @dataclass(frozen=True)
@@ -169,8 +175,10 @@ def fit_prior(points: Sequence[PointInput], settings: Settings) -> Prior:
             spread = mad / math.sqrt(2.0)  # the change of one repeat per side carries two repeats' noise
         floor = math.log1p(settings.single_run_noise_pct / 100.0)
         if spread > floor:
-            return Prior(spread ** 2, SINGLE_RUN_PRIOR_DF, "spread of the change across points, single repeats")
-        return Prior(floor ** 2, SINGLE_RUN_PRIOR_DF, f"assumed {settings.single_run_noise_pct:g}%, single repeats")
+            return Prior(spread ** 2, SINGLE_RUN_PRIOR_DF, "spread of the change across points, single repeats",
+                         seen=False)
+        return Prior(floor ** 2, SINGLE_RUN_PRIOR_DF, f"assumed {settings.single_run_noise_pct:g}%, single repeats",
+                     seen=False)
     dfs = np.asarray([d for _, d in seen], dtype=float)
     z = np.log(np.asarray([v for v, _ in seen]))
     e = z - digamma(dfs / 2) + np.log(dfs / 2)

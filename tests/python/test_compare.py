@@ -282,3 +282,14 @@ def test_api_matches_cli(tmp_path: Path) -> None:
     assert not result.regressions
     doc = json.loads(json.dumps(result.to_json()))
     assert doc["alpha"] == 0.05 and doc["exit_status"] == 0
+
+
+def test_single_run_burst_is_inconclusive_not_a_regression(tmp_path: Path, make_file: Callable[..., Path]) -> None:
+    base_doc = repeat_doc("allreduce_cpu", 1)
+    victim = target_id(base_doc)
+    cont_doc = repeat_doc("allreduce_cpu", 2, factors={victim: 10.0})  # a burst, or a regression: one run can't tell
+    code, markdown, result = run_compare(tmp_path, [make_file("b.json", base_doc)], [make_file("c.json", cont_doc)])
+    assert code == 0
+    c = entry(result, victim)
+    assert c["verdict"] == INCONCLUSIVE and c["ci_low_pct"] > 5.0
+    assert "one run per side cannot tell" in c["reason"] and c["repeats_needed"] >= 2
