@@ -30,6 +30,11 @@ regression from such a burst, whatever noise is assumed; the verdict is then inc
 Why four verdicts: a change is a regression only when the whole interval lies beyond the threshold, and
 unchanged only when the whole interval lies inside it. Everything else is inconclusive, with the number
 of repeats per side that would likely settle it: noise is reported, never hidden as "unchanged".
+
+Known limit: a point whose time is bimodal (each process lands fast or several times slower) can, with
+three repeats per side, land slow in every baseline run and fast in every contender run; six numbers
+cannot tell that from a change. The A/A trials (scripts/trials) met it once in 400 point verdicts, as an
+improvement; five or more repeats per side make it rare.
 """
 
 from __future__ import annotations
