@@ -18,5 +18,10 @@ trap 'rm -rf "$tmp"' EXIT
 # Strong scaling: the global batch is the fixed axis and the per-rank batch follows from the rank count.
 "$bin" train --backend cpu --gpus 1,2,4 --global-batch 64 --algo p2p-ring,p2p-tree --bucket-mb 1 \
   --model small --max-time 0.1 --out "$tmp/train_strong_cpu.json" >/dev/null
+# Three repeats of one small sweep: the regression tests compare real run-to-run noise.
+for r in 1 2 3; do
+  "$bin" allreduce --backend cpu --gpus 2 --algo p2p-ring,p2p-tree -b 64K -e 1M -f 4 --max-time 0.05 \
+    --out "$tmp/allreduce_repeat$r.json" >/dev/null
+done
 cp "$tmp"/*.json "$dir/"
 echo "fixtures rewritten in $dir"

@@ -1,7 +1,7 @@
-"""Command line: report, plot, compare, validate and export subcommands (dpbench-report, python -m dpbench_report).
+"""Command line: report, plot, compare, ab, history, validate and export (dpbench-report, python -m dpbench_report).
 
-Exit codes: 0 success; 1 compare found a regression; 2 bad input (unreadable or invalid results file,
-bad option).
+Exit codes: 0 success; 1 compare/ab found a regression (see compare_cli); 2 bad input (unreadable or
+invalid results file, bad option, results that cannot be compared, unwritable output).
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
+from .compare_cli import REGRESSION_COMMANDS, add_compare_args, add_regression_commands
 from .load import ResultsFileError, load_many
 
 EXIT_OK, EXIT_REGRESSION, EXIT_BAD_INPUT = 0, 1, 2
@@ -31,24 +32,10 @@ def _formats(text: str) -> tuple[str, ...]:
     return formats
 
 
-def _add_compare_args(p: argparse.ArgumentParser) -> None:
-    from .compare import DEFAULT_ALPHA, DEFAULT_THRESHOLD_PCT
-    p.add_argument("baseline", help="results file of the baseline run")
-    p.add_argument("contender", help="results file of the run under test")
-    p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD_PCT, metavar="PCT",
-                   help="slowdown of the median (percent) beyond which a significant change is a regression "
-                        "(default %(default)s)")
-    p.add_argument("--alpha", type=float, default=DEFAULT_ALPHA,
-                   help="significance level of the Mann-Whitney U test (default %(default)s)")
-    p.add_argument("--markdown", type=Path, metavar="FILE", help="also write the markdown table here")
-    p.add_argument("--json", type=Path, metavar="FILE", help="write the full comparison as JSON here")
-    p.add_argument("--no-print", action="store_true", help="do not print the markdown to stdout")
-    _add_common(p)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dpbench-report", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{report,plot,compare,validate,export}")
+    sub = parser.add_subparsers(dest="command", required=True,
+                                metavar="{report,plot,compare,ab,history,validate,export}")
 
     p = sub.add_parser("report", help="write DIR/report.html and DIR/plots/* from results files")
     p.add_argument("results", nargs="+", help="dpbench results files (JSON)")
@@ -66,8 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "step-vs-bucket, allreduce-bandwidth, p2p-matrix")
     _add_common(p)
 
-    p = sub.add_parser("compare", help="compare two results files; exit 1 on a regression")
-    _add_compare_args(p)
+    add_regression_commands(sub, _add_common)
 
     p = sub.add_parser("validate", help="check results files against the schema")
     p.add_argument("results", nargs="+", help="dpbench results files (JSON)")
@@ -112,26 +98,6 @@ def _plot(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _compare(args: argparse.Namespace) -> int:
-    from .compare import compare_files, dump_json
-    from .compare_format import to_markdown
-    baseline, contender = load_many([args.baseline, args.contender])
-    result = compare_files(baseline, contender, threshold_pct=args.threshold, alpha=args.alpha)
-    markdown = to_markdown(result)
-    if not args.no_print:
-        print(markdown)
-    if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(markdown, encoding="utf-8")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(dump_json(result), encoding="utf-8")
-    if result.regressions:
-        log.warning("%d regression(s): %s", len(result.regressions), ", ".join(c.id for c in result.regressions))
-        return EXIT_REGRESSION
-    return EXIT_OK
-
-
 def _validate(args: argparse.Namespace) -> int:
     for f in load_many(args.results):
         print(f"{f.path}: ok ({f.command}, {len(f.points)} points)")
@@ -146,7 +112,8 @@ def _export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"report": _report, "plot": _plot, "compare": _compare, "validate": _validate, "export": _export}
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"report": _report, "plot": _plot, "validate": _validate,
+                                                             "export": _export, **REGRESSION_COMMANDS}
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -156,7 +123,7 @@ def _run(args: argparse.Namespace) -> int:
     except ResultsFileError as e:
         print(f"dpbench_report: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except ValueError as e:
+    except (ValueError, OSError) as e:
         print(f"dpbench_report: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
@@ -170,7 +137,8 @@ def compare_main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the dpbench-compare console script: dpbench-compare BASE CONT [options]."""
     parser = argparse.ArgumentParser(prog="dpbench-compare",
                                      description="Compare two dpbench results files; exit 1 on a regression.")
-    _add_compare_args(parser)
+    add_compare_args(parser)
+    _add_common(parser)
     args = parser.parse_args(argv)
     args.command = "compare"
     return _run(args)

@@ -1,8 +1,10 @@
-"""Regression verdicts between two results files (baseline and contender).
+"""Regression verdicts between a baseline and a contender, each one or more results files (repeats).
 
-Points are matched by id, then by kind + axes. The primary statistic's medians are compared and a
-two-sided Mann-Whitney U test on the raw samples decides whether the difference is more than noise.
-A regression is a slowdown beyond the threshold with p < alpha; an improvement is the mirror image.
+Points are matched by id, then by kind + axes. Each matched point gets one of: regression, improvement,
+unchanged, inconclusive (the statistics are in regression_stats), or newly failing (ok in the baseline,
+failed/skipped/timed out in the contender: CI fails) or not compared (failing in the baseline). An overall
+row per kind judges the geometric mean over all points, because a broad slowdown can be certain for the
+sweep while every single point is still inside its own noise.
 """
 
 from __future__ import annotations
@@ -10,30 +12,25 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Hashable, cast
+from typing import Any, Hashable, Sequence, cast
 
-from scipy.stats import mannwhitneyu
-
+from . import regression_stats as rs
+from .comparable import check_overlap, check_sides, system_warnings
 from .load import ResultsFile
-from .records import PointRecord, hashable, to_records
+from .repeats import PRIMARY_STATISTIC, Repeat, Side, SidePoint, build_side
+from .verdict_text import reason_for
 
-# kind -> (statistic, True when lower is better)
-PRIMARY_STATISTIC: dict[str, tuple[str, bool]] = {"train": ("step", True), "allreduce": ("time", True)}
-# Metrics whose change is reported beside the verdict (informational; they follow from the statistic).
+REGRESSION, IMPROVEMENT, UNCHANGED, INCONCLUSIVE = rs.REGRESSION, rs.IMPROVEMENT, rs.UNCHANGED, rs.INCONCLUSIVE
+NEWLY_FAILING, NOT_COMPARED = "newly failing", "not compared"
+VERDICTS = (REGRESSION, NEWLY_FAILING, IMPROVEMENT, INCONCLUSIVE, UNCHANGED, NOT_COMPARED)
+DEFAULT_THRESHOLD_PCT, DEFAULT_ALPHA = rs.DEFAULT_THRESHOLD_PCT, rs.DEFAULT_ALPHA
 SECONDARY_METRICS: dict[str, tuple[str, ...]] = {"allreduce": ("busbw",), "train": ("samples_per_s",)}
-MIN_SAMPLES = 5
-DEFAULT_THRESHOLD_PCT = 5.0
-DEFAULT_ALPHA = 0.05
-
-REGRESSION, IMPROVEMENT, UNCHANGED = "regression", "improvement", "unchanged"
-SLOWER_NS, FASTER_NS, NOT_COMPARED = "slower (not significant)", "faster (not significant)", "not compared"
-# A point that was ok in the baseline and failed, was skipped or timed out in the contender: CI fails.
-NEWLY_FAILING = "newly failing"
+OVERALL_ID = "overall"
 
 
 @dataclass
 class PointRef:
-    """A point present on one side only, or the side of a comparison it came from."""
+    """A point present on one side only."""
 
     id: str
     kind: str
@@ -53,22 +50,27 @@ class MetricChange:
 
 @dataclass
 class Comparison:
-    """The verdict for one matched pair of points."""
+    """The verdict for one matched point (or one overall row) with the one-line reason behind it."""
 
     id: str
     kind: str
     matched_by: str
     axes: dict[str, Any]
     verdict: str
+    reason: str = ""
     statistic: str | None = None
     unit: str = ""
     lower_is_better: bool = True
-    baseline_median: float | None = None
-    contender_median: float | None = None
+    baseline_center: float | None = None
+    contender_center: float | None = None
     change_pct: float | None = None
-    p_value: float | None = None
-    n_baseline: int = 0
-    n_contender: int = 0
+    ci_low_pct: float | None = None
+    ci_high_pct: float | None = None
+    noise_pct: float | None = None
+    noise_source: str | None = None
+    repeats_baseline: int = 0
+    repeats_contender: int = 0
+    repeats_needed: int | None = None
     baseline_status: str = "ok"
     contender_status: str = "ok"
     notes: list[str] = field(default_factory=list)
@@ -78,21 +80,29 @@ class Comparison:
 
 @dataclass
 class CompareResult:
-    baseline: str
-    contender: str
+    baseline: list[str]
+    contender: list[str]
     baseline_machine: str
     contender_machine: str
+    command: str
     threshold_pct: float
     alpha: float
+    noise_floor_pct: float
+    single_run_noise_pct: float
+    confidence_per_point: float
+    noise_prior: dict[str, Any]
     comparisons: list[Comparison]
+    overall: list[Comparison]
     only_in_baseline: list[PointRef]
     only_in_contender: list[PointRef]
+    warnings: list[str]
 
     def with_verdict(self, verdict: str) -> list[Comparison]:
-        return [c for c in self.comparisons if c.verdict == verdict]
+        return [c for c in self.comparisons + self.overall if c.verdict == verdict]
 
     @property
     def regressions(self) -> list[Comparison]:
+        """Everything that fails CI: regressions (points and overall rows) and newly failing points."""
         return self.with_verdict(REGRESSION) + self.with_verdict(NEWLY_FAILING)
 
     @property
@@ -100,35 +110,28 @@ class CompareResult:
         return self.with_verdict(IMPROVEMENT)
 
     def counts(self) -> dict[str, int]:
-        verdicts = (REGRESSION, NEWLY_FAILING, IMPROVEMENT, UNCHANGED, SLOWER_NS, FASTER_NS, NOT_COMPARED)
-        out = {v: len(self.with_verdict(v)) for v in verdicts}
+        out = {v: len([c for c in self.comparisons if c.verdict == v]) for v in VERDICTS}
         out["only in baseline"] = len(self.only_in_baseline)
         out["only in contender"] = len(self.only_in_contender)
+        out["failing CI"] = len(self.regressions)
         return out
 
     def to_json(self) -> dict[str, Any]:
         doc = asdict(self)
         doc["summary"] = self.counts()
-        return cast(dict[str, Any], _finite(doc))
+        doc["exit_status"] = 1 if self.regressions else 0
+        return cast(dict[str, Any], json_safe(doc))
 
 
-def _finite(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """JSON has no NaN/inf: write them as null."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
     return value
-
-
-def samples_needed(alpha: float, limit: int = 64) -> int:
-    """Smallest n (per side, equal sizes) for which an exact two-sided U test can reach p < alpha."""
-    for n in range(1, limit + 1):
-        if 2.0 / math.comb(2 * n, n) < alpha:
-            return n
-    return limit
 
 
 def change_pct(baseline: float | None, contender: float | None) -> float | None:
@@ -137,129 +140,173 @@ def change_pct(baseline: float | None, contender: float | None) -> float | None:
     return (contender - baseline) / abs(baseline) * 100.0
 
 
-def u_test(a: list[float], b: list[float]) -> float | None:
-    """Two-sided Mann-Whitney U p-value, or None where it cannot be computed."""
-    if not a or not b:
-        return None
-    if len(set(a) | set(b)) == 1:
-        return 1.0  # every sample identical on both sides: no evidence of a difference
-    p = float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
-    return None if math.isnan(p) else p
+def _ref(p: SidePoint) -> PointRef:
+    failing = p.failures
+    r = failing[-1] if failing else p.first
+    return PointRef(id=p.id, kind=p.kind, status=r.status, axes=p.axes, reason=r.reason)
 
 
-def _ref(r: PointRecord) -> PointRef:
-    return PointRef(id=r.id, kind=r.kind, status=r.status, axes=r.axes, reason=r.reason)
+Pair = tuple[SidePoint, SidePoint, str]
 
 
-def _axes_key(r: PointRecord) -> Hashable:
-    return (r.kind, hashable(r.axes))
-
-
-def match_points(base: list[PointRecord], cont: list[PointRecord]
-                 ) -> tuple[list[tuple[PointRecord, PointRecord, str]], list[PointRecord], list[PointRecord]]:
+def match_points(base: Side, cont: Side) -> tuple[list[Pair], list[SidePoint], list[SidePoint]]:
     """Pairs by id, then by kind + axes among the leftovers; then what is left on each side."""
-    cont_by_id: dict[str, PointRecord] = {}
-    for r in cont:
-        cont_by_id[r.id] = r  # a resumed file may repeat an id: the last record wins, as on disk
-    pairs: list[tuple[PointRecord, PointRecord, str]] = []
-    used: set[int] = set()
-    seen_base: set[str] = set()
-    left_base: list[PointRecord] = []
-    for r in reversed(base):
-        if r.id in seen_base:
-            continue  # an earlier record of an id repeated later in the file
-        seen_base.add(r.id)
-        other = cont_by_id.get(r.id)
-        if other is not None:
-            pairs.append((r, other, "id"))
-            used.add(id(other))
+    pairs = [(b, cont.points[i], "id") for i, b in base.points.items() if i in cont.points]
+    left_b = [b for i, b in base.points.items() if i not in cont.points]
+    by_axes: dict[Hashable, SidePoint] = {c.axes_key: c for i, c in cont.points.items() if i not in base.points}
+    still_b: list[SidePoint] = []
+    for b in left_b:
+        other = by_axes.pop(b.axes_key, None)
+        if other is None:
+            still_b.append(b)
         else:
-            left_base.append(r)
-    pairs.reverse()
-    left_base.reverse()
-    left_cont = [r for r in cont_by_id.values() if id(r) not in used]
-    by_axes: dict[Hashable, PointRecord] = {_axes_key(r): r for r in left_cont}
-    still_base: list[PointRecord] = []
-    for r in left_base:
-        other = by_axes.pop(_axes_key(r), None)
-        if other is not None:
-            pairs.append((r, other, "axes"))
-            used.add(id(other))
-        else:
-            still_base.append(r)
-    still_cont = [r for r in left_cont if id(r) not in used]
-    return pairs, still_base, still_cont
+            pairs.append((b, other, "axes"))
+    return pairs, still_b, list(by_axes.values())
 
 
-def compare_pair(b: PointRecord, c: PointRecord, matched_by: str, threshold_pct: float, alpha: float) -> Comparison:
-    out = Comparison(id=b.id, kind=b.kind, matched_by=matched_by, axes=b.axes, verdict=NOT_COMPARED,
-                     baseline_status=b.status, contender_status=c.status,
-                     contender_id=c.id if c.id != b.id else None)
-    if not (b.ok and c.ok):
-        for side, r in (("baseline", b), ("contender", c)):
-            if not r.ok:
-                out.notes.append(f"{side} {r.status}: {r.reason or 'no reason recorded'}")
-        if b.ok:
-            out.verdict = NEWLY_FAILING
-        return out
-    if b.kind != c.kind:
-        out.notes.append(f"kinds differ: {b.kind} vs {c.kind}")
-        return out
-    primary = PRIMARY_STATISTIC.get(b.kind)
-    if primary is None:
-        out.notes.append(f"no primary statistic for {b.kind} points")
-        return out
-    stat, lower_is_better = primary
-    out.statistic, out.lower_is_better = stat, lower_is_better
-    out.unit = b.stat_units.get(stat) or c.stat_units.get(stat, "")
-    out.baseline_median, out.contender_median = b.median(stat), c.median(stat)
+def _geomean(repeats: Sequence[Repeat]) -> float:
+    return math.exp(sum(math.log(r.median) for r in repeats) / len(repeats))
+
+
+def _metrics(b: SidePoint, c: SidePoint) -> list[MetricChange]:
+    out = []
     for name in SECONDARY_METRICS.get(b.kind, ()):
-        if name in b.metrics or name in c.metrics:
-            out.metrics.append(MetricChange(name=name, unit=b.metric_units.get(name) or c.metric_units.get(name, ""),
-                                            baseline=b.metric(name), contender=c.metric(name),
-                                            change_pct=change_pct(b.metric(name), c.metric(name))))
-    if out.baseline_median is None or out.contender_median is None:
-        side = "baseline" if out.baseline_median is None else "contender"
-        out.notes.append(f"statistic {stat} missing on the {side} side")
-        return out
-    out.change_pct = change_pct(out.baseline_median, out.contender_median)
-    sa, sc = b.samples.get(stat, []), c.samples.get(stat, [])
-    out.n_baseline, out.n_contender = len(sa), len(sc)
-    out.p_value = u_test(sa, sc)
-    needed = max(MIN_SAMPLES, samples_needed(alpha))
-    if min(len(sa), len(sc)) < needed:
-        out.notes.append(f"too few samples for significance at alpha={alpha:g} "
-                         f"({len(sa)} vs {len(sc)}; want at least {needed} per side)")
-    out.verdict = verdict(out.change_pct, out.p_value, lower_is_better, threshold_pct, alpha)
+        vb, vc = b.first.metric(name), c.first.metric(name)
+        if vb is not None or vc is not None:
+            unit = b.first.metric_units.get(name) or c.first.metric_units.get(name, "")
+            out.append(MetricChange(name=name, unit=unit, baseline=vb, contender=vc, change_pct=change_pct(vb, vc)))
     return out
 
 
-def verdict(change: float | None, p: float | None, lower_is_better: bool, threshold_pct: float, alpha: float) -> str:
-    if change is None:
-        return UNCHANGED
-    worse = change if lower_is_better else -change
-    significant = p is not None and p < alpha
-    if worse > threshold_pct:
-        return REGRESSION if significant else SLOWER_NS
-    if worse < -threshold_pct:
-        return IMPROVEMENT if significant else FASTER_NS
-    return UNCHANGED
+def _status_only(b: SidePoint, c: SidePoint, matched_by: str) -> Comparison | None:
+    """The verdict when either side failed: newly failing (CI fails) or not compared."""
+    if b.ok and c.ok:
+        return None
+    out = Comparison(id=b.id, kind=b.kind, matched_by=matched_by, axes=b.axes, verdict=NOT_COMPARED,
+                     baseline_status=b.failures[-1].status if b.failures else "ok",
+                     contender_status=c.failures[-1].status if c.failures else "ok",
+                     contender_id=c.id if c.id != b.id else None)
+    for label, p in (("baseline", b), ("contender", c)):
+        for r in p.failures:
+            out.notes.append(f"{label} {r.status} in {r.file}: {r.reason or 'no reason recorded'}")
+    if b.ok:
+        out.verdict = NEWLY_FAILING
+        why = c.failures[-1].reason or "no reason recorded"
+        out.reason = f"ok in the baseline, {out.contender_status} in the contender: {why}"
+    else:
+        out.reason = f"{out.baseline_status} in the baseline: nothing to compare against"
+    return out
 
 
-def compare_files(baseline: ResultsFile, contender: ResultsFile, threshold_pct: float = DEFAULT_THRESHOLD_PCT,
-                  alpha: float = DEFAULT_ALPHA) -> CompareResult:
-    """Compare every point of two results files."""
-    if not (threshold_pct >= 0 and math.isfinite(threshold_pct)):
-        raise ValueError(f"threshold must be a non-negative percentage, got {threshold_pct}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
-    base, cont = to_records([baseline]), to_records([contender])
-    pairs, only_b, only_c = match_points(base, cont)
-    comparisons = [compare_pair(b, c, how, threshold_pct, alpha) for b, c, how in pairs]
-    return CompareResult(baseline=str(baseline.path), contender=str(contender.path),
-                         baseline_machine=baseline.machine, contender_machine=contender.machine,
-                         threshold_pct=threshold_pct, alpha=alpha, comparisons=comparisons,
-                         only_in_baseline=[_ref(r) for r in only_b], only_in_contender=[_ref(r) for r in only_c])
+def _judged(out: Comparison, point: rs.PointInput, prior: rs.Prior, n_tests: int, settings: rs.Settings) -> Comparison:
+    e = rs.estimate(point, prior, n_tests, settings)
+    out.change_pct = e.change_pct
+    out.ci_low_pct, out.ci_high_pct = e.ci_pct
+    out.noise_pct, out.noise_source = e.noise_pct, e.noise_source
+    out.verdict = rs.decide(e, out.lower_is_better, settings)
+    unseen = not prior.seen and len(point.baseline) == 1 and len(point.contender) == 1
+    if unseen and out.verdict in (REGRESSION, IMPROVEMENT):
+        out.verdict = INCONCLUSIVE
+        out.repeats_needed = max(rs.repeats_needed(e, settings, n_tests, prior.df) or 2, 2)
+        out.reason = (f"{reason_for(out, settings).split(' straddles')[0]} is beyond ±{settings.threshold_pct:g}%, "
+                      "but one run per side cannot tell a change from a burst of interference; "
+                      f"about {out.repeats_needed} repeats per side would settle it")
+        return out
+    if out.verdict == INCONCLUSIVE:
+        out.repeats_needed = rs.repeats_needed(e, settings, n_tests, prior.df)
+    out.reason = reason_for(out, settings)
+    return out
+
+
+def compare_sides(baseline: Side, contender: Side, settings: rs.Settings = rs.Settings()) -> CompareResult:
+    """Judge every matched point and the sweep as a whole; raise NotComparableError when it cannot."""
+    settings.check()
+    check_sides(baseline, contender)
+    pairs, only_b, only_c = match_points(baseline, contender)
+    check_overlap(len(pairs), baseline, contender)
+    comparisons: list[Comparison] = []
+    judged: list[tuple[Comparison, rs.PointInput, SidePoint, SidePoint]] = []
+    for b, c, how in pairs:
+        failed = _status_only(b, c, how)
+        if failed is not None:
+            comparisons.append(failed)
+            continue
+        stat, lower_is_better = PRIMARY_STATISTIC[b.kind]
+        out = Comparison(id=b.id, kind=b.kind, matched_by=how, axes=b.axes, verdict=INCONCLUSIVE, statistic=stat,
+                         unit=b.first.stat_units.get(stat) or c.first.stat_units.get(stat, ""),
+                         lower_is_better=lower_is_better, baseline_center=_geomean(b.repeats),
+                         contender_center=_geomean(c.repeats), repeats_baseline=len(b.repeats),
+                         repeats_contender=len(c.repeats), metrics=_metrics(b, c),
+                         contender_id=c.id if c.id != b.id else None)
+        comparisons.append(out)
+        judged.append((out, rs.PointInput([r.median for r in b.repeats], [r.median for r in c.repeats]), b, c))
+    inputs = [j[1] for j in judged]
+    prior = rs.fit_prior(inputs, settings)
+    overall_inputs = _overall_inputs(judged)
+    # alpha is shared: half across the points, half across the overall rows (Bonferroni within each half)
+    point_settings = rs.Settings(settings.threshold_pct, settings.alpha / (2 if overall_inputs else 1),
+                                 settings.noise_floor_pct, settings.single_run_noise_pct)
+    for out, point, _, _ in judged:
+        _judged(out, point, prior, len(judged), point_settings)
+    overall = [_overall(kind, point, comps, settings, len(overall_inputs))
+               for kind, (point, comps) in overall_inputs.items()]
+    first_b, first_c = baseline.files[0], contender.files[0]
+    return CompareResult(
+        baseline=baseline.names, contender=contender.names, baseline_machine=first_b.machine,
+        contender_machine=first_c.machine, command=first_b.command, threshold_pct=settings.threshold_pct,
+        alpha=settings.alpha, noise_floor_pct=settings.noise_floor_pct,
+        single_run_noise_pct=settings.single_run_noise_pct,
+        confidence_per_point=1.0 - point_settings.alpha / max(len(judged), 1),
+        noise_prior={"sd_pct": rs.pct(math.sqrt(prior.variance)), "df": prior.df, "source": prior.source},
+        comparisons=comparisons, overall=overall, only_in_baseline=[_ref(p) for p in only_b],
+        only_in_contender=[_ref(p) for p in only_c], warnings=system_warnings(baseline, contender))
+
+
+def _overall_inputs(judged: Sequence[tuple[Comparison, rs.PointInput, SidePoint, SidePoint]]
+                    ) -> dict[str, tuple[rs.PointInput, list[Comparison]]]:
+    """Per kind: the geometric mean over the compared points, one value per repeat seen for all of them."""
+    out: dict[str, tuple[rs.PointInput, list[Comparison]]] = {}
+    kinds = sorted({j[0].kind for j in judged})
+    for kind in kinds:
+        rows = [j for j in judged if j[0].kind == kind]
+        sides = []
+        for index in (2, 3):
+            per_repeat: dict[tuple[str, int], list[float]] = {}
+            for row in rows:
+                for r in cast(SidePoint, row[index]).repeats:
+                    per_repeat.setdefault((r.file, r.round), []).append(math.log(r.median))
+            sides.append([math.exp(sum(v) / len(v)) for v in per_repeat.values() if len(v) == len(rows)])
+        # With one repeat per side the sweep's run-to-run noise is not seen at all: no overall verdict.
+        if len(rows) >= 2 and sides[0] and sides[1] and len(sides[0]) + len(sides[1]) > 2:
+            out[kind] = (rs.PointInput(sides[0], sides[1]), [j[0] for j in rows])
+    return out
+
+
+def _overall(kind: str, point: rs.PointInput, comps: list[Comparison], settings: rs.Settings,
+             n_rows: int) -> Comparison:
+    stat, lower_is_better = PRIMARY_STATISTIC[kind]
+    out = Comparison(id=f"{OVERALL_ID}/{kind}", kind=kind, matched_by=OVERALL_ID, axes={}, verdict=INCONCLUSIVE,
+                     statistic=f"geomean {stat} over {len(comps)} points", unit=comps[0].unit,
+                     lower_is_better=lower_is_better,
+                     baseline_center=_geomean([Repeat("", 0, m, None) for m in point.baseline]),
+                     contender_center=_geomean([Repeat("", 0, m, None) for m in point.contender]),
+                     repeats_baseline=len(point.baseline), repeats_contender=len(point.contender))
+    row_settings = rs.Settings(settings.threshold_pct, settings.alpha / 2, settings.noise_floor_pct,
+                               settings.single_run_noise_pct)
+    # Its own repeats only (there are at least three in all): the point-level prior describes points, not
+    # sweep averages.
+    prior = rs.Prior(0.0, 0.0, "repeats of the sweep")
+    return _judged(out, point, prior, n_rows, row_settings)
+
+
+def compare_files(baseline: ResultsFile | Sequence[ResultsFile], contender: ResultsFile | Sequence[ResultsFile],
+                  threshold_pct: float = DEFAULT_THRESHOLD_PCT, alpha: float = DEFAULT_ALPHA,
+                  noise_floor_pct: float = rs.DEFAULT_NOISE_FLOOR_PCT,
+                  single_run_noise_pct: float = rs.DEFAULT_SINGLE_RUN_NOISE_PCT) -> CompareResult:
+    """Compare a baseline and a contender, each one results file or a list of repeats."""
+    sides = [build_side(label, [f] if isinstance(f, ResultsFile) else list(f))
+             for label, f in (("baseline", baseline), ("contender", contender))]
+    return compare_sides(sides[0], sides[1], rs.Settings(threshold_pct, alpha, noise_floor_pct, single_run_noise_pct))
 
 
 def dump_json(result: CompareResult) -> str:

@@ -1,4 +1,4 @@
-"""Markdown rendering of a comparison, for a CI job summary and the terminal."""
+"""Markdown rendering of a comparison, for a CI job summary, a pull-request comment and the terminal."""
 
 from __future__ import annotations
 
@@ -7,15 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from .compare import (
-    FASTER_NS, IMPROVEMENT, NEWLY_FAILING, NOT_COMPARED, REGRESSION, SLOWER_NS, UNCHANGED, CompareResult, Comparison, PointRef,
+    IMPROVEMENT, INCONCLUSIVE, NEWLY_FAILING, NOT_COMPARED, REGRESSION, UNCHANGED, CompareResult, Comparison, PointRef,
 )
 from .records import describe_axes
-from .units import fmt_num, fmt_p, fmt_pct
+from .units import fmt_num, fmt_pct
+from .verdict_text import fmt_change
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|#"})
-_ORDER = {REGRESSION: 0, NEWLY_FAILING: 0, IMPROVEMENT: 1, SLOWER_NS: 2, FASTER_NS: 3, UNCHANGED: 4, NOT_COMPARED: 5}
-_LABEL = {REGRESSION: "**REGRESSION**", NEWLY_FAILING: "**NEWLY FAILING**", IMPROVEMENT: "improvement", SLOWER_NS: "slower (n.s.)",
-          FASTER_NS: "faster (n.s.)", UNCHANGED: "unchanged", NOT_COMPARED: "not compared"}
+_ORDER = {REGRESSION: 0, NEWLY_FAILING: 0, IMPROVEMENT: 1, INCONCLUSIVE: 2, UNCHANGED: 3, NOT_COMPARED: 4}
+_LABEL = {REGRESSION: "**REGRESSION**", NEWLY_FAILING: "**NEWLY FAILING**", IMPROVEMENT: "improvement",
+          INCONCLUSIVE: "inconclusive", UNCHANGED: "unchanged", NOT_COMPARED: "not compared"}
 
 
 def md(value: Any) -> str:
@@ -39,8 +40,10 @@ def _metric_text(c: Comparison) -> str:
 
 def _row(c: Comparison) -> str:
     stat = f"{c.statistic} ({c.unit})" if c.unit else (c.statistic or "—")
-    cells = [_LABEL[c.verdict], md_code(c.id), md(stat), fmt_num(c.baseline_median), fmt_num(c.contender_median),
-             fmt_pct(c.change_pct), fmt_p(c.p_value), f"{c.n_baseline}/{c.n_contender}", md(_metric_text(c))]
+    ci = f"{fmt_change(c.ci_low_pct)} … {fmt_change(c.ci_high_pct)}" if c.ci_low_pct is not None else "—"
+    cells = [_LABEL[c.verdict], md_code(c.id), md(stat), fmt_num(c.baseline_center), fmt_num(c.contender_center),
+             fmt_change(c.change_pct), ci, f"{c.repeats_baseline}/{c.repeats_contender}", md(c.reason),
+             md(_metric_text(c))]
     return "| " + " | ".join(cells) + " |"
 
 
@@ -49,45 +52,68 @@ def _ref_line(r: PointRef) -> str:
     return f"- {md_code(r.id)} ({md(r.kind)}; {md(describe_axes(r.axes))}){extra}"
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def headline(result: CompareResult) -> str:
+    """The sentence a CI reader sees first; its count of failures is the count behind the exit status."""
+    n = result.counts()
+    failing = len(result.regressions)
+    overall_bad = len([c for c in result.overall if c.verdict == REGRESSION])
+    verdict = f"**FAIL: {failing} failing CI**" if failing else "**PASS**"
+    parts = [_plural(n[REGRESSION], "regression"), f"{n[NEWLY_FAILING]} newly failing",
+             _plural(n[IMPROVEMENT], "improvement"), f"{n[INCONCLUSIVE]} inconclusive", f"{n[UNCHANGED]} unchanged",
+             f"{n[NOT_COMPARED]} not compared", f"{n['only in baseline']} only in baseline",
+             f"{n['only in contender']} only in contender"]
+    if overall_bad:
+        parts.insert(0, _plural(overall_bad, "overall regression"))
+    return f"{verdict} — " + ", ".join(parts) + "."
+
+
+def _sides(result: CompareResult) -> str:
+    def names(paths: list[str]) -> str:
+        shown = ", ".join(md(Path(p).name) for p in paths[:4])
+        return shown + (f" (+{len(paths) - 4} more)" if len(paths) > 4 else "")
+    return (f"Baseline: {names(result.baseline)} ({md(result.baseline_machine)}) · "
+            f"Contender: {names(result.contender)} ({md(result.contender_machine)})")
+
+
+def _method(result: CompareResult) -> str:
+    prior = result.noise_prior
+    return (f"Each point's change is judged on repeat medians (one per file per in-file repeat) with a "
+            f"{result.confidence_per_point * 100:.2f}% interval per point (all points together: "
+            f"{(1 - result.alpha) * 100:g}%). A regression's whole interval lies beyond {result.threshold_pct:g}%; "
+            f"unchanged lies within ±{result.threshold_pct:g}%; anything else is inconclusive. "
+            f"Typical run-to-run noise here: ±{prior['sd_pct']:.1f}% per repeat ({md(prior['source'])}); "
+            f"noise floor {result.noise_floor_pct:g}%.")
+
+
 def to_markdown(result: CompareResult) -> str:
-    counts = result.counts()
     compared = [c for c in result.comparisons if c.verdict != NOT_COMPARED]
     compared.sort(key=lambda c: (_ORDER[c.verdict], -(abs(c.change_pct or 0.0))))
-    lines = [
-        "## dpbench compare",
-        "",
-        f"Baseline: {md(Path(result.baseline).name)} ({md(result.baseline_machine)}) · "
-        f"Contender: {md(Path(result.contender).name)} ({md(result.contender_machine)})",
-        "",
-        f"A regression is a slowdown of the median beyond {result.threshold_pct:g}% with p < {result.alpha:g} "
-        "(two-sided Mann-Whitney U test on the raw samples).",
-        "",
-        f"**{counts[REGRESSION]} regression{'s' if counts[REGRESSION] != 1 else ''}**, "
-        f"{counts[IMPROVEMENT]} improvement{'s' if counts[IMPROVEMENT] != 1 else ''}, "
-        f"{counts[UNCHANGED]} unchanged, {counts[SLOWER_NS] + counts[FASTER_NS]} changed but not significant, "
-        f"{counts[NOT_COMPARED]} not compared, {counts['only in baseline']} only in baseline, "
-        f"{counts['only in contender']} only in contender.",
-        "",
-    ]
+    lines = ["## dpbench compare", "", _sides(result), "", headline(result), ""]
+    if result.warnings:
+        lines += [f"> ⚠ {md(w)}" for w in result.warnings] + [""]
+    if "single repeats" in str(result.noise_prior.get("source")):
+        lines += ["> One repeat per side: run-to-run noise cannot be seen, so it is assumed (at least "
+                  f"{result.single_run_noise_pct:g}%) and verdicts are conservative. Compare 3 or more repeats "
+                  "per side (`dpbench_report ab --rounds 3`).", ""]
+    lines += [_method(result), ""]
+    header = ["| verdict | point | statistic | baseline | contender | change | interval | repeats (base/cont) "
+              "| reason | other metrics |", "|---|---|---|---:|---:|---:|---:|---:|---|---|"]
+    if result.overall:
+        lines += ["### Overall", ""] + header + [_row(c) for c in result.overall] + [""]
     if compared:
-        lines += ["| verdict | point | statistic | baseline median | contender median | change | p-value "
-                  "| samples (base/cont) | other metrics |",
-                  "|---|---|---|---:|---:|---:|---:|---:|---|"]
-        lines += [_row(c) for c in compared]
-        lines.append("")
+        lines += ["### Points", ""] + header + [_row(c) for c in compared] + [""]
     not_compared = [c for c in result.comparisons if c.verdict == NOT_COMPARED]
     if not_compared:
         lines += ["### Not compared", ""]
-        lines += [f"- {md_code(c.id)}: {md('; '.join(c.notes) or 'no comparable statistic')}" for c in not_compared]
+        lines += [f"- {md_code(c.id)}: {md(c.reason or '; '.join(c.notes))}" for c in not_compared]
         lines.append("")
     for title, refs in (("Only in baseline", result.only_in_baseline), ("Only in contender", result.only_in_contender)):
         if refs:
             lines += [f"### {title}", ""] + [_ref_line(r) for r in refs] + [""]
-    warned = [c for c in compared if c.notes]
-    if warned:
-        lines += ["### Warnings", ""]
-        lines += [f"- {md_code(c.id)}: {md('; '.join(c.notes))}" for c in warned]
-        lines.append("")
     by_axes = [c for c in result.comparisons if c.matched_by == "axes"]
     if by_axes:
         lines += ["### Matched by axes (ids differ)", ""]

@@ -1,204 +1,258 @@
-"""compare: identical runs pass, a planted 10% regression is caught, noise is not, and so on."""
+"""compare: every verdict on repeats made from real fixtures, and on real repeats written by dpbench."""
 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 import pytest
 from conftest import fixture_doc, fixture_path
+from repeat_docs import comparable_ids, repeat_doc, side, target_id, with_in_file_repeats
 
 from dpbench_report import load_results
 from dpbench_report.cli import compare_main, main
 from dpbench_report.compare import (
-    IMPROVEMENT, NEWLY_FAILING, NOT_COMPARED, PRIMARY_STATISTIC, REGRESSION, SLOWER_NS, UNCHANGED, compare_files,
-    samples_needed, verdict,
+    IMPROVEMENT, INCONCLUSIVE, NEWLY_FAILING, NOT_COMPARED, REGRESSION, UNCHANGED, compare_files,
 )
 
-SAMPLES = 24
 
-
-def _set_samples(stats: dict[str, Any], samples: np.ndarray) -> None:
-    """Rewrite a stats block from its samples, as dpbench computes it."""
-    n = len(samples)
-    mean, sd = float(samples.mean()), float(samples.std(ddof=1))
-    half = 1.96 * sd / math.sqrt(n)
-    stats.update(count=n, median=float(np.median(samples)), mean=mean, min=float(samples.min()),
-                 max=float(samples.max()), stddev=sd, p10=float(np.percentile(samples, 10)),
-                 p90=float(np.percentile(samples, 90)), ci95_low=mean - half, ci95_high=mean + half,
-                 rel_stderr=sd / math.sqrt(n) / mean, samples=[float(x) for x in samples])
-
-
-def _comparable(point: dict[str, Any]) -> bool:
-    primary = PRIMARY_STATISTIC.get(point["kind"])
-    return point["status"] == "ok" and primary is not None and primary[0] in (point.get("stats") or {})
-
-
-def baseline_doc(name: str, seed: int = 1) -> dict[str, Any]:
-    """The fixture with SAMPLES samples (1% noise around each recorded median) for every primary statistic."""
-    doc = fixture_doc(name)
-    rng = np.random.default_rng(seed)
-    for point in doc["points"]:
-        if _comparable(point):
-            stats = point["stats"][PRIMARY_STATISTIC[point["kind"]][0]]
-            _set_samples(stats, stats["median"] * (1 + rng.normal(0.0, 0.01, SAMPLES)))
-    return doc
-
-
-def scaled(doc: dict[str, Any], point_id: str, factor: float) -> dict[str, Any]:
-    """Copy of doc with one point's primary samples and stats multiplied by factor (bandwidths divided)."""
-    out = json.loads(json.dumps(doc))
-    point = next(p for p in out["points"] if p["id"] == point_id)
-    stats = point["stats"][PRIMARY_STATISTIC[point["kind"]][0]]
-    _set_samples(stats, np.asarray(stats["samples"]) * factor)
-    for name in ("busbw", "algbw", "samples_per_s"):
-        metric = (point.get("metrics") or {}).get(name)
-        if metric and metric.get("value") is not None:
-            metric["value"] /= factor
-    return out
-
-
-def reshuffled(doc: dict[str, Any], seed: int = 2, spread: float = 0.005) -> dict[str, Any]:
-    """Copy of doc whose samples are reordered and perturbed by at most +-spread."""
-    out = json.loads(json.dumps(doc))
-    rng = np.random.default_rng(seed)
-    for point in out["points"]:
-        if _comparable(point):
-            stats = point["stats"][PRIMARY_STATISTIC[point["kind"]][0]]
-            samples = np.asarray(stats["samples"]) * (1 + rng.uniform(-spread, spread, len(stats["samples"])))
-            rng.shuffle(samples)
-            _set_samples(stats, samples)
-    return out
-
-
-def target_id(doc: dict[str, Any]) -> str:
-    """A comparable point to plant changes in: prefer one with more than one rank."""
-    candidates = [p for p in doc["points"] if _comparable(p)]
-    assert candidates, "fixture has no comparable point"
-    return next((p["id"] for p in candidates if (p["axes"].get("ranks") or 1) > 1), candidates[0]["id"])
-
-
-def run_compare(base: Path, cont: Path, tmp_path: Path, *extra: str) -> tuple[int, str, dict[str, Any]]:
+def run_compare(tmp_path: Path, base: list[Path], cont: list[Path], *extra: str) -> tuple[int, str, dict[str, Any]]:
     md, js = tmp_path / "cmp.md", tmp_path / "cmp.json"
-    code = main(["compare", str(base), str(cont), "--markdown", str(md), "--json", str(js), "-q", *extra])
+    args = ["compare", "--baseline", *map(str, base), "--contender", *map(str, cont),
+            "--markdown", str(md), "--json", str(js), "-q", *extra]
+    code = main(args)
     result = json.loads(js.read_text(encoding="utf-8")) if js.exists() else {}
     return code, md.read_text(encoding="utf-8") if md.exists() else "", result
 
 
+def entry(result: dict[str, Any], point_id: str) -> dict[str, Any]:
+    return next(c for c in result["comparisons"] if c["id"] == point_id)
+
+
 @pytest.mark.parametrize("name", ["train_cpu", "allreduce_cpu"])
-def test_identical_inputs_pass(name: str, make_file: Callable[..., Path], tmp_path: Path,
-                               capsys: pytest.CaptureFixture[str]) -> None:
-    path = make_file("base.json", baseline_doc(name))
-    code, markdown, result = run_compare(path, path, tmp_path)
+def test_aa_repeats_are_unchanged(name: str, tmp_path: Path) -> None:
+    base = side(tmp_path, "a", name, range(1, 4))
+    cont = side(tmp_path, "b", name, range(11, 14))
+    code, markdown, result = run_compare(tmp_path, base, cont)
     assert code == 0
     assert result["summary"][REGRESSION] == 0 and result["summary"][IMPROVEMENT] == 0
-    ok_points = [p for p in fixture_doc(name)["points"] if _comparable(p)]
-    assert result["summary"][UNCHANGED] == len(ok_points)
-    assert "| verdict | point |" in markdown
-    assert markdown in capsys.readouterr().out  # the table is printed too
+    n = len(comparable_ids(fixture_doc(name)))
+    assert result["summary"][UNCHANGED] + result["summary"][INCONCLUSIVE] == n
+    assert result["summary"][UNCHANGED] >= 0.8 * n  # 1% noise, 3 repeats: most intervals fit inside ±5%
+    assert all(c["repeats_baseline"] == 3 and c["repeats_contender"] == 3 for c in result["comparisons"]
+               if c["verdict"] == UNCHANGED)
+    assert "**PASS**" in markdown and "lies within ±5%" in markdown
+    assert [c["verdict"] for c in result["overall"]] == [UNCHANGED]
 
 
 @pytest.mark.parametrize("name", ["train_cpu", "allreduce_cpu"])
-def test_planted_ten_percent_regression_is_caught(name: str, make_file: Callable[..., Path], tmp_path: Path) -> None:
-    base = baseline_doc(name)
-    victim = target_id(base)
-    code, markdown, result = run_compare(make_file("base.json", base),
-                                         make_file("cont.json", scaled(reshuffled(base), victim, 1.10)), tmp_path)
+def test_planted_slowdown_is_a_regression_with_interval_and_reason(name: str, tmp_path: Path) -> None:
+    victim = target_id(fixture_doc(name))
+    base = side(tmp_path, "a", name, range(1, 4))
+    cont = side(tmp_path, "b", name, range(11, 14), factors={victim: 1.3})
+    code, markdown, result = run_compare(tmp_path, base, cont)
     assert code == 1
-    regressions = [c for c in result["comparisons"] if c["verdict"] == REGRESSION]
-    assert [c["id"] for c in regressions] == [victim]
-    assert regressions[0]["change_pct"] == pytest.approx(10.0, abs=1.0)
-    assert regressions[0]["p_value"] < 0.05
-    assert victim in markdown and "REGRESSION" in markdown
+    assert [c["id"] for c in result["comparisons"] if c["verdict"] == REGRESSION] == [victim]
+    c = entry(result, victim)
+    assert c["change_pct"] == pytest.approx(30.0, abs=4.0)
+    assert 5.0 < c["ci_low_pct"] < c["change_pct"] < c["ci_high_pct"]
+    assert c["reason"].startswith("slower:") and "threshold" in c["reason"]
+    assert "**FAIL: 1 failing CI**" in markdown and "**REGRESSION**" in markdown and victim in markdown
+    assert result["exit_status"] == 1
     if name == "allreduce_cpu":
-        busbw = {m["name"]: m for m in regressions[0]["metrics"]}["busbw"]
-        assert busbw["change_pct"] == pytest.approx(100 / 1.1 - 100, abs=0.5)
+        busbw = {m["name"]: m for m in c["metrics"]}["busbw"]
+        assert busbw["change_pct"] == pytest.approx(100 / 1.3 - 100, abs=3.0)
 
 
-def test_noise_is_not_flagged(make_file: Callable[..., Path], tmp_path: Path) -> None:
-    base = baseline_doc("train_cpu")
-    code, _, result = run_compare(make_file("base.json", base), make_file("cont.json", reshuffled(base)), tmp_path)
-    assert code == 0
-    assert not [c for c in result["comparisons"] if c["verdict"] in (REGRESSION, IMPROVEMENT)]
-
-
-def test_improvement_is_reported_and_passes(make_file: Callable[..., Path], tmp_path: Path) -> None:
-    base = baseline_doc("train_cpu")
-    victim = target_id(base)
-    code, markdown, result = run_compare(make_file("base.json", base),
-                                         make_file("cont.json", scaled(base, victim, 0.90)), tmp_path)
+def test_improvement_passes(tmp_path: Path) -> None:
+    victim = target_id(fixture_doc("train_cpu"))
+    base = side(tmp_path, "a", "train_cpu", range(1, 4))
+    cont = side(tmp_path, "b", "train_cpu", range(11, 14), factors={victim: 0.7})
+    code, markdown, result = run_compare(tmp_path, base, cont)
     assert code == 0
     assert [c["id"] for c in result["comparisons"] if c["verdict"] == IMPROVEMENT] == [victim]
+    assert entry(result, victim)["reason"].startswith("faster:")
     assert "improvement" in markdown
 
 
-def test_threshold_and_alpha_options(make_file: Callable[..., Path], tmp_path: Path) -> None:
-    base = baseline_doc("train_cpu")
-    victim = target_id(base)
-    base_path, cont_path = make_file("base.json", base), make_file("cont.json", scaled(base, victim, 1.10))
-    code, _, result = run_compare(base_path, cont_path, tmp_path, "--threshold", "15")
-    assert code == 0 and result["threshold_pct"] == 15
-    code, _, _ = run_compare(base_path, cont_path, tmp_path, "--alpha", "1e-30")
-    assert code == 0  # significant at no level that strict: slower, not a regression
-
-
-def test_missing_extra_and_renamed_points_are_listed(make_file: Callable[..., Path], tmp_path: Path) -> None:
-    base = baseline_doc("train_cpu")
-    cont = json.loads(json.dumps(base))
-    comparable = [p for p in cont["points"] if _comparable(p)]
-    dropped, renamed, template = comparable[0], comparable[1], comparable[2]
-    cont["points"].remove(dropped)
-    renamed["id"] = renamed["id"] + "/renamed"
-    extra = json.loads(json.dumps(template))
-    extra["id"] = "train/extra-point"
-    extra["axes"]["ranks"] = 64
-    cont["points"].append(extra)
-    code, markdown, result = run_compare(make_file("base.json", base), make_file("cont.json", cont), tmp_path)
+def test_noisy_point_is_inconclusive_and_says_how_many_repeats(tmp_path: Path) -> None:
+    victim = target_id(fixture_doc("train_cpu"))
+    noisy = {victim: 0.15}
+    base = side(tmp_path, "a", "train_cpu", range(1, 4), noisy=noisy)
+    cont = side(tmp_path, "b", "train_cpu", range(11, 14), noisy=noisy, factors={victim: 1.1})
+    code, markdown, result = run_compare(tmp_path, base, cont)
     assert code == 0
-    assert [p["id"] for p in result["only_in_baseline"]] == [dropped["id"]]
-    assert [p["id"] for p in result["only_in_contender"]] == ["train/extra-point"]
-    by_axes = [c for c in result["comparisons"] if c["matched_by"] == "axes"]
-    assert [(c["id"], c["contender_id"]) for c in by_axes] == [(renamed["id"][: -len("/renamed")], renamed["id"])]
-    assert "Only in baseline" in markdown and "Only in contender" in markdown
-    assert dropped["id"] in markdown and "train/extra-point" in markdown
+    c = entry(result, victim)
+    assert c["verdict"] == INCONCLUSIVE  # a 10% slowdown in 15% noise: never "unchanged"
+    assert c["ci_low_pct"] < 5.0 < c["ci_high_pct"] or c["ci_low_pct"] < -5.0
+    assert "straddles ±5%" in c["reason"] and "repeats per side" in c["reason"]
+    assert c["repeats_needed"] is None or c["repeats_needed"] > 3
+    assert "inconclusive" in markdown
 
 
-def test_point_failing_only_in_contender_fails_ci(make_file: Callable[..., Path], tmp_path: Path) -> None:
-    base = baseline_doc("train_cpu")
-    cont = json.loads(json.dumps(base))
-    victim = next(p for p in cont["points"] if p["id"] == target_id(base))
+def test_broad_slowdown_fails_the_overall_row(tmp_path: Path) -> None:
+    base = side(tmp_path, "a", "allreduce_cpu", range(1, 4))
+    cont = side(tmp_path, "b", "allreduce_cpu", range(11, 14), all_factor=1.25)
+    code, markdown, result = run_compare(tmp_path, base, cont)
+    assert code == 1
+    assert result["overall"][0]["verdict"] == REGRESSION and result["overall"][0]["id"] == "overall/allreduce"
+    assert "### Overall" in markdown and "overall regression" in markdown
+
+
+def test_in_file_repeats_are_the_unit(tmp_path: Path, make_file: Callable[..., Path]) -> None:
+    doc = fixture_doc("train_cpu")
+    victim = target_id(doc)
+    base = make_file("base.json", with_in_file_repeats(doc, lambda i, m: [m * 0.99, m, m * 1.01]))
+    cont = make_file("cont.json", with_in_file_repeats(
+        doc, lambda i, m: [x * (1.3 if i == victim else 1.0) for x in (m * 1.005, m * 0.995, m * 1.01)]))
+    code, _, result = run_compare(tmp_path, [base], [cont])
+    assert code == 1
+    c = entry(result, victim)
+    assert c["verdict"] == REGRESSION and c["repeats_baseline"] == 3 and c["repeats_contender"] == 3
+    others = [x for x in result["comparisons"] if x["id"] != victim and x["verdict"] != NOT_COMPARED]
+    assert others and all(x["verdict"] == UNCHANGED for x in others)
+
+
+def test_single_repeat_is_conservative_and_says_so(tmp_path: Path) -> None:
+    path = fixture_path("allreduce_cpu")
+    code, markdown, result = run_compare(tmp_path, [path], [path])
+    assert code == 0
+    assert result["summary"][REGRESSION] == 0
+    assert result["summary"][INCONCLUSIVE] == len(comparable_ids(fixture_doc("allreduce_cpu")))
+    assert "single repeats" in result["noise_prior"]["source"] and "One repeat per side" in markdown
+    assert result["overall"] == []  # the sweep's run-to-run noise is not seen at all
+
+
+def test_real_repeats_written_by_dpbench_pass(tmp_path: Path) -> None:
+    reps = [fixture_path(f"allreduce_repeat{i}") for i in (1, 2, 3)]
+    code, _, result = run_compare(tmp_path, reps[:1], reps[1:])
+    assert code == 0 and result["summary"][REGRESSION] == 0
+    code, _, result = run_compare(tmp_path, reps[:2], reps[2:])
+    assert code == 0 and result["summary"][REGRESSION] == 0
+
+
+def test_two_positional_files_still_work(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(fixture_path("allreduce_cpu"))
+    assert main(["compare", path, path]) == 0
+    assert "dpbench compare" in capsys.readouterr().out
+    assert compare_main([path, path, "-q"]) == 0
+
+
+def test_point_failing_only_in_contender_fails_ci(tmp_path: Path, make_file: Callable[..., Path]) -> None:
+    base_doc = repeat_doc("train_cpu", 1)
+    cont_doc = repeat_doc("train_cpu", 2)
+    victim = next(p for p in cont_doc["points"] if p["id"] == target_id(base_doc))
     victim.update(status="failed", reason="rank 1: all-reduce diverged")
     victim.pop("stats", None)
-    code, markdown, result = run_compare(make_file("base.json", base), make_file("cont.json", cont), tmp_path)
+    code, markdown, result = run_compare(tmp_path, [make_file("b.json", base_doc)], [make_file("c.json", cont_doc)])
     assert code == 1
-    entry = next(c for c in result["comparisons"] if c["id"] == victim["id"])
-    assert entry["verdict"] == NEWLY_FAILING and entry["contender_status"] == "failed"
-    assert "all-reduce diverged" in markdown
-    skipped_in_fixture = [p for p in base["points"] if p["status"] != "ok"]
-    for p in skipped_in_fixture:
-        assert next(c for c in result["comparisons"] if c["id"] == p["id"])["verdict"] == NOT_COMPARED
+    c = entry(result, victim["id"])
+    assert c["verdict"] == NEWLY_FAILING and c["contender_status"] == "failed"
+    assert "all-reduce diverged" in markdown and "1 newly failing" in markdown
+    for p in base_doc["points"]:
+        if p["status"] != "ok":
+            assert entry(result, p["id"])["verdict"] == NOT_COMPARED
 
 
-def test_too_few_samples_warns_and_never_flags(make_file: Callable[..., Path], tmp_path: Path) -> None:
-    base = baseline_doc("train_cpu")
-    for p in base["points"]:
-        if _comparable(p):
-            stats = p["stats"]["step"]
-            _set_samples(stats, np.asarray(stats["samples"][:3]))
-    victim = target_id(base)
-    code, markdown, result = run_compare(make_file("base.json", base),
-                                         make_file("cont.json", scaled(base, victim, 1.10)), tmp_path)
-    assert code == 0
-    entry = next(c for c in result["comparisons"] if c["id"] == victim)
-    assert entry["verdict"] == SLOWER_NS
-    assert any("too few samples" in note for note in entry["notes"])
-    assert "Warnings" in markdown
+def test_all_failed_contender_headline_counts_every_failure(tmp_path: Path, make_file: Callable[..., Path],
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    base_doc = fixture_doc("allreduce_cpu")
+    cont_doc = fixture_doc("allreduce_cpu")
+    for p in cont_doc["points"]:
+        p.update(status="failed", reason="device lost")
+        p.pop("stats", None)
+    n = len(comparable_ids(base_doc))
+    code, markdown, result = run_compare(tmp_path, [make_file("b.json", base_doc)], [make_file("c.json", cont_doc)])
+    assert code == 1
+    assert f"**FAIL: {n} failing CI**" in markdown and f"{n} newly failing" in markdown
+    assert result["summary"]["failing CI"] == n
+    err = capsys.readouterr().err
+    assert f"FAIL: {n} failing CI" in err
 
 
-def test_bad_input_exits_2(make_file: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def _refused(tmp_path: Path, base: list[Path], cont: list[Path], capsys: pytest.CaptureFixture[str],
+             *extra: str) -> str:
+    code = main(["compare", "--baseline", *map(str, base), "--contender", *map(str, cont), "--no-print", *extra])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("dpbench_report: error: "), err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_refuses_different_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    line = _refused(tmp_path, [fixture_path("allreduce_cpu")], [fixture_path("train_cpu")], capsys)
+    assert "different commands" in line and "allreduce" in line and "train" in line
+
+
+def test_refuses_nothing_in_common(tmp_path: Path, make_file: Callable[..., Path],
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    doc = fixture_doc("allreduce_cpu")
+    for i, p in enumerate(doc["points"]):
+        p["id"] = f"other/{i}"
+        p["axes"]["bytes"] = 3 + i
+    line = _refused(tmp_path, [fixture_path("allreduce_cpu")], [make_file("c.json", doc)], capsys)
+    assert "no point in common" in line
+
+
+def test_refuses_empty_contender(tmp_path: Path, make_file: Callable[..., Path],
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    doc = fixture_doc("allreduce_cpu")
+    doc["points"] = []
+    line = _refused(tmp_path, [fixture_path("allreduce_cpu")], [make_file("c.json", doc)], capsys)
+    assert "contender has no points" in line
+
+
+def test_refuses_missing_statistics(tmp_path: Path, make_file: Callable[..., Path],
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    doc = fixture_doc("allreduce_cpu")
+    victim = next(p for p in doc["points"] if p["status"] == "ok")
+    victim["stats"].pop("time")
+    line = _refused(tmp_path, [fixture_path("allreduce_cpu")], [make_file("c.json", doc)], capsys)
+    assert "without statistics.time.median" in line and victim["id"] in line
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_refuses_nan_and_inf_medians(bad: float, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = fixture_doc("allreduce_cpu")
+    victim = next(p for p in doc["points"] if p["status"] == "ok")
+    victim["stats"]["time"]["median"] = bad
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")  # NaN / Infinity literals, as a broken writer would
+    line = _refused(tmp_path, [fixture_path("allreduce_cpu")], [path], capsys)
+    assert "not a positive finite number" in line and victim["id"] in line
+
+
+def test_refuses_results_without_timing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    line = _refused(tmp_path, [fixture_path("p2p_cpu")], [fixture_path("p2p_cpu")], capsys)
+    assert "no timing statistic" in line
+
+
+@pytest.mark.parametrize("option", ["--markdown", "--json", "--out"])
+def test_unwritable_output_is_one_clear_error(option: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    path = fixture_path("allreduce_cpu")
+    line = _refused(tmp_path, [path], [path], capsys, option, str(blocker / "sub" / "out.md"))
+    assert "cannot write" in line and str(blocker) in line
+    line = _refused(tmp_path, [path], [path], capsys, option, str(tmp_path))  # a directory
+    assert "cannot write" in line
+
+
+def test_bad_command_lines_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(fixture_path("allreduce_cpu"))
+    assert main(["compare", path]) == 2
+    assert "needs a baseline and a contender" in capsys.readouterr().err
+    assert main(["compare", path, path, "--baseline", path, "--contender", path]) == 2
+    assert main(["compare", "--baseline", path]) == 2
+    assert main(["compare", path, path, "--threshold", "-1"]) == 2
+    assert main(["compare", path, path, "--alpha", "2"]) == 2
+
+
+def test_invalid_file_exits_2(make_file: Callable[..., Path], tmp_path: Path,
+                              capsys: pytest.CaptureFixture[str]) -> None:
     doc = fixture_doc("train_cpu")
     doc["format_version"] = 99
     bad = make_file("bad.json", doc)
@@ -208,23 +262,34 @@ def test_bad_input_exits_2(make_file: Callable[..., Path], tmp_path: Path, capsy
     assert compare_main([str(fixture_path("train_cpu")), str(tmp_path / "absent.json")]) == 2
 
 
-def test_console_entry_point_compares(capsys: pytest.CaptureFixture[str]) -> None:
-    path = str(fixture_path("allreduce_cpu"))
-    assert compare_main([path, path]) == 0
-    assert "dpbench compare" in capsys.readouterr().out
+def test_differing_systems_warn_and_are_recorded(tmp_path: Path, make_file: Callable[..., Path],
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    base = side(tmp_path, "a", "allreduce_cpu", range(1, 3))
+    cont_doc = repeat_doc("allreduce_cpu", 7)
+    cont_doc["system"]["host"]["hostname"] = "other-node"
+    cont_doc["system"]["devices"][0]["name"] = "NVIDIA H100 80GB HBM3"
+    code, markdown, result = run_compare(tmp_path, base, [make_file("c.json", cont_doc)])
+    assert code == 0
+    kinds = " | ".join(result["warnings"])
+    assert "systems differ in host" in kinds and "other-node" in kinds and "systems differ in devices" in kinds
+    assert "⚠" in markdown and "other-node" in markdown
+    assert "systems differ in host" in capsys.readouterr().err
 
 
-def test_verdict_rules() -> None:
-    assert samples_needed(0.05) == 4  # 2 / C(8, 4) = 0.029 < 0.05 <= 2 / C(6, 3)
-    assert verdict(10.0, 0.001, True, 5.0, 0.05) == REGRESSION
-    assert verdict(10.0, 0.2, True, 5.0, 0.05) == SLOWER_NS
-    assert verdict(-10.0, 0.001, True, 5.0, 0.05) == IMPROVEMENT
-    assert verdict(-10.0, 0.001, False, 5.0, 0.05) == REGRESSION  # higher is better: a drop is worse
-    assert verdict(2.0, 0.001, True, 5.0, 0.05) == UNCHANGED
-
-
-def test_api_matches_cli(tmp_path: Path, make_file: Callable[..., Path]) -> None:
-    base = baseline_doc("allreduce_cpu")
-    result = compare_files(load_results(make_file("b.json", base)), load_results(make_file("c.json", base)))
+def test_api_matches_cli(tmp_path: Path) -> None:
+    base = side(tmp_path, "a", "allreduce_cpu", range(1, 3))
+    result = compare_files([load_results(p) for p in base], [load_results(p) for p in base])
     assert not result.regressions
-    assert json.loads(json.dumps(result.to_json()))["alpha"] == 0.05
+    doc = json.loads(json.dumps(result.to_json()))
+    assert doc["alpha"] == 0.05 and doc["exit_status"] == 0
+
+
+def test_single_run_burst_is_inconclusive_not_a_regression(tmp_path: Path, make_file: Callable[..., Path]) -> None:
+    base_doc = repeat_doc("allreduce_cpu", 1)
+    victim = target_id(base_doc)
+    cont_doc = repeat_doc("allreduce_cpu", 2, factors={victim: 10.0})  # a burst, or a regression: one run can't tell
+    code, markdown, result = run_compare(tmp_path, [make_file("b.json", base_doc)], [make_file("c.json", cont_doc)])
+    assert code == 0
+    c = entry(result, victim)
+    assert c["verdict"] == INCONCLUSIVE and c["ci_low_pct"] > 5.0
+    assert "one run per side cannot tell" in c["reason"] and c["repeats_needed"] >= 2

@@ -1,0 +1,259 @@
+"""The statistics behind a regression verdict: repeat-level noise, a confidence interval, a verdict.
+
+Why repeat medians and not per-iteration samples: on a shared machine the median of one run moves by far
+more from run to run (other jobs, frequency, placement) than its iterations scatter around it, so a test
+that treats iterations as independent (Mann-Whitney U on samples) calls most of an A/A comparison
+significant. The unit of replication is therefore the repeat: one median per results file per in-file
+repeat. Each repeat median already carries its within-run sampling noise, so a test on repeat medians is
+the hierarchical answer without resampling samples inside repeats.
+
+Why a moderated t interval on log medians rather than a bootstrap: CI jobs run 1-5 repeats per side. A
+bootstrap over 3 repeats has 10 distinct resamples and understates the spread; a t interval on the log
+ratio with the variance of each point *moderated* toward the variance typical of all points of the same
+comparison (empirical Bayes, Smyth 2004, the "limma" method) borrows strength across the dozens of points
+of a sweep while still letting a noisy point be noisy. Logs make the change relative (percent) and the
+noise multiplicative, as timing noise is.
+
+Why intervals are simultaneous (Bonferroni over the points compared): a CI gate makes one decision per
+run, not one per point. With 40 points at 95% each, some point of an A/A comparison would fail most days.
+`alpha` is the chance of any false verdict among all points; each point's interval has confidence
+1 - alpha / N.
+
+Why a point is never judged quieter than the comparison's typical point: bursty interference makes
+three agreeing repeats weak evidence of quiet; see estimate().
+
+Why one repeat per side is never a regression: single-run A/A trials on a shared runner had a point 10x
+slower in one of two identical runs while the bulk agreed within 10%. One run per side cannot tell a
+regression from such a burst, whatever noise is assumed; the verdict is then inconclusive and says so
+(a point that newly fails still fails CI).
+
+Why four verdicts: a change is a regression only when the whole interval lies beyond the threshold, and
+unchanged only when the whole interval lies inside it. Everything else is inconclusive, with the number
+of repeats per side that would likely settle it: noise is reported, never hidden as "unchanged".
+
+Known limit: a point whose time is bimodal (each process lands fast or several times slower) can, with
+three repeats per side, land slow in every baseline run and fast in every contender run; six numbers
+cannot tell that from a change. The A/A trials (scripts/trials) met it once in 400 point verdicts, as an
+improvement; five or more repeats per side make it rare.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from scipy.special import digamma, polygamma
+from scipy.stats import t as student_t
+
+REGRESSION, IMPROVEMENT, UNCHANGED, INCONCLUSIVE = "regression", "improvement", "unchanged", "inconclusive"
+
+DEFAULT_THRESHOLD_PCT = 5.0
+DEFAULT_ALPHA = 0.05
+# Smallest run-to-run noise (relative SD of one repeat median) ever assumed. Two runs agreeing more closely
+# than this is luck, not evidence: even a dedicated GPU node drifts by about a percent between runs.
+DEFAULT_NOISE_FLOOR_PCT = 1.0
+# Run-to-run noise assumed when no side has two repeats of a point: it cannot be seen, so assume a lot.
+# 25%: single-run A/A trials on a shared 2-core runner had points 3x slower in one run of two while the
+# bulk agreed within 10%; the spread of the change across all points is used instead when larger.
+DEFAULT_SINGLE_RUN_NOISE_PCT = 25.0
+# Degrees of freedom given to that assumed noise. Run-to-run noise on shared machines has outliers (a run
+# 5x slower while a build links) that a Gaussian scale underrates; a t with few degrees of freedom keeps
+# single-run verdicts to changes far outside the bulk of the points.
+SINGLE_RUN_PRIOR_DF = 6.0
+MAX_REPEATS_SUGGESTED = 100
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a verdict depends on besides the data."""
+
+    threshold_pct: float = DEFAULT_THRESHOLD_PCT
+    alpha: float = DEFAULT_ALPHA
+    noise_floor_pct: float = DEFAULT_NOISE_FLOOR_PCT
+    single_run_noise_pct: float = DEFAULT_SINGLE_RUN_NOISE_PCT
+
+    def check(self) -> None:
+        if not (math.isfinite(self.threshold_pct) and self.threshold_pct >= 0):
+            raise ValueError(f"threshold must be a non-negative percentage, got {self.threshold_pct}")
+        if not 0 < self.alpha < 1:
+            raise ValueError(f"alpha must lie in (0, 1), got {self.alpha}")
+        for name, value in (("noise floor", self.noise_floor_pct), ("single-run noise", self.single_run_noise_pct)):
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a non-negative percentage, got {value}")
+
+
+@dataclass(frozen=True)
+class Prior:
+    """Noise typical of this comparison: log-scale variance s0^2 worth d0 degrees of freedom (d0 may be inf)."""
+
+    variance: float
+    df: float
+    source: str
+    seen: bool = True  # False: no point was repeated on a side, the noise is assumed
+
+
+@dataclass(frozen=True)
+class PointInput:
+    """Repeat medians of one point, both sides (positive, finite)."""
+
+    baseline: Sequence[float]
+    contender: Sequence[float]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A change in log space with its interval and the noise it rests on."""
+
+    log_change: float
+    log_low: float
+    log_high: float
+    sd: float          # moderated SD of one repeat's log median
+    df: float
+    t_crit: float
+    noise_source: str
+
+    @property
+    def change_pct(self) -> float:
+        return pct(self.log_change)
+
+    @property
+    def ci_pct(self) -> tuple[float, float]:
+        return pct(self.log_low), pct(self.log_high)
+
+    @property
+    def noise_pct(self) -> float:
+        return pct(self.sd)
+
+
+def pct(log_ratio: float) -> float:
+    return (math.exp(log_ratio) - 1.0) * 100.0
+
+
+def _own_variance(p: PointInput) -> tuple[float, int]:
+    """Pooled within-side variance of log repeat medians and its degrees of freedom (0 when unseen)."""
+    ss, df = 0.0, 0
+    for side in (p.baseline, p.contender):
+        if len(side) > 1:
+            y = np.log(np.asarray(side, dtype=float))
+            ss += float(((y - y.mean()) ** 2).sum())
+            df += len(side) - 1
+    return (ss / df if df else math.nan), df
+
+
+def _trigamma_inverse(x: float) -> float:
+    """y with trigamma(y) = x (Newton's method, as limma's trigammaInverse)."""
+    if x > 1e7:
+        return 1.0 / math.sqrt(x)
+    if x < 1e-6:
+        return 1.0 / x
+    y = 0.5 + 1.0 / x
+    for _ in range(50):
+        tri = float(polygamma(1, y))
+        step = tri * (1.0 - tri / x) / float(polygamma(2, y))
+        y += step
+        if -step / y < 1e-8:
+            break
+    return y
+
+
+def fit_prior(points: Sequence[PointInput], settings: Settings) -> Prior:
+    """Empirical-Bayes prior for the per-point variances (method of moments on log s^2, Smyth 2004).
+
+    Heterogeneous noise across points gives a small d0 (each point mostly trusts its own repeats); similar
+    noise gives a large d0 (a point with 3 repeats borrows the precision of all of them). With no point
+    seen twice on a side, the spread of the change across points stands in (robust: most points of a
+    comparison do not change), never below the single-run floor.
+    """
+    own = [_own_variance(p) for p in points]
+    # Variances below the floor count as the floor (they are floored later anyway); this keeps log s^2
+    # finite when repeats agree exactly.
+    tiny = max(math.log1p(settings.noise_floor_pct / 100.0), 1e-6) ** 2
+    seen = [(max(v, tiny), d) for v, d in own if d > 0]
+    if len(seen) < 3:
+        changes = [float(np.mean(np.log(p.contender)) - np.mean(np.log(p.baseline))) for p in points]
+        spread = 0.0
+        if len(changes) >= 5:
+            c = np.asarray(changes)
+            mad = float(np.median(np.abs(c - np.median(c)))) * 1.4826
+            spread = mad / math.sqrt(2.0)  # the change of one repeat per side carries two repeats' noise
+        floor = math.log1p(settings.single_run_noise_pct / 100.0)
+        if spread > floor:
+            return Prior(spread ** 2, SINGLE_RUN_PRIOR_DF, "spread of the change across points, single repeats",
+                         seen=False)
+        return Prior(floor ** 2, SINGLE_RUN_PRIOR_DF, f"assumed {settings.single_run_noise_pct:g}%, single repeats",
+                     seen=False)
+    dfs = np.asarray([d for _, d in seen], dtype=float)
+    z = np.log(np.asarray([v for v, _ in seen]))
+    e = z - digamma(dfs / 2) + np.log(dfs / 2)
+    excess = float(np.mean((e - e.mean()) ** 2 * len(e) / (len(e) - 1) - polygamma(1, dfs / 2)))
+    if excess > 0:
+        d0 = 2.0 * _trigamma_inverse(excess)
+        s0 = math.exp(float(e.mean()) + float(digamma(d0 / 2)) - math.log(d0 / 2))
+    else:
+        d0, s0 = math.inf, math.exp(float(e.mean()))
+    return Prior(s0, d0, "repeats of all points")
+
+
+def estimate(p: PointInput, prior: Prior, n_points: int, settings: Settings) -> Estimate:
+    """Log change of the geometric mean of repeat medians, with a simultaneous interval."""
+    yb, yc = np.log(np.asarray(p.baseline, dtype=float)), np.log(np.asarray(p.contender, dtype=float))
+    change = float(yc.mean() - yb.mean())
+    var, df = _own_variance(p)
+    if df == 0:  # this point was never seen twice on a side: the prior is all there is
+        post, post_df, source = prior.variance, (prior.df if prior.df > 0 else math.inf), prior.source
+    elif math.isinf(prior.df):
+        post, post_df, source = prior.variance, math.inf, prior.source
+    else:
+        post = (prior.df * prior.variance + df * var) / (prior.df + df)
+        post_df, source = prior.df + df, "repeats (moderated)" if prior.df > 0 else "repeats"
+    # Never quieter than the comparison's typical point: interference on a shared machine is bursty (a
+    # run is 3x slower while a build links), so three repeats that happen to agree are not evidence of a
+    # quiet point. A/A trials showed false verdicts on exactly such points without this floor.
+    if post < prior.variance:
+        post, source = prior.variance, f"typical noise of this comparison ({prior.source})"
+    floor = math.log1p(settings.noise_floor_pct / 100.0)
+    sd = max(math.sqrt(post), floor)
+    if sd == floor and floor > 0 and math.sqrt(post) < floor:
+        source = f"noise floor {settings.noise_floor_pct:g}%"
+    t_crit = critical_t(settings.alpha, n_points, post_df)
+    half = t_crit * sd * math.sqrt(1.0 / len(yb) + 1.0 / len(yc))
+    return Estimate(change, change - half, change + half, sd, post_df, t_crit, source)
+
+
+def critical_t(alpha: float, n_points: int, df: float) -> float:
+    """Two-sided Student t quantile at the per-point (Bonferroni) level alpha / n_points."""
+    level = 1.0 - alpha / max(n_points, 1) / 2.0
+    return float(student_t.ppf(level, df)) if math.isfinite(df) else float(student_t.ppf(level, 1e9))
+
+
+def decide(e: Estimate, lower_is_better: bool, settings: Settings) -> str:
+    """Regression when the whole interval is worse than the threshold, unchanged when it is inside it."""
+    tau = math.log1p(settings.threshold_pct / 100.0)
+    low, high = (e.log_low, e.log_high) if lower_is_better else (-e.log_high, -e.log_low)
+    if low > tau:
+        return REGRESSION
+    if high < -tau:
+        return IMPROVEMENT
+    if -tau <= low and high <= tau:
+        return UNCHANGED
+    return INCONCLUSIVE
+
+
+def repeats_needed(e: Estimate, settings: Settings, n_points: int, prior_df: float) -> int | None:
+    """Repeats per side at which the interval would clear the threshold it straddles (same change and noise).
+
+    prior_df is what the noise estimate gets besides the repeats themselves (0 for an overall row, inf for
+    an assumed noise). None when no number up to MAX_REPEATS_SUGGESTED would (the change sits near the
+    threshold, or the noise is large).
+    """
+    tau = math.log1p(settings.threshold_pct / 100.0)
+    gap = min(abs(e.log_change - b) for b in (tau, -tau))
+    if gap <= 0:
+        return None
+    for k in range(2, MAX_REPEATS_SUGGESTED + 1):
+        df = (prior_df if math.isfinite(prior_df) else 1e9) + 2 * k - 2
+        if critical_t(settings.alpha, n_points, df) * e.sd * math.sqrt(2.0 / k) < gap:
+            return k
+    return None
