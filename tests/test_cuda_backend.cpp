@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "gpu_test_support.h"
+#include "kernel_test_support.h"
 #include "device/backend.h"
 #include "device/cpu_backend.h"
 #include "device/error.h"
@@ -161,28 +162,7 @@ TEST(CudaBackend, PropertiesAreReadFromTheDevice) {
 
 // ---- cross-backend agreement -------------------------------------------------------------------
 
-// Random element bit patterns including the special values: for 16-bit types every pattern is
-// fair game (NaN, inf, subnormals); fp32 mixes random finite values with specials and subnormals.
-std::vector<std::uint8_t> random_elements(DType type, std::size_t count, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<std::uint8_t> bytes(count * dtype_size(type));
-  if (type == DType::f32) {
-    std::uniform_real_distribution<float> value(-1000.0f, 1000.0f);
-    const float specials[] = {0.0f, -0.0f, std::numeric_limits<float>::infinity(),
-                              -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN(),
-                              std::numeric_limits<float>::denorm_min(), 65504.0f, 65520.0f, 3.0e38f, 1e-40f};
-    for (std::size_t i = 0; i < count; ++i) {
-      const float f = i % 17 == 0 ? specials[(i / 17) % std::size(specials)] : value(rng);
-      std::memcpy(&bytes[i * 4], &f, 4);
-    }
-  } else {
-    for (std::size_t i = 0; i < count; ++i) {
-      const auto bits = static_cast<std::uint16_t>(rng());
-      std::memcpy(&bytes[i * 2], &bits, 2);
-    }
-  }
-  return bytes;
-}
+using kernel_test::random_elements;  // random bit patterns with the special values (kernel_test_support.h)
 
 bool is_nan(DType type, const std::uint8_t* p) {
   if (type == DType::f32) {

@@ -115,6 +115,9 @@ struct Ranks {
       devices.push_back(r);
       streams.push_back(backend.make_stream(r));
       bufs.push_back(backend.allocate(r, capacity * sizeof(float)));
+      send.push_back(bufs.back().data());  // in place
+      recv.push_back(bufs.back().data());
+      stream_ptrs.push_back(streams.back().get());
     }
   }
   void upload(int r, std::size_t count, std::vector<std::byte>& host) {
@@ -134,6 +137,9 @@ struct Ranks {
   std::vector<int> devices;
   std::vector<std::unique_ptr<Stream>> streams;
   std::vector<DeviceBuffer> bufs;
+  std::vector<const void*> send;  // the spans Communicator::allreduce takes
+  std::vector<void*> recv;
+  std::vector<Stream*> stream_ptrs;
 };
 
 class ThreadPerRank : public ::testing::TestWithParam<const char*> {};
@@ -175,16 +181,8 @@ TEST_P(ThreadPerRank, OneHostThreadForAllRanksDoesNotDeadlockOnAShortQueue) {
   opt.chunk_bytes = 4096;
   auto comm = make_communicator(w.backend, parse_algorithm(GetParam()), w.devices, opt);
   std::vector<std::vector<std::byte>> host(n);
-  std::vector<const void*> send;
-  std::vector<void*> recv;
-  std::vector<Stream*> streams;
-  for (int r = 0; r < n; ++r) {
-    w.upload(r, count, host[static_cast<std::size_t>(r)]);
-    send.push_back(w.bufs[static_cast<std::size_t>(r)].data());
-    recv.push_back(w.bufs[static_cast<std::size_t>(r)].data());
-    streams.push_back(w.streams[static_cast<std::size_t>(r)].get());
-  }
-  comm->allreduce(DType::f32, send, recv, count, streams);
+  for (int r = 0; r < n; ++r) w.upload(r, count, host[static_cast<std::size_t>(r)]);
+  comm->allreduce(DType::f32, w.send, w.recv, count, w.stream_ptrs);
   for (int r = 0; r < n; ++r) EXPECT_EQ(w.wrong(r, count, host[static_cast<std::size_t>(r)]), 0u) << "rank " << r;
 }
 
@@ -202,17 +200,9 @@ TEST(P2pRewind, TheCallAfterARewindRepeatsTheFirstCall) {
   opt.chunk_bytes = 1024;
   auto comm = make_communicator(w.backend, parse_algorithm("p2p-ring"), w.devices, opt);
   std::vector<std::vector<std::byte>> host(n);
-  std::vector<const void*> send;
-  std::vector<void*> recv;
-  std::vector<Stream*> streams;
-  for (int r = 0; r < n; ++r) {
-    send.push_back(w.bufs[static_cast<std::size_t>(r)].data());
-    recv.push_back(w.bufs[static_cast<std::size_t>(r)].data());
-    streams.push_back(w.streams[static_cast<std::size_t>(r)].get());
-  }
   for (int call = 0; call < 3; ++call) {
     for (int r = 0; r < n; ++r) w.upload(r, count, host[static_cast<std::size_t>(r)]);
-    comm->allreduce(DType::f32, send, recv, count, streams);
+    comm->allreduce(DType::f32, w.send, w.recv, count, w.stream_ptrs);
     for (int r = 0; r < n; ++r) EXPECT_EQ(w.wrong(r, count, host[static_cast<std::size_t>(r)]), 0u) << "call " << call;
     comm->rewind();  // streams are synchronized by wrong()
   }
