@@ -52,6 +52,7 @@ struct AllreduceFlags {
   std::string chunk_bytes;
   std::string launch = "thread-per-rank";
   bool dry_run = false;
+  bool nccl_multi_rank_gpu = false;
   std::string timeout;  // empty: no limit
 };
 
@@ -104,6 +105,7 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   if (!f.out_of_place_only) placements.push_back(true);
   CommunicatorOptions comm_options;
   if (!f.chunk_bytes.empty()) comm_options.chunk_bytes = parse_size(f.chunk_bytes, "--chunk-bytes");
+  comm_options.nccl_multi_rank_gpu = f.nccl_multi_rank_gpu;
   const bool check = !f.no_check && parse_int(f.check, "-c/--check", 0, 1 << 20) != 0;
   const int repeats = parse_repeats_flag(f.stopping);
   std::optional<double> timeout_s;
@@ -190,6 +192,7 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   options["check_pattern"] = input_pattern_name(pattern);
   options["chunk_bytes"] = comm_options.chunk_bytes;
   options["launch"] = launch_name(config.launch);
+  options["nccl_multi_rank_gpu"] = f.nccl_multi_rank_gpu;
   options["timeout_s"] = timeout_s ? nlohmann::json(*timeout_s) : nlohmann::json(nullptr);
   options["stopping"] = stopping_options_json(stopping);
   if (repeats > 1) options["repeats"] = repeats;  // absent = 1, as in files written before --repeats
@@ -282,6 +285,9 @@ Command add_allreduce_command(CLI::App& root) {
   app->add_option("--launch", flags->launch,
                   "How ranks are driven: thread-per-rank (a host thread per rank, as DDP) or single-thread")
       ->capture_default_str();
+  app->add_flag("--nccl-multi-rank-gpu", flags->nccl_multi_rank_gpu,
+                "nccl-*: allow several ranks on one GPU (NCCL >= 2.30, NCCL_MULTI_RANK_GPU_ENABLE=1; experimental, "
+                "such points are marked functional-only)");
   app->add_flag("--dry-run", flags->dry_run,
                 "Print the points with operations per stream and scratch per rank; run nothing, write nothing");
   app->add_option("--timeout", flags->timeout,

@@ -40,6 +40,15 @@ std::string allreduce_label(const AllreducePointSpec& p) {
          (p.graph > 0 ? " graph=" + std::to_string(p.graph) : "");
 }
 
+bool shares_a_device(const std::vector<int>& devices) {
+  for (std::size_t i = 0; i < devices.size(); ++i) {
+    for (std::size_t j = i + 1; j < devices.size(); ++j) {
+      if (devices[i] == devices[j]) return true;
+    }
+  }
+  return false;
+}
+
 double allreduce_busbw_factor(int ranks) {
   return ranks <= 0 ? 0.0 : 2.0 * (ranks - 1) / static_cast<double>(ranks);
 }
@@ -388,6 +397,11 @@ PointRecord AllreduceBench::run(const AllreducePointSpec& spec) {
                        {"ops_per_stream", call_plan.ops_per_stream},
                        {"host_bound", host_bound}};
   if (call_plan.scratch_bytes > 0) rec.more["extra"]["scratch_bytes_per_rank"] = call_plan.scratch_bytes;
+  if (spec.algo.transport == Transport::nccl && shares_a_device(spec.devices)) {
+    // NCCL's multi-rank-per-GPU mode (>= 2.30) is experimental and shares one GPU's SMs and memory
+    // between ranks: the result is checked, but the time says nothing about a real multi-GPU node.
+    rec.more["extra"]["functional_only"] = "NCCL ranks share a GPU (NCCL_MULTI_RANK_GPU_ENABLE)";
+  }
   if (call_plan.chunk_bytes > 0) rec.more["extra"]["chunk_bytes"] = call_plan.chunk_bytes;
   if (r.gate != nullptr && !gate_fits) {
     rec.more["extra"]["stream_gate_skipped"] = "one call's " + std::to_string(gated_ops) +
