@@ -57,7 +57,53 @@ struct TrainFlags {
   std::string loss_scale_interval = "2000";
   std::string launch = "thread-per-rank";
   bool dry_run = false;
+  // Sync frequency, compression, convergence (issue 13).
+  std::string accum = "1";
+  std::string comm_dtype;  // empty: the precision
+  std::string lr_scaling = "none";
+  std::string lr_base_batch = "32";
+  std::string warmup_steps = "0";
+  std::string target_loss;
+  std::string target_max_steps = "2000";
+  std::string eval_every = "5";
+  std::string eval_samples = "512";
+  std::string probe_every = "4";
 };
+
+// The sync/convergence flags parsed into typed values (before anything runs).
+struct SyncSettings {
+  std::vector<int> accums;
+  std::vector<std::optional<DType>> comm_dtypes;
+  std::vector<LrScaling> lr_scalings;
+};
+
+SyncSettings parse_sync_flags(const TrainFlags& f, TrainBenchConfig& config) {
+  SyncSettings s;
+  s.accums = parse_positive_int_list(f.accum, "--accum");
+  for (int a : s.accums) {
+    if (a > 4096) throw std::invalid_argument("--accum: " + std::to_string(a) + " is above the limit of 4096");
+  }
+  if (f.comm_dtype.empty()) {
+    s.comm_dtypes.push_back(std::nullopt);
+  } else {
+    for (DType d : parse_list<DType>(f.comm_dtype, "--comm-dtype", [](const std::string& x) { return parse_dtype(x); })) {
+      s.comm_dtypes.emplace_back(d);
+    }
+  }
+  s.lr_scalings = parse_list<LrScaling>(f.lr_scaling, "--lr-scaling", [](const std::string& x) { return parse_lr_scaling(x); });
+  config.lr_schedule.base_batch = static_cast<int>(parse_int(f.lr_base_batch, "--lr-base-batch", 1, 1 << 24));
+  config.lr_schedule.warmup_steps = static_cast<int>(parse_int(f.warmup_steps, "--warmup-steps", 0, 1 << 24));
+  if (!f.target_loss.empty()) {
+    ConvergenceOptions c;
+    c.target_loss = parse_double(f.target_loss, "--target-loss", 0, 1e6);
+    c.max_steps = static_cast<int>(parse_int(f.target_max_steps, "--target-max-steps", 1, 1 << 24));
+    c.eval_every = static_cast<int>(parse_int(f.eval_every, "--eval-every", 1, 1 << 24));
+    c.eval_samples = static_cast<int>(parse_int(f.eval_samples, "--eval-samples", 1, 1 << 24));
+    c.probe_every = static_cast<int>(parse_int(f.probe_every, "--probe-every", 1, 1 << 24));
+    config.convergence = c;
+  }
+  return s;
+}
 
 // 1, 2, 4, ... up to the device count, and the device count itself: a scaling curve by default.
 std::string default_rank_counts(int devices) {
@@ -95,6 +141,21 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   }
   const OptimizerKind optimizer = parse_optimizer(f.optimizer);
   TrainBenchConfig config;
+  const SyncSettings sync = parse_sync_flags(f, config);
+  for (DType p : precisions) {
+    for (const auto& c : sync.comm_dtypes) {
+      if (c && *c != p && p != DType::f32) {
+        throw std::invalid_argument("--comm-dtype: compression applies to fp32 training (--precision " +
+                                    std::string(dtype_name(p)) + " already all-reduces in " + std::string(dtype_name(p)) + ")");
+      }
+    }
+  }
+  for (int b : batches) {
+    if (model.batch_multiple > 1 && scaling == Scaling::weak && b % model.batch_multiple != 0) {
+      throw std::invalid_argument("--batch: " + model.name + " takes tokens per rank in whole sequences of " +
+                                  std::to_string(model.batch_multiple) + "; " + std::to_string(b) + " is not a multiple");
+    }
+  }
   config.stopping = stopping;
   if (!f.lr.empty()) config.lr = static_cast<float>(parse_double(f.lr, "--lr", 0, 10));
   if (config.lr && !(*config.lr > 0)) throw std::invalid_argument("--lr: must be positive, got " + f.lr);
@@ -138,7 +199,13 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
       for (DType precision : precisions) {
         for (double bucket_mb : bucket_mbs) {
           for (int b : batches) {
+           for (int accum : sync.accums) {
+            for (const auto& comm_dtype : sync.comm_dtypes) {
+             for (LrScaling lr_scaling : sync.lr_scalings) {
             TrainPointSpec spec;
+            spec.accum = accum;
+            spec.comm_dtype = comm_dtype;
+            spec.lr_scaling = lr_scaling;
             spec.model = model;
             spec.algo = algo;
             spec.precision = precision;
@@ -152,6 +219,9 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
             specs.push_back(spec);
             plan.push_back(SweepPoint{train_point_id(spec), "train", train_label(spec), train_axes(spec),
                                       [&bench, spec] { return bench.run(spec); }});
+             }
+            }
+           }
           }
         }
       }
@@ -195,6 +265,25 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   options["loss_scale_interval"] = config.scaler.growth_interval;
   options["stopping"] = stopping_options_json(stopping);
   options["launch"] = launch_name(config.launch);
+  options["accum"] = sync.accums;
+  {
+    std::vector<std::string> names;
+    for (const auto& c : sync.comm_dtypes) names.emplace_back(c ? dtype_name(*c) : "precision");
+    options["comm_dtype"] = names;
+    names.clear();
+    for (LrScaling l : sync.lr_scalings) names.emplace_back(lr_scaling_name(l));
+    options["lr_scaling"] = names;
+  }
+  options["lr_base_batch"] = config.lr_schedule.base_batch;
+  options["warmup_steps"] = config.lr_schedule.warmup_steps;
+  options["target_loss"] = config.convergence ? nlohmann::json(config.convergence->target_loss) : nlohmann::json(nullptr);
+  if (config.convergence) {
+    options["target_max_steps"] = config.convergence->max_steps;
+    options["eval_every"] = config.convergence->eval_every;
+    options["eval_samples"] = config.convergence->eval_samples;
+    options["probe_every"] = config.convergence->probe_every;
+  }
+  options["tensor_count"] = model.params().size();
 
   std::optional<ResultsFile> results = open_results_file(
       f.output, ResultsHeader{"train", inv.argv, options, describe_system(backend, rank_plan.distinct_devices())});
@@ -203,8 +292,9 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   }
 
   std::cout << "# dpbench train  backend: " << backend.name() << " (" << setup.choice.why << ")\n"
-            << "# model " << model.name << ": widths " << nlohmann::json(model.widths).dump() << ", "
-            << model.param_count() << " parameters, " << activation_name(config.activation) << "; optimizer "
+ << "# model " << model.name << ": " << (model.is_mlp() ? "widths " + nlohmann::json(model.widths).dump() : model.what)
+            << ", " << model.param_count() << " parameters in " << model.params().size() << " tensors, "
+            << model.flops_per_sample() / 1e9 << " GFLOP/sample, " << activation_name(config.activation) << "; optimizer "
             << optimizer_name(optimizer) << " lr " << options["lr"].get<double>() << "; seed " << config.seed << "\n"
             << "# " << plan.size() << " points; stopping: warm-up " << stopping.warmup_iters << " steps, then "
             << (stopping.fixed_iters ? "exactly " + std::to_string(*stopping.fixed_iters) + " steps"
@@ -259,8 +349,9 @@ Command add_train_command(CLI::App& root) {
   add_backend_flags(*app, flags->backend);
   add_rank_flags(*app, flags->ranks);
   app->add_option("--model", flags->model,
-                  "MLP: small (~1M params), medium (~25M, ResNet-50's gradients), large (~350M, BERT-large's), "
-                  "or layer widths like 512,1024,1024,10")
+                  "MLP: small (~1M params), medium (~25M), large (~350M) or layer widths like 512,1024,1024,10; "
+                  "real parameter layouts: resnet50, gpt2-small[:SEQ], bert-base[:SEQ] (transformers: --batch is "
+                  "tokens per rank, whole sequences; SEQ default 1024 / 512)")
       ->capture_default_str();
   app->add_option("--algo", flags->algo,
                   "All-reduce algorithms, comma-separated: p2p-ring, p2p-tree, p2p-direct, nccl-ring, nccl-tree, "
@@ -289,6 +380,32 @@ Command add_train_command(CLI::App& root) {
   app->add_option("--loss-scale-init", flags->loss_scale_init, "fp16: initial loss scale")->capture_default_str();
   app->add_option("--loss-scale-interval", flags->loss_scale_interval,
                   "fp16: clean steps before the loss scale doubles")
+      ->capture_default_str();
+  app->add_option("--accum", flags->accum,
+                  "Gradient accumulation: micro-batches per optimizer step, one all-reduce per step (DDP no_sync); "
+                  "comma-separated sweep axis")
+      ->capture_default_str();
+  app->add_option("--comm-dtype", flags->comm_dtype,
+                  "All-reduce dtype on fp32 training: fp32, bf16, fp16 (cast before, back after, as DDP's "
+                  "compression hooks); comma-separated sweep axis (default: the precision)");
+  app->add_option("--lr-scaling", flags->lr_scaling,
+                  "Learning-rate scaling with samples per update: none, linear, sqrt (comma-separated sweep axis)")
+      ->capture_default_str();
+  app->add_option("--lr-base-batch", flags->lr_base_batch,
+                  "Samples per update the base --lr is for (lr scaling; Pollux's base batch M0)")
+      ->capture_default_str();
+  app->add_option("--warmup-steps", flags->warmup_steps, "Linear lr warm-up over this many steps (0: none)")
+      ->capture_default_str();
+  app->add_option("--target-loss", flags->target_loss,
+                  "Per point, first train until the held-out loss reaches this (steps and time to target, gradient "
+                  "noise scale, critical batch, statistical efficiency, goodput)");
+  app->add_option("--target-max-steps", flags->target_max_steps, "--target-loss: give up after this many steps")
+      ->capture_default_str();
+  app->add_option("--eval-every", flags->eval_every, "--target-loss: evaluate the held-out loss every N steps")
+      ->capture_default_str();
+  app->add_option("--eval-samples", flags->eval_samples, "--target-loss: held-out samples (tokens)")
+      ->capture_default_str();
+  app->add_option("--probe-every", flags->probe_every, "--target-loss: gradient-norm probe every N steps (2+ ranks)")
       ->capture_default_str();
   add_stopping_flags(*app, flags->stopping, default_stopping());
   add_output_flags(*app, flags->output);
