@@ -247,7 +247,7 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   options["model"] = model.name;
   options["widths"] = model.widths;
   options["param_count"] = model.param_count();
-  options["activation"] = activation_name(config.activation);
+  options["activation"] = activation_name(model.is_mlp() ? config.activation : model.activation);
   options["algo"] = algo_texts(algos);
   std::vector<std::string> precision_names;
   for (DType d : precisions) precision_names.emplace_back(dtype_name(d));
@@ -294,7 +294,7 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   std::cout << "# dpbench train  backend: " << backend.name() << " (" << setup.choice.why << ")\n"
  << "# model " << model.name << ": " << (model.is_mlp() ? "widths " + nlohmann::json(model.widths).dump() : model.what)
             << ", " << model.param_count() << " parameters in " << model.params().size() << " tensors, "
-            << model.flops_per_sample() / 1e9 << " GFLOP/sample, " << activation_name(config.activation) << "; optimizer "
+            << model.flops_per_sample() / 1e9 << " GFLOP/sample, " << options["activation"].get<std::string>() << "; optimizer "
             << optimizer_name(optimizer) << " lr " << options["lr"].get<double>() << "; seed " << config.seed << "\n"
             << "# " << plan.size() << " points; stopping: warm-up " << stopping.warmup_iters << " steps, then "
             << (stopping.fixed_iters ? "exactly " + std::to_string(*stopping.fixed_iters) + " steps"
