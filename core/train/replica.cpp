@@ -20,7 +20,7 @@ Replica::Replica(Backend& backend, int rank_, int device_, const TrainConfig& co
   state1 = backend.allocate(device, n * sizeof(float));
   if (config.optimizer.kind == OptimizerKind::adamw) state2 = backend.allocate(device, n * sizeof(float));
   if (config.accum > 1) accum_grads = backend.allocate(device, n * es);
-  if (config.comm_dtype != t) comm_grads = backend.allocate(device, n * dtype_size(config.comm_dtype));
+  if (config.comm_type() != t) comm_grads = backend.allocate(device, n * dtype_size(config.comm_type()));
 
   input = backend.allocate(device, batch * static_cast<std::size_t>(m.input_dim()) * es);
   labels = backend.allocate(device, accum * batch * sizeof(std::int32_t));
@@ -65,7 +65,7 @@ Replica::Replica(Backend& backend, int rank_, int device_, const TrainConfig& co
   // and must be zero (it is all-reduced).
   compute->fill(t, grads.data(), n, 0.0);
   if (accum_grads) compute->fill(t, accum_grads.data(), n, 0.0);
-  if (comm_grads) compute->fill(config.comm_dtype, comm_grads.data(), n, 0.0);
+  if (comm_grads) compute->fill(config.comm_type(), comm_grads.data(), n, 0.0);
   compute->fill(DType::f32, state1.data(), n, 0.0);
   if (state2) compute->fill(DType::f32, state2.data(), n, 0.0);
   compute->fill(DType::f32, skip_flag.data(), 1, 0.0);

@@ -2,6 +2,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "collectives/rank_threads.h"
@@ -33,7 +34,8 @@ struct TrainConfig {
   DType precision = DType::f32;  // weights, activations, gradients
   // The all-reduce's type. Equal to precision, or fp16/bf16 on fp32 training: each bucket is cast
   // before its all-reduce and back after (DDP's fp16/bf16 compression hooks).
-  DType comm_dtype = DType::f32;
+  std::optional<DType> comm_dtype;  // unset: the precision
+  DType comm_type() const { return comm_dtype.value_or(precision); }
   OptimizerConfig optimizer;
   LrSchedule lr_schedule;
   int local_batch = 32;                                // samples per rank per micro-batch

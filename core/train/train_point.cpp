@@ -32,11 +32,10 @@ std::string baseline_key(const std::string& model, const std::string& algo, cons
                                           {"optimizer", id_value(optimizer)}});
 }
 
-// The sync axes' values as one key part (all of them, defaults included).
+// The sync axes' values as one key part, defaults filled in for files written before they existed.
 std::string sync_key(const nlohmann::json& axes) {
-  std::string s;
-  for (const char* name : {"accum", "comm_dtype", "lr_scaling"}) s += axes.value(name, nlohmann::json()).dump() + ";";
-  return s;
+  return std::to_string(axes.value("accum", 1)) + ";" + axes.value("comm_dtype", axes.value("precision", "")) + ";" +
+         axes.value("lr_scaling", "none");
 }
 
 std::string spec_baseline_key(const TrainPointSpec& p) {
@@ -114,7 +113,7 @@ TrainConfig TrainBench::train_config(const TrainPointSpec& spec) const {
   c.model = spec.model;
   if (c.model.is_mlp()) c.model.activation = config_.activation;  // real-layout presets keep theirs
   c.precision = spec.precision;
-  c.comm_dtype = spec.comm_type();
+  c.comm_dtype = spec.comm_dtype;
   c.optimizer = default_optimizer(spec.optimizer, config_.lr);
   c.lr_schedule = config_.lr_schedule;
   c.lr_schedule.scaling = spec.lr_scaling;
@@ -282,7 +281,7 @@ PointRecord TrainBench::run(const TrainPointSpec& spec) {
                          {"steps", trainer.steps_run()},
                          {"param_count", trainer.config().model.param_count()},
                          {"widths", trainer.config().model.widths},
-                         {"comm_dtype", dtype_name(trainer.config().comm_dtype)},
+                         {"comm_dtype", dtype_name(trainer.config().comm_type())},
                          {"lr_base_batch", trainer.config().lr_schedule.base_batch},
                          {"warmup_steps", trainer.config().lr_schedule.warmup_steps},
                          {"activation", activation_name(trainer.config().model.activation)},

@@ -33,7 +33,7 @@ Trainer::Trainer(Backend& backend, Communicator& comm, TrainConfig config, Watch
   if (config_.local_batch < 1) throw std::invalid_argument("--batch: must be at least 1");
   config_.optimizer.validate();
   if (config_.accum < 1) throw std::invalid_argument("--accum: must be at least 1");
-  if (config_.comm_dtype != config_.precision && config_.precision != DType::f32) {
+  if (config_.comm_type() != config_.precision && config_.precision != DType::f32) {
     throw std::invalid_argument("--comm-dtype: compression applies to fp32 training; with --precision " +
                                 std::string(dtype_name(config_.precision)) + " the all-reduce is already " +
                                 std::string(dtype_name(config_.precision)));
@@ -175,8 +175,8 @@ void Trainer::launch_bucket_rank(Replica& r, int b, bool wait_ready) {
   Stream* streams[] = {r.comm.get()};
   PhaseRange range(streams, name);
   timeline_->begin(name, r.rank, *r.comm);
-  const BucketComm c = bucket_comm(r, bucket, config_.precision, config_.comm_dtype);
-  comm_->allreduce_rank(r.rank, config_.comm_dtype, c.comm, c.comm, bucket.elements, *r.comm);
+  const BucketComm c = bucket_comm(r, bucket, config_.precision, config_.comm_type());
+  comm_->allreduce_rank(r.rank, config_.comm_type(), c.comm, c.comm, bucket.elements, *r.comm);
   bucket_comm_done(r, c, bucket.elements);
   timeline_->end(name, r.rank, *r.comm);
   if (r.rank == 0) ++allreduce_calls_;
@@ -195,11 +195,11 @@ void Trainer::launch_bucket_all(int b, bool wait_ready) {
   std::vector<BucketComm> comms;
   for (auto& r : replicas_) {
     timeline_->begin(name, r->rank, *r->comm);
-    comms.push_back(bucket_comm(*r, bucket, config_.precision, config_.comm_dtype));
+    comms.push_back(bucket_comm(*r, bucket, config_.precision, config_.comm_type()));
     send.push_back(comms.back().comm);
     recv.push_back(comms.back().comm);
   }
-  comm_->allreduce(config_.comm_dtype, send, recv, bucket.elements, streams);
+  comm_->allreduce(config_.comm_type(), send, recv, bucket.elements, streams);
   for (auto& r : replicas_) {
     bucket_comm_done(*r, comms[static_cast<std::size_t>(r->rank)], bucket.elements);
     timeline_->end(name, r->rank, *r->comm);
