@@ -18,5 +18,9 @@ trap 'rm -rf "$tmp"' EXIT
 # Strong scaling: the global batch is the fixed axis and the per-rank batch follows from the rank count.
 "$bin" train --backend cpu --gpus 1,2,4 --global-batch 64 --algo p2p-ring,p2p-tree --bucket-mb 1 \
   --model small --max-time 0.1 --out "$tmp/train_strong_cpu.json" >/dev/null
+# Convergence and sync axes (issue 13): time-to-target, noise scale, accumulation, bf16 communication.
+"$bin" train --backend cpu --gpus 1,2 --global-batch 64,256 --model 64,128,10 --optimizer sgd --lr 0.05 \
+  --lr-scaling linear --accum 1,2 --comm-dtype fp32,bf16 --target-loss 1.2 --target-max-steps 500 --eval-every 2 \
+  --eval-samples 256 --iters 3 --warmup 1 --out "$tmp/train_convergence_cpu.json" >/dev/null
 cp "$tmp"/*.json "$dir/"
 echo "fixtures rewritten in $dir"
