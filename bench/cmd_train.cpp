@@ -8,6 +8,7 @@
 
 #include "cli_backend.h"
 #include "cli_sweep_flags.h"
+#include "cli_train_sync.h"
 #include "collectives/algorithm_rules.h"
 #include "commands.h"
 #include "results/results_file.h"
@@ -57,53 +58,8 @@ struct TrainFlags {
   std::string loss_scale_interval = "2000";
   std::string launch = "thread-per-rank";
   bool dry_run = false;
-  // Sync frequency, compression, convergence (issue 13).
-  std::string accum = "1";
-  std::string comm_dtype;  // empty: the precision
-  std::string lr_scaling = "none";
-  std::string lr_base_batch = "32";
-  std::string warmup_steps = "0";
-  std::string target_loss;
-  std::string target_max_steps = "2000";
-  std::string eval_every = "5";
-  std::string eval_samples = "512";
-  std::string probe_every = "4";
+  SyncFlags sync;
 };
-
-// The sync/convergence flags parsed into typed values (before anything runs).
-struct SyncSettings {
-  std::vector<int> accums;
-  std::vector<std::optional<DType>> comm_dtypes;
-  std::vector<LrScaling> lr_scalings;
-};
-
-SyncSettings parse_sync_flags(const TrainFlags& f, TrainBenchConfig& config) {
-  SyncSettings s;
-  s.accums = parse_positive_int_list(f.accum, "--accum");
-  for (int a : s.accums) {
-    if (a > 4096) throw std::invalid_argument("--accum: " + std::to_string(a) + " is above the limit of 4096");
-  }
-  if (f.comm_dtype.empty()) {
-    s.comm_dtypes.push_back(std::nullopt);
-  } else {
-    for (DType d : parse_list<DType>(f.comm_dtype, "--comm-dtype", [](const std::string& x) { return parse_dtype(x); })) {
-      s.comm_dtypes.emplace_back(d);
-    }
-  }
-  s.lr_scalings = parse_list<LrScaling>(f.lr_scaling, "--lr-scaling", [](const std::string& x) { return parse_lr_scaling(x); });
-  config.lr_schedule.base_batch = static_cast<int>(parse_int(f.lr_base_batch, "--lr-base-batch", 1, 1 << 24));
-  config.lr_schedule.warmup_steps = static_cast<int>(parse_int(f.warmup_steps, "--warmup-steps", 0, 1 << 24));
-  if (!f.target_loss.empty()) {
-    ConvergenceOptions c;
-    c.target_loss = parse_double(f.target_loss, "--target-loss", 0, 1e6);
-    c.max_steps = static_cast<int>(parse_int(f.target_max_steps, "--target-max-steps", 1, 1 << 24));
-    c.eval_every = static_cast<int>(parse_int(f.eval_every, "--eval-every", 1, 1 << 24));
-    c.eval_samples = static_cast<int>(parse_int(f.eval_samples, "--eval-samples", 1, 1 << 24));
-    c.probe_every = static_cast<int>(parse_int(f.probe_every, "--probe-every", 1, 1 << 24));
-    config.convergence = c;
-  }
-  return s;
-}
 
 // 1, 2, 4, ... up to the device count, and the device count itself: a scaling curve by default.
 std::string default_rank_counts(int devices) {
@@ -141,7 +97,7 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   }
   const OptimizerKind optimizer = parse_optimizer(f.optimizer);
   TrainBenchConfig config;
-  const SyncSettings sync = parse_sync_flags(f, config);
+  const SyncSettings sync = parse_sync_flags(f.sync, config);
   for (DType p : precisions) {
     for (const auto& c : sync.comm_dtypes) {
       if (c && *c != p && p != DType::f32) {
@@ -265,24 +221,7 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   options["loss_scale_interval"] = config.scaler.growth_interval;
   options["stopping"] = stopping_options_json(stopping);
   options["launch"] = launch_name(config.launch);
-  options["accum"] = sync.accums;
-  {
-    std::vector<std::string> names;
-    for (const auto& c : sync.comm_dtypes) names.emplace_back(c ? dtype_name(*c) : "precision");
-    options["comm_dtype"] = names;
-    names.clear();
-    for (LrScaling l : sync.lr_scalings) names.emplace_back(lr_scaling_name(l));
-    options["lr_scaling"] = names;
-  }
-  options["lr_base_batch"] = config.lr_schedule.base_batch;
-  options["warmup_steps"] = config.lr_schedule.warmup_steps;
-  options["target_loss"] = config.convergence ? nlohmann::json(config.convergence->target_loss) : nlohmann::json(nullptr);
-  if (config.convergence) {
-    options["target_max_steps"] = config.convergence->max_steps;
-    options["eval_every"] = config.convergence->eval_every;
-    options["eval_samples"] = config.convergence->eval_samples;
-    options["probe_every"] = config.convergence->probe_every;
-  }
+  add_sync_options(options, sync, config);
   options["tensor_count"] = model.params().size();
 
   std::optional<ResultsFile> results = open_results_file(
@@ -381,32 +320,7 @@ Command add_train_command(CLI::App& root) {
   app->add_option("--loss-scale-interval", flags->loss_scale_interval,
                   "fp16: clean steps before the loss scale doubles")
       ->capture_default_str();
-  app->add_option("--accum", flags->accum,
-                  "Gradient accumulation: micro-batches per optimizer step, one all-reduce per step (DDP no_sync); "
-                  "comma-separated sweep axis")
-      ->capture_default_str();
-  app->add_option("--comm-dtype", flags->comm_dtype,
-                  "All-reduce dtype on fp32 training: fp32, bf16, fp16 (cast before, back after, as DDP's "
-                  "compression hooks); comma-separated sweep axis (default: the precision)");
-  app->add_option("--lr-scaling", flags->lr_scaling,
-                  "Learning-rate scaling with samples per update: none, linear, sqrt (comma-separated sweep axis)")
-      ->capture_default_str();
-  app->add_option("--lr-base-batch", flags->lr_base_batch,
-                  "Samples per update the base --lr is for (lr scaling; Pollux's base batch M0)")
-      ->capture_default_str();
-  app->add_option("--warmup-steps", flags->warmup_steps, "Linear lr warm-up over this many steps (0: none)")
-      ->capture_default_str();
-  app->add_option("--target-loss", flags->target_loss,
-                  "Per point, first train until the held-out loss reaches this (steps and time to target, gradient "
-                  "noise scale, critical batch, statistical efficiency, goodput)");
-  app->add_option("--target-max-steps", flags->target_max_steps, "--target-loss: give up after this many steps")
-      ->capture_default_str();
-  app->add_option("--eval-every", flags->eval_every, "--target-loss: evaluate the held-out loss every N steps")
-      ->capture_default_str();
-  app->add_option("--eval-samples", flags->eval_samples, "--target-loss: held-out samples (tokens)")
-      ->capture_default_str();
-  app->add_option("--probe-every", flags->probe_every, "--target-loss: gradient-norm probe every N steps (2+ ranks)")
-      ->capture_default_str();
+  add_sync_flags(*app, flags->sync);
   add_stopping_flags(*app, flags->stopping, default_stopping());
   add_output_flags(*app, flags->output);
   return {app, [flags](const Invocation& inv) { return run_train(*flags, inv); }};
