@@ -3,7 +3,8 @@
 // Time-to-target: train from the seed's initial weights until the loss on a fixed held-out set
 // of the teacher-student data (SyntheticData::kHeldOutFirst on, the same samples for every point)
 // reaches the target, evaluating every eval_every steps. Steps, samples and the wall time of the
-// training steps (evaluation and probe arithmetic excluded) until then are measured.
+// training steps until then are measured (evaluation and the probes' host arithmetic excluded; a
+// probed step's extra device-to-host gradient copies are inside its time).
 //
 // Gradient noise scale (McCandlish et al. 2018, arXiv 1812.06162, App. A.1): from the squared
 // norms of the per-replica mean gradient |G_small|^2 (batch B_small = per-rank samples per update)

@@ -13,7 +13,14 @@
 //   buckets    per bucket: bytes, parameter names, all-reduce stats (ms), busbw (GB/s from the
 //              median, nccl-tests' 2(n-1)/n factor)
 //   timeline   the last measured step's spans on every rank (ms from the rank's step start)
-//   extra      weights_hash, loss_scale, steps, param_count, replicas_identical, ...
+//   extra      weights_hash, loss_scale, steps, param_count, replicas_identical, comm_dtype, ...
+//   model      metrics param_count, tensor_count, flops_per_sample (counted from the executed
+//              layout), *_reference (source "model": the real model's published figures; more.model
+//              names the source), allreduce_calls_per_sample (measured)
+//   convergence with --target-loss (core/train/convergence.h): a fresh trainer first runs to the
+//              target; metrics steps_to_target, time_to_target_s (measured), samples_to_target,
+//              gradient_noise_scale, critical_batch (derived), statistical_efficiency, goodput
+//              (Pollux, source "model"); more.convergence holds the held-out loss curve and norms
 // Replicas are compared at the end; any difference makes the point "failed" with the reason (the
 // measured figures stay in the record).
 #pragma once

@@ -87,7 +87,7 @@ class Trainer {
 
   // Mean loss of rank 0's replica on `count` samples of the synthetic data starting at sample
   // index `first` (a held-out set: indices no step trains on), forward only, in chunks of the
-  // per-rank batch (count is rounded up to whole chunks). Waits for it.
+  // per-rank batch (the last chunk padded; only the set's rows count). Waits for it.
   double evaluate(std::uint64_t first, int count);
 
   const TrainConfig& config() const { return config_; }

@@ -1,5 +1,6 @@
 // The trainer's host-side reads: replica weights and their comparison, the held-out evaluation
 // and the gradient noise probe's norms.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -62,7 +63,11 @@ double Trainer::evaluate(std::uint64_t first, int count) {
   double sum = 0;
   std::size_t n = 0;
   Stream* streams[] = {r.compute.get(), r.comm.get()};
+  // Chunks of the per-rank batch; the last one is padded with the samples after the set and only
+  // the set's rows are counted, so every point evaluates the same `count` samples.
   for (int done = 0; done < count; done += batch) {
+    const int take = std::min(batch, count - done);
+    const std::size_t use = std::max<std::size_t>(1, rows * static_cast<std::size_t>(take) / static_cast<std::size_t>(batch));
     data_.samples(first + static_cast<std::uint64_t>(done), batch, features, labels);
     cpu::cast(config_.precision, r.host_input.data(), DType::f32, features.data(), features.size());
     std::memcpy(r.host_labels.data(), labels.data(), labels.size() * sizeof(std::int32_t));
@@ -71,8 +76,8 @@ double Trainer::evaluate(std::uint64_t first, int count) {
     pass_->forward(r, 0, 0.0f);
     r.compute->copy_to_host(r.host_loss.data(), r.row_loss.data(), rows * sizeof(float));
     watchdog_.wait(streams, "evaluating the held-out loss");
-    for (std::size_t i = 0; i < rows; ++i) sum += static_cast<double>(r.host_loss.as<float>()[i]);
-    n += rows;
+    for (std::size_t i = 0; i < use; ++i) sum += static_cast<double>(r.host_loss.as<float>()[i]);
+    n += use;
   }
   return sum / static_cast<double>(n);
 }

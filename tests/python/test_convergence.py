@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from conftest import fixture_path
 
-from dpbench_report import load_results, to_records
+from dpbench_report import PointRecord, load_results, to_records
 from dpbench_report.convergence import convergence_rows, main, markdown_table
 from dpbench_report.plots import make_plots
 
 NAME = "train_convergence_cpu"
 
 
-def _records():  # type: ignore[no-untyped-def]
+def _records() -> list[PointRecord]:
     return to_records([load_results(fixture_path(NAME))])
 
 
@@ -38,8 +40,9 @@ def test_accumulation_divides_allreduce_calls_per_sample() -> None:
         twin = [o for o in records if o.axis("accum") == 1 and o.axis("batch") == r.axis("batch")
                 and o.ranks == r.ranks and o.axis("comm_dtype") == r.axis("comm_dtype")]
         assert twin
-        ratio = twin[0].metric("allreduce_calls_per_sample") / r.metric("allreduce_calls_per_sample")  # type: ignore[operator]
-        assert abs(ratio - 2.0) < 1e-9
+        one, two = twin[0].metric("allreduce_calls_per_sample"), r.metric("allreduce_calls_per_sample")
+        assert one is not None and two is not None
+        assert abs(one / two - 2.0) < 1e-9
 
 
 def test_rows_and_markdown_table() -> None:
@@ -54,7 +57,7 @@ def test_rows_and_markdown_table() -> None:
     assert len(text.splitlines()) == len(rows) + 2
 
 
-def test_cli_prints_the_table(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_cli_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(fixture_path(NAME))]) == 0
     assert "steps to target" in capsys.readouterr().out
 
