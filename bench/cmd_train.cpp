@@ -8,6 +8,7 @@
 
 #include "cli_backend.h"
 #include "cli_sweep_flags.h"
+#include "cli_train_sync.h"
 #include "collectives/algorithm_rules.h"
 #include "commands.h"
 #include "results/results_file.h"
@@ -59,6 +60,7 @@ struct TrainFlags {
   std::string loss_scale_interval = "2000";
   std::string launch = "thread-per-rank";
   bool dry_run = false;
+  SyncFlags sync;
 };
 
 // 1, 2, 4, ... up to the device count, and the device count itself: a scaling curve by default.
@@ -97,6 +99,21 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   }
   const OptimizerKind optimizer = parse_optimizer(f.optimizer);
   TrainBenchConfig config;
+  const SyncSettings sync = parse_sync_flags(f.sync, config);
+  for (DType p : precisions) {
+    for (const auto& c : sync.comm_dtypes) {
+      if (c && *c != p && p != DType::f32) {
+        throw std::invalid_argument("--comm-dtype: compression applies to fp32 training (--precision " +
+                                    std::string(dtype_name(p)) + " already all-reduces in " + std::string(dtype_name(p)) + ")");
+      }
+    }
+  }
+  for (int b : batches) {
+    if (model.batch_multiple > 1 && scaling == Scaling::weak && b % model.batch_multiple != 0) {
+      throw std::invalid_argument("--batch: " + model.name + " takes tokens per rank in whole sequences of " +
+                                  std::to_string(model.batch_multiple) + "; " + std::to_string(b) + " is not a multiple");
+    }
+  }
   config.stopping = stopping;
   if (!f.lr.empty()) config.lr = static_cast<float>(parse_double(f.lr, "--lr", 0, 10));
   if (config.lr && !(*config.lr > 0)) throw std::invalid_argument("--lr: must be positive, got " + f.lr);
@@ -142,7 +159,13 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
       for (DType precision : precisions) {
         for (double bucket_mb : bucket_mbs) {
           for (int b : batches) {
+           for (int accum : sync.accums) {
+            for (const auto& comm_dtype : sync.comm_dtypes) {
+             for (LrScaling lr_scaling : sync.lr_scalings) {
             TrainPointSpec spec;
+            spec.accum = accum;
+            spec.comm_dtype = comm_dtype;
+            spec.lr_scaling = lr_scaling;
             spec.model = model;
             spec.algo = algo;
             spec.precision = precision;
@@ -159,6 +182,9 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
                                       [&bench, spec](std::vector<PointRecord> rounds) {
                                         return merge_train_rounds(std::move(rounds), bench, spec);
                                       }});
+             }
+            }
+           }
           }
         }
       }
@@ -190,7 +216,7 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   options["model"] = model.name;
   options["widths"] = model.widths;
   options["param_count"] = model.param_count();
-  options["activation"] = activation_name(config.activation);
+  options["activation"] = activation_name(model.is_mlp() ? config.activation : model.activation);
   options["algo"] = algo_texts(algos);
   std::vector<std::string> precision_names;
   for (DType d : precisions) precision_names.emplace_back(dtype_name(d));
@@ -209,6 +235,8 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   options["stopping"] = stopping_options_json(stopping);
   options["launch"] = launch_name(config.launch);
   if (repeats > 1) options["repeats"] = repeats;  // absent = 1, as in files written before --repeats
+  add_sync_options(options, sync, config);
+  options["tensor_count"] = model.params().size();
 
   std::optional<ResultsFile> results = open_results_file(
       f.output, ResultsHeader{"train", inv.argv, options, describe_system(backend, rank_plan.distinct_devices())});
@@ -217,8 +245,9 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   }
 
   std::cout << "# dpbench train  backend: " << backend.name() << " (" << setup.choice.why << ")\n"
-            << "# model " << model.name << ": widths " << nlohmann::json(model.widths).dump() << ", "
-            << model.param_count() << " parameters, " << activation_name(config.activation) << "; optimizer "
+ << "# model " << model.name << ": " << (model.is_mlp() ? "widths " + nlohmann::json(model.widths).dump() : model.what)
+            << ", " << model.param_count() << " parameters in " << model.params().size() << " tensors, "
+            << model.flops_per_sample() / 1e9 << " GFLOP/sample, " << options["activation"].get<std::string>() << "; optimizer "
             << optimizer_name(optimizer) << " lr " << options["lr"].get<double>() << "; seed " << config.seed << "\n"
             << "# " << plan.size() << " points; stopping: warm-up " << stopping.warmup_iters << " steps, then "
             << (stopping.fixed_iters ? "exactly " + std::to_string(*stopping.fixed_iters) + " steps"
@@ -280,8 +309,9 @@ Command add_train_command(CLI::App& root) {
   add_backend_flags(*app, flags->backend);
   add_rank_flags(*app, flags->ranks);
   app->add_option("--model", flags->model,
-                  "MLP: small (~1M params), medium (~25M, ResNet-50's gradients), large (~350M, BERT-large's), "
-                  "or layer widths like 512,1024,1024,10")
+                  "MLP: small (~1M params), medium (~25M), large (~350M) or layer widths like 512,1024,1024,10; "
+                  "real parameter layouts: resnet50, gpt2-small[:SEQ], bert-base[:SEQ] (transformers: --batch is "
+                  "tokens per rank, whole sequences; SEQ default 1024 / 512)")
       ->capture_default_str();
   app->add_option("--algo", flags->algo,
                   "All-reduce algorithms, comma-separated: p2p-ring, p2p-tree, p2p-direct, nccl-ring, nccl-tree, "
@@ -312,6 +342,7 @@ Command add_train_command(CLI::App& root) {
   app->add_option("--loss-scale-interval", flags->loss_scale_interval,
                   "fp16: clean steps before the loss scale doubles")
       ->capture_default_str();
+  add_sync_flags(*app, flags->sync);
   add_stopping_flags(*app, flags->stopping, default_stopping());
   add_output_flags(*app, flags->output);
   return {app, [flags](const Invocation& inv) { return run_train(*flags, inv); }};

@@ -23,5 +23,9 @@ for r in 1 2 3; do
   "$bin" allreduce --backend cpu --gpus 2 --algo p2p-ring,p2p-tree -b 64K -e 1M -f 4 --max-time 0.05 \
     --out "$tmp/allreduce_repeat$r.json" >/dev/null
 done
+# Convergence and sync axes (issue 13): time-to-target, noise scale, accumulation, bf16 communication.
+"$bin" train --backend cpu --gpus 1,2 --global-batch 64,256 --model 64,128,10 --optimizer sgd --lr 0.05 \
+  --lr-scaling linear --accum 1,2 --comm-dtype fp32,bf16 --target-loss 1.2 --target-max-steps 500 --eval-every 2 \
+  --eval-samples 256 --iters 3 --warmup 1 --out "$tmp/train_convergence_cpu.json" >/dev/null
 cp "$tmp"/*.json "$dir/"
 echo "fixtures rewritten in $dir"

@@ -27,13 +27,19 @@ struct Replica {
   DeviceBuffer grads;    // gradients of the precision's type, bucket by bucket
   DeviceBuffer state1, state2;  // optimizer state (fp32); state2 only for AdamW
 
+  DeviceBuffer accum_grads;  // --accum > 1: the earlier micro-batches' gradient sum (flat layout)
+  DeviceBuffer comm_grads;   // comm dtype != precision: the cast gradients (flat layout)
+
   DeviceBuffer input;     // [batch, input] of the precision's type
-  DeviceBuffer labels;    // [batch] int32
-  DeviceBuffer row_loss;  // [batch] fp32
+  DeviceBuffer labels;    // [accum][batch] int32
+  DeviceBuffer row_loss;  // [accum][batch] fp32 (the last layer's rows of each micro-batch)
   DeviceBuffer skip_flag; // one fp32: nonzero when the step's gradients overflowed
-  std::vector<DeviceBuffer> z;  // per layer: pre-activation [batch, out] (the last is the logits)
-  std::vector<DeviceBuffer> a;  // per hidden layer: activation [batch, out]
-  DeviceBuffer grad_ping, grad_pong;  // dL/da and dL/dz, [batch, max width]
+  // Per layer (model_spec.h's chain): x the resampled input [rows, in] (empty when the layer reads
+  // the previous output directly), z the output before the activation [rows, out] (the last is
+  // the logits), a the activation (empty without one: a is z), s attention's scores.
+  std::vector<DeviceBuffer> x, z, a, s;
+  DeviceBuffer grad_ping, grad_pong;  // dL/da and dL/dz, the largest layer input or output
+  DeviceBuffer att_ds, att_g;         // attention backward scratch: [seq, seq] and [seq, head_dim]
 
   std::vector<std::unique_ptr<Event>> bucket_ready;  // compute -> comm, one per bucket
   std::unique_ptr<Event> backward_done, comm_done;
@@ -42,7 +48,12 @@ struct Replica {
   // host before the watchdog waits; it must outlive the copies it feeds (the trainer waits every
   // step). Input in the precision's type [batch, input], labels int32 [batch], loss fp32 [batch],
   // skip flag one fp32.
-  DeviceBuffer host_input, host_labels, host_loss, host_skip_flag;
+  DeviceBuffer host_input, host_labels, host_loss, host_skip_flag;  // input/labels: one per micro-batch
+  DeviceBuffer host_probe;  // gradient noise probe: the gradients before the all-reduce (flat layout)
+
+  // The layer's input: the resampled buffer, the previous activation or the data.
+  const void* layer_input(int layer) const;
+  void* layer_output(int layer) const;  // a, or z without an activation
 
   // Declared after the buffers and events their queued work uses, so they are destroyed first:
   // a cpu stream drains its queue when destroyed, and that work must still find its memory.
@@ -50,6 +61,7 @@ struct Replica {
   std::unique_ptr<Stream> comm;     // bucket all-reduces
   std::unique_ptr<ModelOps> ops;
 
+  std::size_t input_bytes = 0, label_bytes = 0;  // one micro-batch's host staging
   // Pointer to the layout's weights of the precision's type.
   void* weights_ptr() const { return weights ? weights.data() : master.data(); }
 };

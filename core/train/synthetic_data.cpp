@@ -74,4 +74,13 @@ void SyntheticData::shard(std::uint64_t step, int rank, int ranks, int local_bat
   }
 }
 
+void SyntheticData::samples(std::uint64_t first, int count, std::vector<float>& features,
+                            std::vector<std::int32_t>& labels) const {
+  if (count < 1) throw std::invalid_argument("synthetic data: bad sample count");
+  const auto in = static_cast<std::size_t>(input_dim_);
+  features.resize(static_cast<std::size_t>(count) * in);
+  labels.resize(static_cast<std::size_t>(count));
+  for (std::size_t k = 0; k < labels.size(); ++k) labels[k] = sample(first + k, &features[k * in]);
+}
+
 }  // namespace dpb

@@ -36,6 +36,12 @@ class SyntheticData {
   void shard(std::uint64_t step, int rank, int ranks, int local_batch, std::vector<float>& features,
              std::vector<std::int32_t>& labels) const;
 
+  // `count` consecutive samples from index `first` (a held-out set lives at indices no step uses).
+  void samples(std::uint64_t first, int count, std::vector<float>& features, std::vector<std::int32_t>& labels) const;
+
+  // The first index of the held-out set: far above any index a training run reaches.
+  static constexpr std::uint64_t kHeldOutFirst = std::uint64_t{1} << 48;
+
  private:
   static constexpr int kTeacherHidden = 32;
   std::uint64_t seed_;

@@ -9,6 +9,7 @@
 #include "device/error.h"
 #include "measure/stats.h"
 #include "train/step_timing.h"
+#include "train/train_point_figures.h"
 #include "train/trainer.h"
 
 namespace dpb {
@@ -18,8 +19,9 @@ namespace {
 // batch that point trains with: the per-rank batch for weak scaling, the global one for strong.
 std::string baseline_key(const std::string& model, const std::string& algo, const std::string& precision,
                          double bucket_mb, double first_bucket_mb, long long one_rank_batch, const std::string& scaling,
-                         bool overlap, const std::string& optimizer) {
-  return make_point_id("train-baseline", {{"model", id_value(model)},
+                         bool overlap, const std::string& optimizer, const std::string& sync) {
+  return make_point_id("train-baseline", {{"sync", sync},
+                                          {"model", id_value(model)},
                                           {"algo", id_value(algo)},
                                           {"precision", id_value(precision)},
                                           {"bucket_mb", id_value(bucket_mb)},
@@ -30,11 +32,17 @@ std::string baseline_key(const std::string& model, const std::string& algo, cons
                                           {"optimizer", id_value(optimizer)}});
 }
 
+// The sync axes' values as one key part, defaults filled in for files written before they existed.
+std::string sync_key(const nlohmann::json& axes) {
+  return std::to_string(axes.value("accum", 1)) + ";" + axes.value("comm_dtype", axes.value("precision", "")) + ";" +
+         axes.value("lr_scaling", "none");
+}
+
 std::string spec_baseline_key(const TrainPointSpec& p) {
   const long long one_rank_batch = p.scaling == Scaling::weak ? p.batch : p.global_batch();
   return baseline_key(p.model.name, p.algo.text(), std::string(dtype_name(p.precision)), p.bucket_mb,
                       p.first_bucket_mb, one_rank_batch, std::string(scaling_name(p.scaling)), p.overlap,
-                      std::string(optimizer_name(p.optimizer)));
+                      std::string(optimizer_name(p.optimizer)), sync_key(train_axes(p)));
 }
 
 std::optional<double> finite(double v) { return std::isfinite(v) ? std::optional<double>(v) : std::nullopt; }
@@ -43,8 +51,16 @@ std::optional<double> finite(double v) { return std::isfinite(v) ? std::optional
 
 std::string_view scaling_name(Scaling s) { return s == Scaling::weak ? "weak" : "strong"; }
 
+std::vector<SyncAxis> train_sync_axes(const TrainPointSpec& p) {
+  const std::string comm(dtype_name(p.comm_type()));
+  const std::string lr(lr_scaling_name(p.lr_scaling));
+  return {{"accum", p.accum, id_value(p.accum), p.accum == 1},
+          {"comm_dtype", comm, id_value(comm), p.comm_type() == p.precision},
+          {"lr_scaling", lr, id_value(lr), p.lr_scaling == LrScaling::none}};
+}
+
 std::string train_point_id(const TrainPointSpec& p) {
-  return make_point_id("train", {{"model", id_value(p.model.name)},
+  std::string id = make_point_id("train", {{"model", id_value(p.model.name)},
                                  {"algo", id_value(p.algo.text())},
                                  {"precision", id_value(dtype_name(p.precision))},
                                  {"ranks", id_value(p.ranks())},
@@ -56,10 +72,14 @@ std::string train_point_id(const TrainPointSpec& p) {
                                  {"scaling", id_value(scaling_name(p.scaling))},
                                  {"overlap", id_value(p.overlap)},
                                  {"optimizer", id_value(optimizer_name(p.optimizer))}});
+  for (const auto& a : train_sync_axes(p)) {
+    if (!a.is_default) id += "/" + a.name + "=" + a.id;
+  }
+  return id;
 }
 
 nlohmann::json train_axes(const TrainPointSpec& p) {
-  return {{"model", p.model.name},
+  nlohmann::json axes = {{"model", p.model.name},
           {"algo", p.algo.text()},
           {"precision", dtype_name(p.precision)},
           {"ranks", p.ranks()},
@@ -71,12 +91,17 @@ nlohmann::json train_axes(const TrainPointSpec& p) {
           {"scaling", scaling_name(p.scaling)},
           {"overlap", p.overlap},
           {"optimizer", optimizer_name(p.optimizer)}};
+  for (const auto& a : train_sync_axes(p)) axes[a.name] = a.value;
+  return axes;
 }
 
 std::string train_label(const TrainPointSpec& p) {
   std::string s = p.model.name + " " + p.algo.text() + " " + std::string(dtype_name(p.precision)) +
                   " n=" + std::to_string(p.ranks()) + " b" + id_value(p.bucket_mb) + " bs" + std::to_string(p.batch);
   if (!p.overlap) s += " no-overlap";
+  for (const auto& a : train_sync_axes(p)) {
+    if (!a.is_default) s += " " + a.name + "=" + a.id;
+  }
   return s;
 }
 
@@ -86,10 +111,14 @@ TrainBench::TrainBench(Backend& backend, TrainBenchConfig config)
 TrainConfig TrainBench::train_config(const TrainPointSpec& spec) const {
   TrainConfig c;
   c.model = spec.model;
-  c.model.activation = config_.activation;
+  if (c.model.is_mlp()) c.model.activation = config_.activation;  // real-layout presets keep theirs
   c.precision = spec.precision;
+  c.comm_dtype = spec.comm_dtype;
   c.optimizer = default_optimizer(spec.optimizer, config_.lr);
+  c.lr_schedule = config_.lr_schedule;
+  c.lr_schedule.scaling = spec.lr_scaling;
   c.local_batch = spec.batch;
+  c.accum = spec.accum;
   c.bucket_bytes = mib_to_bytes(spec.bucket_mb);
   c.first_bucket_bytes = mib_to_bytes(spec.first_bucket_mb);
   c.overlap = spec.overlap;
@@ -108,7 +137,7 @@ void TrainBench::remember(const nlohmann::json& point) {
                                          a.at("precision").get<std::string>(), a.at("bucket_mb").get<double>(),
                                          a.at("first_bucket_mb").get<double>(), a.at("batch").get<long long>(),
                                          a.at("scaling").get<std::string>(), a.at("overlap").get<bool>(),
-                                         a.at("optimizer").get<std::string>());
+                                         a.at("optimizer").get<std::string>(), sync_key(a));
     baselines_[key] = point.at("stats").at("step").at("median").get<double>();
   } catch (const nlohmann::json::exception&) {
     // A point from another version of the format: it simply is no baseline.
@@ -124,7 +153,7 @@ std::optional<double> TrainBench::baseline_step_ms(const TrainPointSpec& spec) c
 std::size_t TrainBench::max_ops_per_bucket(const TrainPointSpec& spec, const BucketPlan& plan) const {
   std::size_t most = 0;
   for (const auto& b : plan.buckets) {
-    most = std::max(most, plan_allreduce_call(spec.algo, spec.ranks(), spec.precision, b.elements, true,
+    most = std::max(most, plan_allreduce_call(spec.algo, spec.ranks(), spec.comm_type(), b.elements, true,
                                               config_.communicator)
                               .ops_per_stream);
   }
@@ -150,12 +179,21 @@ PointRecord TrainBench::run(const TrainPointSpec& spec) {
   rec.kind = "train";
   rec.axes = train_axes(spec);
   try {
+    // Time-to-target first, from the seed's weights, with a trainer of its own.
+    std::optional<ConvergenceResult> convergence;
+    if (config_.convergence) {
+      Trainer trainer(backend_, comm, train_config(spec), watchdog);
+      convergence = run_to_target(trainer, *config_.convergence);
+    }
     Trainer trainer(backend_, comm, train_config(spec), watchdog);
     const int buckets = static_cast<int>(trainer.plan().buckets.size());
+    std::int64_t measured_calls = 0;
     const Measurement m = measure(config_.stopping, [&](const IterationInfo& info) {
+      const std::int64_t calls_before = trainer.allreduce_calls();
       StepResult r = trainer.step();
       const StepTiming t = step_timing(r.spans, spec.ranks(), buckets);
       if (!info.warmup) {
+        measured_calls += trainer.allreduce_calls() - calls_before;
         timings.push_back(t);
         losses.push_back(r.loss);
         host_ms.push_back(r.host_enqueue_ms);
@@ -179,8 +217,16 @@ PointRecord TrainBench::run(const TrainPointSpec& spec) {
     rec.stopping = stopping_to_json(config_.stopping, m);
 
     const double step_ms = rec.stats["step"].median;
-    rec.metrics["samples_per_s"] = Metric{step_ms > 0 ? std::optional<double>(spec.global_batch() / (step_ms / 1e3)) : std::nullopt,
-                                          "samples/s", "global batch / median step time", "derived"};
+    const double samples_per_step = static_cast<double>(trainer.samples_per_step());
+    const std::optional<double> throughput =
+        step_ms > 0 ? std::optional<double>(samples_per_step / (step_ms / 1e3)) : std::nullopt;
+    rec.metrics["samples_per_s"] =
+        Metric{throughput, "samples/s", "global batch x accum / median step time", "derived"};
+    rec.metrics["allreduce_calls_per_sample"] =
+        Metric{static_cast<double>(measured_calls) / (samples_per_step * static_cast<double>(timings.size())), "calls/sample",
+               "bucket all-reduces issued per rank over the measured steps / samples they trained", "measured"};
+    add_model_figures(rec, trainer.config().model, spec.batch);
+    if (convergence) add_convergence(rec, *convergence, spec, trainer, throughput, config_.lr_schedule.base_batch);
     std::optional<double> efficiency;
     if (spec.ranks() == 1) {
       efficiency = 1.0;
@@ -219,9 +265,12 @@ PointRecord TrainBench::run(const TrainPointSpec& spec) {
       const Stats st = summarize(v, "ms");
       nlohmann::json names = nlohmann::json::array();
       for (int k : b.params) names.push_back(params[static_cast<std::size_t>(k)].name);
-      nlohmann::json one = {{"index", b.index}, {"bytes", b.bytes}, {"params", names}, {"allreduce", to_json(st)}};
+      // comm_bytes: what the all-reduce moves (the bucket cast to the comm dtype).
+      const std::size_t comm_bytes = b.elements * dtype_size(spec.comm_type());
+      nlohmann::json one = {{"index", b.index},        {"bytes", b.bytes},          {"comm_bytes", comm_bytes},
+                            {"params", names},         {"allreduce", to_json(st)}};
       const double factor = 2.0 * (spec.ranks() - 1) / spec.ranks();
-      one["busbw_gbps"] = spec.ranks() > 1 && st.median > 0 ? nlohmann::json(static_cast<double>(b.bytes) / 1e9 / (st.median / 1e3) * factor)
+      one["busbw_gbps"] = spec.ranks() > 1 && st.median > 0 ? nlohmann::json(static_cast<double>(comm_bytes) / 1e9 / (st.median / 1e3) * factor)
                                         : nlohmann::json(nullptr);
       bucket_json.push_back(std::move(one));
     }
@@ -234,6 +283,9 @@ PointRecord TrainBench::run(const TrainPointSpec& spec) {
                          {"steps", trainer.steps_run()},
                          {"param_count", trainer.config().model.param_count()},
                          {"widths", trainer.config().model.widths},
+                         {"comm_dtype", dtype_name(trainer.config().comm_type())},
+                         {"lr_base_batch", trainer.config().lr_schedule.base_batch},
+                         {"warmup_steps", trainer.config().lr_schedule.warmup_steps},
                          {"activation", activation_name(trainer.config().model.activation)},
                          {"lr", float_as_decimal(trainer.config().optimizer.lr)},
                          {"seed", trainer.config().seed},

@@ -13,7 +13,14 @@
 //   buckets    per bucket: bytes, parameter names, all-reduce stats (ms), busbw (GB/s from the
 //              median, nccl-tests' 2(n-1)/n factor)
 //   timeline   the last measured step's spans on every rank (ms from the rank's step start)
-//   extra      weights_hash, loss_scale, steps, param_count, replicas_identical, ...
+//   extra      weights_hash, loss_scale, steps, param_count, replicas_identical, comm_dtype, ...
+//   model      metrics param_count, tensor_count, flops_per_sample (counted from the executed
+//              layout), *_reference (source "model": the real model's published figures; more.model
+//              names the source), allreduce_calls_per_sample (measured)
+//   convergence with --target-loss (core/train/convergence.h): a fresh trainer first runs to the
+//              target; metrics steps_to_target, time_to_target_s (measured), samples_to_target,
+//              gradient_noise_scale, critical_batch (derived), statistical_efficiency, goodput
+//              (Pollux, source "model"); more.convergence holds the held-out loss curve and norms
 // Replicas are compared at the end; any difference makes the point "failed" with the reason (the
 // measured figures stay in the record).
 #pragma once
@@ -30,6 +37,7 @@
 #include "measure/stopping.h"
 #include "train/bucket.h"
 #include "results/point_record.h"
+#include "train/convergence.h"
 #include "train/train_config.h"
 
 namespace dpb {
@@ -47,16 +55,32 @@ struct TrainPointSpec {
   Scaling scaling = Scaling::weak;
   bool overlap = true;
   OptimizerKind optimizer = OptimizerKind::adamw;
+  // Sync-frequency, compression and convergence axes (train_sync_axes lists them once).
+  int accum = 1;                       // micro-batches per all-reduce (--accum)
+  std::optional<DType> comm_dtype;     // --comm-dtype; unset: the precision
+  LrScaling lr_scaling = LrScaling::none;
 
+  DType comm_type() const { return comm_dtype.value_or(precision); }
   int ranks() const { return static_cast<int>(devices.size()); }
   int global_batch() const { return batch * ranks(); }
 };
 
+// The axes added for sync frequency, compression and convergence, in one list: accum,
+// comm_dtype, lr_scaling. Ids and labels name only those off their default (so ids of earlier
+// results files stay valid); axes and the baseline key carry all.
+struct SyncAxis {
+  std::string name;
+  nlohmann::json value;
+  std::string id;       // id_value form
+  bool is_default = true;
+};
+std::vector<SyncAxis> train_sync_axes(const TrainPointSpec& p);
+
 // "train/model=small/algo=p2p-ring/precision=fp32/ranks=2/devices=0,1/bucket_mb=25/
-//  first_bucket_mb=1/batch=32/global_batch=64/scaling=weak/overlap=1/optimizer=adamw"
+//  first_bucket_mb=1/batch=32/global_batch=64/scaling=weak/overlap=1/optimizer=adamw[/accum=4]..."
 std::string train_point_id(const TrainPointSpec& p);
 // {model, algo, precision, ranks, devices, bucket_mb, first_bucket_mb, batch, global_batch,
-//  scaling, overlap, optimizer}
+//  scaling, overlap, optimizer, accum, comm_dtype, lr_scaling}
 nlohmann::json train_axes(const TrainPointSpec& p);
 // "small p2p-ring fp32 n=2 b25 bs32"
 std::string train_label(const TrainPointSpec& p);
@@ -71,6 +95,8 @@ struct TrainBenchConfig {
   LossScalerConfig scaler;
   CommunicatorOptions communicator;
   Launch launch = Launch::thread_per_rank;
+  LrSchedule lr_schedule;  // scaling is per point (the axis); base batch and warm-up shared
+  std::optional<ConvergenceOptions> convergence;  // --target-loss
 };
 
 class TrainBench {

@@ -32,7 +32,14 @@ Trainer::Trainer(Backend& backend, Communicator& comm, TrainConfig config, Watch
       }()) {
   if (config_.local_batch < 1) throw std::invalid_argument("--batch: must be at least 1");
   config_.optimizer.validate();
+  if (config_.accum < 1) throw std::invalid_argument("--accum: must be at least 1");
+  if (config_.comm_type() != config_.precision && config_.precision != DType::f32) {
+    throw std::invalid_argument("--comm-dtype: compression applies to fp32 training; with --precision " +
+                                std::string(dtype_name(config_.precision)) + " the all-reduce is already " +
+                                std::string(dtype_name(config_.precision)));
+  }
   plan_ = assign_buckets(params_, dtype_size(config_.precision), config_.bucket_bytes, config_.first_bucket_bytes);
+  pass_ = std::make_unique<LayerPass>(config_, plan_);
   const auto& devices = comm.devices();
   if (devices.empty()) throw std::invalid_argument("trainer: communicator has no ranks");
   for (std::size_t r = 0; r < devices.size(); ++r) {
@@ -93,81 +100,73 @@ void Trainer::wait_all(const std::string& what) {
   watchdog_.wait(all, what);
 }
 
-char* Trainer::param_ptr(void* base, int param) const {
-  return static_cast<char*>(base) + plan_.param_offset[static_cast<std::size_t>(param)] * dtype_size(config_.precision);
-}
-
-void Trainer::upload_batch(Replica& r) {
+void Trainer::upload_batch(Replica& r, int micro) {
   std::vector<float> features;
   std::vector<std::int32_t> labels;
-  data_.shard(static_cast<std::uint64_t>(step_), r.rank, ranks(), config_.local_batch, features, labels);
-  // Rounded on the host, as a data loader hands a model its inputs in the model's precision.
-  cpu::cast(config_.precision, r.host_input.data(), DType::f32, features.data(), features.size());
-  std::memcpy(r.host_labels.data(), labels.data(), labels.size() * sizeof(std::int32_t));
-  r.compute->copy_from_host(r.input.data(), r.host_input.data(), r.host_input.bytes());
-  r.compute->copy_from_host(r.labels.data(), r.host_labels.data(), r.host_labels.bytes());
+  const auto index = static_cast<std::uint64_t>(step_) * static_cast<std::uint64_t>(config_.accum) +
+                     static_cast<std::uint64_t>(micro);
+  data_.shard(index, r.rank, ranks(), config_.local_batch, features, labels);
+  // Rounded on the host, as a data loader hands a model its inputs in the model's precision. Each
+  // micro-batch has its own staging (the copies run later, in stream order).
+  const auto m = static_cast<std::size_t>(micro);
+  char* host_in = static_cast<char*>(r.host_input.data()) + m * r.input_bytes;
+  char* host_lab = static_cast<char*>(r.host_labels.data()) + m * r.label_bytes;
+  cpu::cast(config_.precision, host_in, DType::f32, features.data(), features.size());
+  std::memcpy(host_lab, labels.data(), labels.size() * sizeof(std::int32_t));
+  r.compute->copy_from_host(r.input.data(), host_in, r.input_bytes);
+  r.compute->copy_from_host(static_cast<char*>(r.labels.data()) + m * r.label_bytes, host_lab, r.label_bytes);
 }
 
-void Trainer::forward(Replica& r, float grad_scale) {
+void Trainer::backward_no_sync(Replica& r, int micro) {
+  void* cur = r.grad_ping.data();
+  void* other = r.grad_pong.data();
+  for (int l = config_.model.layers() - 1; l >= 0; --l) pass_->backward(r, l, r.grads.data(), cur, other, [](int) {});
   const DType t = config_.precision;
-  const auto& w = config_.model.widths;
-  const int batch = config_.local_batch;
-  const void* x = r.input.data();
-  for (int l = 0; l < config_.model.layers(); ++l) {
-    const int in = w[static_cast<std::size_t>(l)];
-    const int out = w[static_cast<std::size_t>(l) + 1];
-    const bool last = l + 1 == config_.model.layers();
-    void* z = r.z[static_cast<std::size_t>(l)].data();
-    r.ops->gemm(t, GemmShape{false, true, batch, out, in, in, in, out}, x, param_ptr(r.weights_ptr(), 2 * l), z);
-    void* a = last ? nullptr : r.a[static_cast<std::size_t>(l)].data();
-    r.ops->bias_activation(t, config_.model.activation, z, param_ptr(r.weights_ptr(), 2 * l + 1), a, batch, out);
-    x = a;
+  if (micro == 0) {
+    r.compute->copy(r.accum_grads.data(), r.grads.data(), plan_.total_elements * dtype_size(t));
+  } else {
+    r.compute->reduce_add(t, r.accum_grads.data(), r.grads.data(), plan_.total_elements);
   }
-  r.ops->softmax_xent(t, r.z.back().data(), r.labels.as<std::int32_t>(), batch, config_.model.classes(), grad_scale,
-                      r.grad_ping.data(), r.row_loss.as<float>());
 }
 
-// Layer l's backward on one rank, in three parts so each parameter's gradient is ready (and its
-// bucket can start) as early as DDP's autograd hooks would fire: bias, then weight, then dx.
-void Trainer::backward_bias(Replica& r, int l, void* dz) {
-  const DType t = config_.precision;
-  const int batch = config_.local_batch;
-  const int out = config_.model.widths[static_cast<std::size_t>(l) + 1];
-  if (l + 1 != config_.model.layers()) {
-    r.ops->activation_backward(t, config_.model.activation, dz, r.z[static_cast<std::size_t>(l)].data(),
-                               static_cast<std::size_t>(batch) * static_cast<std::size_t>(out));
-  }
-  r.ops->bias_grad(t, dz, param_ptr(r.grads.data(), 2 * l + 1), batch, out);
-}
-
-void Trainer::backward_weight(Replica& r, int l, const void* dz) {
-  const auto& w = config_.model.widths;
-  const int in = w[static_cast<std::size_t>(l)];
-  const int out = w[static_cast<std::size_t>(l) + 1];
-  const void* x_prev = l > 0 ? r.a[static_cast<std::size_t>(l) - 1].data() : r.input.data();
-  // dW[out, in] = dz^T [out, batch] * x_prev [batch, in]
-  r.ops->gemm(config_.precision, GemmShape{true, false, out, in, config_.local_batch, out, in, in}, dz, x_prev,
-              param_ptr(r.grads.data(), 2 * l));
-}
-
-void Trainer::backward_input(Replica& r, int l, void*& cur, void*& other) {
-  const auto& w = config_.model.widths;
-  const int in = w[static_cast<std::size_t>(l)];
-  const int out = w[static_cast<std::size_t>(l) + 1];
-  // dx[batch, in] = dz [batch, out] * W [out, in]
-  r.ops->gemm(config_.precision, GemmShape{false, false, config_.local_batch, in, out, out, in, in}, cur,
-              param_ptr(r.weights_ptr(), 2 * l), other);
-  std::swap(cur, other);
-}
-
-int Trainer::param_ready(Replica& r, int param) {
+int Trainer::param_ready(Replica& r, int param, bool probe) {
   const int b = plan_.param_bucket[static_cast<std::size_t>(param)];
   const auto& bucket = plan_.buckets[static_cast<std::size_t>(b)];
   int& ready = ready_count_[static_cast<std::size_t>(r.rank)][static_cast<std::size_t>(b)];
   if (++ready != static_cast<int>(bucket.params.size())) return -1;
+  const std::size_t es = dtype_size(config_.precision);
+  const std::size_t off = bucket.offset * es;
+  if (r.accum_grads) {
+    r.compute->reduce_add(config_.precision, static_cast<char*>(r.grads.data()) + off,
+                          static_cast<const char*>(r.accum_grads.data()) + off, bucket.elements);
+  }
+  if (probe) {
+    r.compute->copy_to_host(static_cast<char*>(r.host_probe.data()) + off, static_cast<const char*>(r.grads.data()) + off,
+                            bucket.elements * es);
+  }
   r.compute->record(*r.bucket_ready[static_cast<std::size_t>(b)]);
   return b;
 }
+
+namespace {
+// One rank's part of a bucket's all-reduce, through the comm dtype when it differs (DDP's
+// compression hook: cast, all-reduce, cast back, all on the comm stream).
+struct BucketComm {
+  DType grad_type, comm_type;
+  void* grad;
+  void* comm;
+};
+BucketComm bucket_comm(Replica& r, const Bucket& bucket, DType precision, DType comm_type) {
+  void* g = static_cast<char*>(r.grads.data()) + bucket.offset * dtype_size(precision);
+  if (comm_type == precision) return {precision, comm_type, g, g};
+  void* c = static_cast<char*>(r.comm_grads.data()) + bucket.offset * dtype_size(comm_type);
+  r.comm->cast(comm_type, c, precision, g, bucket.elements);
+  return {precision, comm_type, g, c};
+}
+void bucket_comm_done(Replica& r, const BucketComm& c, std::size_t elements) {
+  if (c.comm != c.grad) r.comm->cast(c.grad_type, c.grad, c.comm_type, c.comm, elements);
+}
+}  // namespace
 
 void Trainer::launch_bucket_rank(Replica& r, int b, bool wait_ready) {
   const auto& bucket = plan_.buckets[static_cast<std::size_t>(b)];
@@ -176,9 +175,11 @@ void Trainer::launch_bucket_rank(Replica& r, int b, bool wait_ready) {
   Stream* streams[] = {r.comm.get()};
   PhaseRange range(streams, name);
   timeline_->begin(name, r.rank, *r.comm);
-  void* p = static_cast<char*>(r.grads.data()) + bucket.offset * dtype_size(config_.precision);
-  comm_->allreduce_rank(r.rank, config_.precision, p, p, bucket.elements, *r.comm);
+  const BucketComm c = bucket_comm(r, bucket, config_.precision, config_.comm_type());
+  comm_->allreduce_rank(r.rank, config_.comm_type(), c.comm, c.comm, bucket.elements, *r.comm);
+  bucket_comm_done(r, c, bucket.elements);
   timeline_->end(name, r.rank, *r.comm);
+  if (r.rank == 0) ++allreduce_calls_;
 }
 
 void Trainer::launch_bucket_all(int b, bool wait_ready) {
@@ -191,14 +192,19 @@ void Trainer::launch_bucket_all(int b, bool wait_ready) {
   PhaseRange range(streams, name);
   std::vector<const void*> send;
   std::vector<void*> recv;
+  std::vector<BucketComm> comms;
   for (auto& r : replicas_) {
     timeline_->begin(name, r->rank, *r->comm);
-    void* p = static_cast<char*>(r->grads.data()) + bucket.offset * dtype_size(config_.precision);
-    send.push_back(p);
-    recv.push_back(p);
+    comms.push_back(bucket_comm(*r, bucket, config_.precision, config_.comm_type()));
+    send.push_back(comms.back().comm);
+    recv.push_back(comms.back().comm);
   }
-  comm_->allreduce(config_.precision, send, recv, bucket.elements, streams);
-  for (auto& r : replicas_) timeline_->end(name, r->rank, *r->comm);
+  comm_->allreduce(config_.comm_type(), send, recv, bucket.elements, streams);
+  for (auto& r : replicas_) {
+    bucket_comm_done(*r, comms[static_cast<std::size_t>(r->rank)], bucket.elements);
+    timeline_->end(name, r->rank, *r->comm);
+  }
+  ++allreduce_calls_;
 }
 
 void Trainer::end_of_backward(Replica& r) {
@@ -207,12 +213,15 @@ void Trainer::end_of_backward(Replica& r) {
   if (!config_.overlap) r.comm->wait(*r.backward_done);
 }
 
-// After the rank's all-reduces: the update, and the loss and overflow flag copied back.
-void Trainer::after_comm(Replica& r) {
+// After the rank's all-reduces: the update, and the losses and overflow flag copied back.
+void Trainer::after_comm(Replica& r, bool probe) {
   r.comm->record(*r.comm_done);
   timeline_->begin("comm_wait", r.rank, *r.compute);
   r.compute->wait(*r.comm_done);
   timeline_->end("comm_wait", r.rank, *r.compute);
+  if (probe && r.rank == 0) {
+    r.compute->copy_to_host(host_probe_big_.data(), r.grads.data(), host_probe_big_.bytes());
+  }
   {
     Stream* streams[] = {r.compute.get()};
     PhaseRange range(streams, "optimizer");
@@ -239,18 +248,25 @@ void Trainer::optimizer(Replica& r) {
   args.state1 = r.state1.as<float>();
   args.state2 = r.state2 ? r.state2.as<float>() : nullptr;
   args.skip_flag = r.skip_flag.as<float>();
-  args.hyper = optimizer_hyper(config_.optimizer, applied_steps_ + 1, 1.0f / scaler_.scale());
+  OptimizerConfig opt = config_.optimizer;
+  opt.lr = step_lr_;
+  args.hyper = optimizer_hyper(opt, applied_steps_ + 1, 1.0f / scaler_.scale());
   r.ops->optimizer_step(args);
 }
 
-// One rank's whole step from its own thread, as a DDP process runs it.
-void Trainer::step_rank(Replica& r, float grad_scale) {
+// One rank's whole step from its own thread, as a DDP process runs it. With accumulation, the
+// "forward" span covers every micro-batch up to the last one's forward (the no_sync backwards
+// included) and "backward" is the last micro-batch's, the one whose buckets are all-reduced.
+void Trainer::step_rank(Replica& r, float grad_scale, bool probe) {
   Stream* computes[] = {r.compute.get()};
-  upload_batch(r);
   {
     PhaseRange range(computes, "forward");
     timeline_->begin("forward", r.rank, *r.compute);
-    forward(r, grad_scale);
+    for (int m = 0; m < config_.accum; ++m) {
+      upload_batch(r, m);
+      pass_->forward(r, m, grad_scale);
+      if (m + 1 < config_.accum) backward_no_sync(r, m);
+    }
     timeline_->end("forward", r.rank, *r.compute);
   }
   {
@@ -258,32 +274,33 @@ void Trainer::step_rank(Replica& r, float grad_scale) {
     timeline_->begin("backward", r.rank, *r.compute);
     void* cur = r.grad_ping.data();  // holds dlogits from softmax_xent
     void* other = r.grad_pong.data();
-    for (int l = config_.model.layers() - 1; l >= 0; --l) {
-      backward_bias(r, l, cur);
-      if (const int b = param_ready(r, 2 * l + 1); b >= 0 && config_.overlap) launch_bucket_rank(r, b, true);
-      backward_weight(r, l, cur);
-      if (const int b = param_ready(r, 2 * l); b >= 0 && config_.overlap) launch_bucket_rank(r, b, true);
-      if (l > 0) backward_input(r, l, cur, other);
-    }
+    const auto ready = [&](int param) {
+      if (const int b = param_ready(r, param, probe); b >= 0 && config_.overlap) launch_bucket_rank(r, b, true);
+    };
+    for (int l = config_.model.layers() - 1; l >= 0; --l) pass_->backward(r, l, r.grads.data(), cur, other, ready);
     end_of_backward(r);
   }
   if (!config_.overlap) {
     for (int b = 0; b < static_cast<int>(plan_.buckets.size()); ++b) launch_bucket_rank(r, b, false);
   }
-  after_comm(r);
+  after_comm(r, probe);
 }
 
-// Every rank's step from one thread, phase by phase across ranks (collectives need all ranks).
-void Trainer::step_single_thread(float grad_scale) {
+// Every rank's step from one thread, phase by phase across ranks (collectives need all ranks):
+// layer by layer, then the buckets that layer completed.
+void Trainer::step_single_thread(float grad_scale, bool probe) {
   const std::vector<Stream*> computes = compute_streams();
-  for (auto& r : replicas_) upload_batch(*r);
   {
     PhaseRange range(computes, "forward");
-    for (auto& r : replicas_) {
-      timeline_->begin("forward", r->rank, *r->compute);
-      forward(*r, grad_scale);
-      timeline_->end("forward", r->rank, *r->compute);
+    for (auto& r : replicas_) timeline_->begin("forward", r->rank, *r->compute);
+    for (int m = 0; m < config_.accum; ++m) {
+      for (auto& r : replicas_) {
+        upload_batch(*r, m);
+        pass_->forward(*r, m, grad_scale);
+        if (m + 1 < config_.accum) backward_no_sync(*r, m);
+      }
     }
+    for (auto& r : replicas_) timeline_->end("forward", r->rank, *r->compute);
   }
   {
     PhaseRange range(computes, "backward");
@@ -293,20 +310,17 @@ void Trainer::step_single_thread(float grad_scale) {
       cur.push_back(r->grad_ping.data());
       other.push_back(r->grad_pong.data());
     }
-    const auto ready_all = [&](int param) {
-      int b = -1;
-      for (auto& r : replicas_) b = param_ready(*r, param);
-      if (b >= 0 && config_.overlap) launch_bucket_all(b, true);
-    };
     for (int l = config_.model.layers() - 1; l >= 0; --l) {
-      for (auto& r : replicas_) backward_bias(*r, l, cur[static_cast<std::size_t>(r->rank)]);
-      ready_all(2 * l + 1);
-      for (auto& r : replicas_) backward_weight(*r, l, cur[static_cast<std::size_t>(r->rank)]);
-      ready_all(2 * l);
-      if (l == 0) continue;
+      std::vector<int> completed;
       for (auto& r : replicas_) {
         const auto k = static_cast<std::size_t>(r->rank);
-        backward_input(*r, l, cur[k], other[k]);
+        completed.clear();
+        pass_->backward(*r, l, r->grads.data(), cur[k], other[k], [&](int param) {
+          if (const int b = param_ready(*r, param, probe); b >= 0) completed.push_back(b);
+        });
+      }
+      if (config_.overlap) {
+        for (int b : completed) launch_bucket_all(b, true);  // every rank completed the same buckets
       }
     }
     for (auto& r : replicas_) end_of_backward(*r);
@@ -314,14 +328,25 @@ void Trainer::step_single_thread(float grad_scale) {
   if (!config_.overlap) {
     for (int b = 0; b < static_cast<int>(plan_.buckets.size()); ++b) launch_bucket_all(b, false);
   }
-  for (auto& r : replicas_) after_comm(*r);
+  for (auto& r : replicas_) after_comm(*r, probe);
 }
 
-StepResult Trainer::step() {
+StepResult Trainer::step(bool probe) {
+  probe = probe && ranks() > 1;
   StepResult result;
   result.step = step_;
   result.loss_scale = scaler_.scale();
-  const float grad_scale = scaler_.scale() / static_cast<float>(global_batch());
+  const double rows = static_cast<double>(pass_->last_rows()) * ranks() * config_.accum;
+  const float grad_scale = static_cast<float>(scaler_.scale() / rows);
+  step_lr_ = config_.optimizer.lr * config_.lr_schedule.factor(applied_steps_ + 1, samples_per_step());
+  result.lr = step_lr_;
+  if (probe) {
+    const std::size_t bytes = plan_.total_elements * dtype_size(config_.precision);
+    if (host_probe_big_.bytes() != bytes) host_probe_big_ = backend_->allocate_pinned(bytes);
+    for (auto& r : replicas_) {
+      if (r->host_probe.bytes() != bytes) r->host_probe = backend_->allocate_pinned(bytes);
+    }
+  }
 
   // The common time origin is enqueued from this thread before any rank's thread starts (its
   // cross-stream wait binds to this step's record).
@@ -329,20 +354,25 @@ StepResult Trainer::step() {
   for (auto& counts : ready_count_) counts.assign(plan_.buckets.size(), 0);
   const auto t0 = std::chrono::steady_clock::now();
   if (threads_) {
-    threads_->run([&](int rank) { step_rank(*replicas_[static_cast<std::size_t>(rank)], grad_scale); },
+    threads_->run([&](int rank) { step_rank(*replicas_[static_cast<std::size_t>(rank)], grad_scale, probe); },
                   [&] { comm_->abort(); });
   } else {
-    step_single_thread(grad_scale);
+    step_single_thread(grad_scale, probe);
   }
   result.host_enqueue_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   wait_all("training step " + std::to_string(step_));
 
   double loss_sum = 0;
+  const auto last_rows = static_cast<std::size_t>(pass_->last_rows());
   for (auto& r : replicas_) {
     const float* loss = r->host_loss.as<float>();
-    for (int i = 0; i < config_.local_batch; ++i) loss_sum += static_cast<double>(loss[i]);
+    for (int m = 0; m < config_.accum; ++m) {
+      for (std::size_t i = 0; i < last_rows; ++i) {
+        loss_sum += static_cast<double>(loss[static_cast<std::size_t>(m) * static_cast<std::size_t>(config_.local_batch) + i]);
+      }
+    }
   }
-  result.loss = loss_sum / static_cast<double>(global_batch());
+  result.loss = loss_sum / rows;
   const bool overflow = *replicas_.front()->host_skip_flag.as<float>() != 0.0f;
   for (auto& r : replicas_) {
     if ((*r->host_skip_flag.as<float>() != 0.0f) != overflow) {
@@ -350,44 +380,12 @@ StepResult Trainer::step() {
                                ": the all-reduced gradients differ between replicas");
     }
   }
+  if (probe && !overflow) result.probe = read_probe();
   result.skipped = scaler_.update(overflow);
   if (!result.skipped) ++applied_steps_;
   result.spans = timeline_->spans();
   ++step_;
   return result;
-}
-
-std::vector<float> Trainer::master_weights(int rank) {
-  Replica& r = *replicas_.at(static_cast<std::size_t>(rank));
-  const std::size_t bytes = plan_.total_elements * sizeof(float);
-  if (host_readback_.bytes() != bytes) host_readback_ = backend_->allocate_pinned(bytes);
-  r.compute->copy_to_host(host_readback_.data(), r.master.data(), bytes);
-  Stream* streams[] = {r.compute.get(), r.comm.get()};
-  watchdog_.wait(streams, "reading rank " + std::to_string(rank) + "'s weights");
-  return gather_params(config_.model, plan_, std::span<const float>(host_readback_.as<float>(), plan_.total_elements));
-}
-
-ReplicaCheck Trainer::check_replicas() {
-  ReplicaCheck check;
-  const std::vector<float> ref = master_weights(0);
-  for (int r = 1; r < ranks(); ++r) {
-    const std::vector<float> w = master_weights(r);
-    std::size_t diff = 0;
-    double max_diff = 0;
-    for (std::size_t i = 0; i < ref.size(); ++i) {
-      if (std::memcmp(&ref[i], &w[i], sizeof(float)) != 0) {
-        ++diff;
-        max_diff = std::max(max_diff, std::abs(static_cast<double>(ref[i]) - static_cast<double>(w[i])));
-      }
-    }
-    if (diff && check.identical) {
-      check.identical = false;
-      check.first_bad_rank = r;
-      check.differing_elements = diff;
-      check.max_abs_diff = max_diff;
-    }
-  }
-  return check;
 }
 
 }  // namespace dpb

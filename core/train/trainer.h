@@ -33,6 +33,7 @@
 #include "collectives/rank_threads.h"
 #include "measure/timeline.h"
 #include "train/bucket.h"
+#include "train/layer_pass.h"
 #include "train/loss_scaler.h"
 #include "train/replica.h"
 #include "train/synthetic_data.h"
@@ -42,9 +43,20 @@
 
 namespace dpb {
 
+// Gradient norms of one probed step (gradient noise scale, McCandlish et al. 2018, App. A): the
+// squared norm of each rank's own mean gradient before the all-reduce (batch b_small = per-rank
+// samples per update), averaged over ranks, and of the all-reduced mean gradient (b_big = global
+// samples per update). Loss scaling is undone.
+struct GradientProbe {
+  double small_sq = 0, big_sq = 0;
+  long long b_small = 0, b_big = 0;
+};
+
 struct StepResult {
   std::int64_t step = 0;    // global step index (warm-up included), selects the data
-  double loss = 0;          // mean loss over the global batch (fp32 per sample, summed in double)
+  double loss = 0;          // mean loss over the step's samples (all micro-batches; fp32 per sample, summed in double)
+  float lr = 0;             // the learning rate this step applied (schedule included)
+  std::optional<GradientProbe> probe;  // when step(true) on more than one rank
   bool skipped = false;     // the loss scaler skipped the update (fp16 overflow)
   float loss_scale = 1.0f;  // the scale this step used
   double host_enqueue_ms = 0;  // host time to enqueue the step (thread per rank: the slowest rank's)
@@ -69,13 +81,22 @@ class Trainer {
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
 
-  // Runs one training step on every rank and waits for it.
-  StepResult step();
+  // Runs one training step (accum micro-batches, one all-reduce per bucket) on every rank and
+  // waits for it. With `probe` (and more than one rank) also measures the gradient norms.
+  StepResult step(bool probe = false);
+
+  // Mean loss of rank 0's replica on `count` samples of the synthetic data starting at sample
+  // index `first` (a held-out set: indices no step trains on), forward only, in chunks of the
+  // per-rank batch (the last chunk padded; only the set's rows count). Waits for it.
+  double evaluate(std::uint64_t first, int count);
 
   const TrainConfig& config() const { return config_; }
   const BucketPlan& plan() const { return plan_; }
   int ranks() const { return static_cast<int>(replicas_.size()); }
   int global_batch() const { return config_.local_batch * ranks(); }
+  long long samples_per_step() const { return static_cast<long long>(global_batch()) * config_.accum; }
+  // Bucket all-reduces issued (rank 0's calls; every rank issues the same), over all steps.
+  std::int64_t allreduce_calls() const { return allreduce_calls_; }
   std::int64_t steps_run() const { return step_; }
   std::int64_t skipped_steps() const { return scaler_.skipped_steps(); }
   float loss_scale() const { return scaler_.scale(); }
@@ -86,26 +107,25 @@ class Trainer {
 
  private:
   // The pieces of one rank's step; both launch modes run them.
-  void upload_batch(Replica& r);
-  void forward(Replica& r, float grad_scale);
-  void backward_bias(Replica& r, int layer, void* dz);
-  void backward_weight(Replica& r, int layer, const void* dz);
-  void backward_input(Replica& r, int layer, void*& cur, void*& other);
-  // Counts `param` ready on rank r; returns the bucket this completed (its ready event recorded),
-  // or -1.
-  int param_ready(Replica& r, int param);
+  void upload_batch(Replica& r, int micro);
+  // Backward of a micro-batch that does not synchronise (no_sync): its gradients are added to
+  // the accumulation buffer.
+  void backward_no_sync(Replica& r, int micro);
+  // Counts `param` ready on rank r; returns the bucket this completed (its ready event recorded,
+  // after adding the accumulated micro-batches and, when probing, copying it out), or -1.
+  int param_ready(Replica& r, int param, bool probe);
   // Rank r's all-reduce of bucket b from r's own thread / every rank's from one thread.
   void launch_bucket_rank(Replica& r, int bucket, bool wait_ready);
   void launch_bucket_all(int bucket, bool wait_ready);
   void end_of_backward(Replica& r);
-  void after_comm(Replica& r);
+  void after_comm(Replica& r, bool probe);
   void optimizer(Replica& r);
-  void step_rank(Replica& r, float grad_scale);
-  void step_single_thread(float grad_scale);
+  void step_rank(Replica& r, float grad_scale, bool probe);
+  void step_single_thread(float grad_scale, bool probe);
+  GradientProbe read_probe();
   void wait_all(const std::string& what);
   std::vector<Stream*> compute_streams() const;
   std::vector<Stream*> comm_streams() const;
-  char* param_ptr(void* base, int param) const;
 
   Backend* backend_;
   Communicator* comm_;
@@ -113,6 +133,7 @@ class Trainer {
   Watchdog watchdog_;
   BucketPlan plan_;
   std::vector<ParamTensor> params_;
+  std::unique_ptr<LayerPass> pass_;
   SyntheticData data_;
   LossScaler scaler_;
   // Host memory that queued copies read or write. Declared before the replicas so it outlives
@@ -120,12 +141,15 @@ class Trainer {
   // constructor threw).
   std::vector<float> host_init_;
   DeviceBuffer host_readback_;  // pinned: a device-to-pageable copy would block before the watchdog waits
+  DeviceBuffer host_probe_big_;  // rank 0's all-reduced gradients of a probed step
   std::vector<std::unique_ptr<Replica>> replicas_;
   std::unique_ptr<Timeline> timeline_;
   std::vector<std::vector<int>> ready_count_;  // per rank, per bucket, during backward
   std::unique_ptr<RankThreads> threads_;       // thread per rank (null for one rank or single-thread)
   std::int64_t step_ = 0;
   std::int64_t applied_steps_ = 0;  // optimizer steps actually applied (AdamW's t)
+  std::int64_t allreduce_calls_ = 0;
+  float step_lr_ = 0;  // the lr of the step being run
 };
 
 }  // namespace dpb

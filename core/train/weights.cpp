@@ -17,8 +17,7 @@ void init_master_weights(const ModelSpec& spec, const BucketPlan& plan, std::uin
   std::fill(flat.begin(), flat.end(), 0.0f);
   const auto params = spec.params();
   for (std::size_t k = 0; k < params.size(); ++k) {
-    const auto fan_in = spec.widths[static_cast<std::size_t>(params[k].layer)];
-    const float bound = 1.0f / std::sqrt(static_cast<float>(fan_in));
+    const float bound = 1.0f / std::sqrt(static_cast<float>(params[k].fan_in));
     float* dst = flat.data() + plan.param_offset[k];
     for (std::size_t i = 0; i < params[k].count(); ++i) dst[i] = bound * hashed_uniform(seed, kInitStream + k, i);
   }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Sequence
 
-from . import plots_allreduce, plots_p2p, plots_train
+from . import plots_allreduce, plots_convergence, plots_p2p, plots_train
 from .plot_common import FORMATS, PlotOutput, style
 from .records import PointRecord
 
@@ -17,6 +17,11 @@ PLOT_KINDS: dict[str, PlotFunction] = {
     "throughput": plots_train.throughput,
     "step-breakdown": plots_train.step_breakdown,
     "step-vs-bucket": plots_train.step_vs_bucket,
+    "time-to-target": plots_convergence.time_to_target,
+    "steps-to-target": plots_convergence.steps_to_target,
+    "goodput": plots_convergence.goodput,
+    "efficiency-vs-accum": plots_convergence.efficiency_vs_accum,
+    "efficiency-vs-comm-dtype": plots_convergence.efficiency_vs_comm_dtype,
     "allreduce-bandwidth": plots_allreduce.bandwidth,
     "p2p-matrix": plots_p2p.heatmaps,
 }

@@ -1,0 +1,86 @@
+#include "cli_train_sync.h"
+
+#include <stdexcept>
+
+#include "sweep/lists.h"
+
+namespace dpb::cli {
+
+void add_sync_flags(CLI::App& app, SyncFlags& flags) {
+  app.add_option("--accum", flags.accum,
+                 "Gradient accumulation: micro-batches per optimizer step, one all-reduce per step (DDP no_sync); "
+                 "comma-separated sweep axis")
+      ->capture_default_str();
+  app.add_option("--comm-dtype", flags.comm_dtype,
+                 "All-reduce dtype on fp32 training: fp32, bf16, fp16 (cast before, back after, as DDP's "
+                 "compression hooks); comma-separated sweep axis (default: the precision)");
+  app.add_option("--lr-scaling", flags.lr_scaling,
+                 "Learning-rate scaling with samples per update: none, linear, sqrt (comma-separated sweep axis)")
+      ->capture_default_str();
+  app.add_option("--lr-base-batch", flags.lr_base_batch,
+                 "Samples per update the base --lr is for (lr scaling; Pollux's base batch M0)")
+      ->capture_default_str();
+  app.add_option("--warmup-steps", flags.warmup_steps, "Linear lr warm-up over this many steps (0: none)")
+      ->capture_default_str();
+  app.add_option("--target-loss", flags.target_loss,
+                 "Per point, first train until the held-out loss reaches this (steps and time to target, gradient "
+                 "noise scale, critical batch, statistical efficiency, goodput)");
+  app.add_option("--target-max-steps", flags.target_max_steps, "--target-loss: give up after this many steps")
+      ->capture_default_str();
+  app.add_option("--eval-every", flags.eval_every, "--target-loss: evaluate the held-out loss every N steps")
+      ->capture_default_str();
+  app.add_option("--eval-samples", flags.eval_samples, "--target-loss: held-out samples (tokens)")
+      ->capture_default_str();
+  app.add_option("--probe-every", flags.probe_every, "--target-loss: gradient-norm probe every N steps (2+ ranks)")
+      ->capture_default_str();
+}
+
+SyncSettings parse_sync_flags(const SyncFlags& f, TrainBenchConfig& config) {
+  SyncSettings s;
+  s.accums = parse_positive_int_list(f.accum, "--accum");
+  for (int a : s.accums) {
+    if (a > 4096) throw std::invalid_argument("--accum: " + std::to_string(a) + " is above the limit of 4096");
+  }
+  if (f.comm_dtype.empty()) {
+    s.comm_dtypes.push_back(std::nullopt);
+  } else {
+    for (DType d : parse_list<DType>(f.comm_dtype, "--comm-dtype", [](const std::string& x) { return parse_dtype(x); })) {
+      s.comm_dtypes.emplace_back(d);
+    }
+  }
+  s.lr_scalings =
+      parse_list<LrScaling>(f.lr_scaling, "--lr-scaling", [](const std::string& x) { return parse_lr_scaling(x); });
+  config.lr_schedule.base_batch = static_cast<int>(parse_int(f.lr_base_batch, "--lr-base-batch", 1, 1 << 24));
+  config.lr_schedule.warmup_steps = static_cast<int>(parse_int(f.warmup_steps, "--warmup-steps", 0, 1 << 24));
+  if (!f.target_loss.empty()) {
+    ConvergenceOptions c;
+    c.target_loss = parse_double(f.target_loss, "--target-loss", 0, 1e6);
+    c.max_steps = static_cast<int>(parse_int(f.target_max_steps, "--target-max-steps", 1, 1 << 24));
+    c.eval_every = static_cast<int>(parse_int(f.eval_every, "--eval-every", 1, 1 << 24));
+    c.eval_samples = static_cast<int>(parse_int(f.eval_samples, "--eval-samples", 1, 1 << 24));
+    c.probe_every = static_cast<int>(parse_int(f.probe_every, "--probe-every", 1, 1 << 24));
+    config.convergence = c;
+  }
+  return s;
+}
+
+void add_sync_options(nlohmann::json& options, const SyncSettings& sync, const TrainBenchConfig& config) {
+  options["accum"] = sync.accums;
+  std::vector<std::string> names;
+  for (const auto& c : sync.comm_dtypes) names.emplace_back(c ? dtype_name(*c) : "precision");
+  options["comm_dtype"] = names;
+  names.clear();
+  for (LrScaling l : sync.lr_scalings) names.emplace_back(lr_scaling_name(l));
+  options["lr_scaling"] = names;
+  options["lr_base_batch"] = config.lr_schedule.base_batch;
+  options["warmup_steps"] = config.lr_schedule.warmup_steps;
+  options["target_loss"] = config.convergence ? nlohmann::json(config.convergence->target_loss) : nlohmann::json(nullptr);
+  if (config.convergence) {
+    options["target_max_steps"] = config.convergence->max_steps;
+    options["eval_every"] = config.convergence->eval_every;
+    options["eval_samples"] = config.convergence->eval_samples;
+    options["probe_every"] = config.convergence->probe_every;
+  }
+}
+
+}  // namespace dpb::cli
