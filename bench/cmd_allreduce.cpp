@@ -9,6 +9,7 @@
 #include "cli_backend.h"
 #include "cli_sizes.h"
 #include "cli_sweep_flags.h"
+#include "cli_world.h"
 #include "collectives/algorithm_rules.h"
 #include "collectives/schedule.h"
 #include "commands.h"
@@ -16,6 +17,7 @@
 #include "results/results_file.h"
 #include "sweep/allreduce_point.h"
 #include "sweep/allreduce_table.h"
+#include "sweep/allreduce_world_point.h"
 #include "sweep/lists.h"
 #include "sweep/progress.h"
 #include "sweep/sizes.h"
@@ -48,6 +50,7 @@ struct AllreduceFlags {
   std::string pattern = "integers";
   std::string chunk_bytes;
   std::string launch = "thread-per-rank";
+  std::string timeout;  // process per rank only, for now
   bool dry_run = false;
 };
 
@@ -101,10 +104,28 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   CommunicatorOptions comm_options;
   if (!f.chunk_bytes.empty()) comm_options.chunk_bytes = parse_size(f.chunk_bytes, "--chunk-bytes");
   validate_output_flags(f.output);
+  std::optional<double> timeout_s;
+  if (!f.timeout.empty()) timeout_s = parse_double(f.timeout, "--timeout", 1e-3, 1e6);
 
-  BackendSetup setup = open_backend(f.backend, std::cerr);
+  // Process per rank (mpirun/srun): this process is one rank; rank 0 prints and writes.
+  std::unique_ptr<World> world = open_world_if_launched();
+  const bool leader = !world || world->rank() == 0;
+  if (timeout_s && !world) {
+    throw std::invalid_argument("--timeout: allreduce takes it with a process per rank (under mpirun/srun) only, so far");
+  }
+
+  BackendSetup setup = open_backend(f.backend, leader ? std::cerr : std::clog);
   Backend& backend = *setup.backend;
   const std::vector<AlgorithmName> algos = parse_algo_flag(f.algo, backend);
+  for (const AlgorithmName& a : algos) {
+    if (a.transport == Transport::mpi && !world) {
+      throw std::invalid_argument("--algo mpi: needs a process per rank: run dpbench under mpirun or srun");
+    }
+    if (a.transport == Transport::p2p && world && !world->single_node()) {
+      throw std::invalid_argument("--algo " + a.text() + ": the ranks span several nodes; p2p-* stops at the node "
+                                  "boundary (shared memory / CUDA IPC): across nodes use nccl-* or mpi");
+    }
+  }
   const GraphCapture graph_capture = parse_graph_capture(f.graph_capture, "--graph-capture");
   if (graph > 0) {
     if (auto why = graph_capture_unsupported(backend)) throw std::invalid_argument("--graph: " + *why);
@@ -123,10 +144,12 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   config.graph_capture = graph_capture;
   config.launch = parse_launch(f.launch);
   AllreduceBench bench(backend, config, std::max<std::size_t>(algos.size(), 4));
+  std::unique_ptr<WorldAllreduceBench> world_bench;
+  if (world) world_bench = std::make_unique<WorldAllreduceBench>(backend, *world, config, world_device(*world, backend.device_count()));
   std::vector<SweepPoint> plan;
   std::vector<AllreducePointSpec> specs;
-  for (int n : rank_plan.rank_counts) {
-    const std::vector<int> devices = rank_plan.devices_for(n);
+  for (int n : world ? std::vector<int>{world->size()} : rank_plan.rank_counts) {
+    const std::vector<int> devices = world ? world_bench->devices() : rank_plan.devices_for(n);
     for (DType dtype : dtypes) {
       std::set<std::size_t> counts;  // sizes below one element collapse onto the same count
       for (std::size_t bytes : sizes.sizes()) {
@@ -137,7 +160,9 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
             AllreducePointSpec spec{algo, dtype, devices, count, in_place, graph};
             specs.push_back(spec);
             plan.push_back(SweepPoint{allreduce_point_id(spec), "allreduce", allreduce_label(spec), allreduce_axes(spec),
-                                      [&bench, spec] { return bench.run(spec); }});
+                                      [&bench, &world_bench, spec] {
+                                        return world_bench ? world_bench->run(spec) : bench.run(spec);
+                                      }});
           }
         }
       }
@@ -145,13 +170,14 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   }
   validate_plan(plan);
   if (f.dry_run) {
-    print_dry_run(std::cout, specs, comm_options);
+    if (leader) print_dry_run(std::cout, specs, comm_options);
     return 0;
   }
 
   nlohmann::json options = backend_options_json(f.backend);
-  options["gpus"] = rank_plan.rank_counts;
-  options["devices"] = rank_plan.devices ? nlohmann::json(*rank_plan.devices) : nlohmann::json(nullptr);
+  options["gpus"] = world ? std::vector<int>{world->size()} : rank_plan.rank_counts;
+  options["devices"] = world ? nlohmann::json(world_bench->devices())
+                       : rank_plan.devices ? nlohmann::json(*rank_plan.devices) : nlohmann::json(nullptr);
   options["algo"] = algo_texts(algos);
   std::vector<std::string> dtype_names;
   for (DType d : dtypes) dtype_names.emplace_back(dtype_name(d));
@@ -165,11 +191,23 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   options["check"] = config.check;
   options["check_pattern"] = input_pattern_name(pattern);
   options["chunk_bytes"] = comm_options.chunk_bytes;
-  options["launch"] = launch_name(config.launch);
+  options["launch"] = launch_name(world ? Launch::process_per_rank : config.launch);
+  options["timeout_s"] = timeout_s ? nlohmann::json(*timeout_s) : nlohmann::json(nullptr);
   options["stopping"] = stopping_options_json(stopping);
 
-  std::optional<ResultsFile> results = open_results_file(
-      f.output, ResultsHeader{"allreduce", inv.argv, options, describe_system(backend, rank_plan.distinct_devices())});
+  std::optional<ResultsFile> results;
+  std::set<std::string> done;  // ids already in the file (process per rank: rank 0's verdict)
+  if (world) {
+    nlohmann::json system = describe_system(backend, {world_bench->devices()[0]});
+    describe_world(system, *world, world_bench->devices());
+    results = open_world_results_file(*world, f.output, ResultsHeader{"allreduce", inv.argv, options, system}, done);
+    if (!leader) drop_done_points(plan, done);
+  } else {
+    results = open_results_file(
+        f.output, ResultsHeader{"allreduce", inv.argv, options, describe_system(backend, rank_plan.distinct_devices())});
+  }
+  JobWatchdog watchdog;
+  if (world && timeout_s) guard_points(plan, *world, watchdog, *timeout_s, results ? &*results : nullptr);
 
   std::string stop_text = stopping.fixed_iters
                               ? "warm-up " + std::to_string(stopping.warmup_iters) + ", then exactly " +
@@ -184,21 +222,25 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
       "dpbench allreduce  backend: " + std::string(backend.name()) + " (" + setup.choice.why + ")",
       "time: median per call, device events on rank 0 from a common start to the last rank's end",
       "host: median host time to enqueue one call (the slowest rank's thread); 'host-bound' where host >= time",
-      "launch: " + std::string(launch_name(config.launch)) + "; p2p calls put at most " +
+      "launch: " + std::string(launch_name(world ? Launch::process_per_rank : config.launch)) +
+          (world ? " (" + std::to_string(world->size()) + " ranks, " + world->library() + ")" : std::string()) +
+          "; p2p calls put at most " +
           std::to_string(kMaxOpsPerStream) + " operations on a stream (--dry-run lists them)",
       "algbw = bytes / time, busbw = algbw x 2(n-1)/n (GB = 1e9 bytes); #wrong: elements off the host reference",
       "stopping: " + stop_text};
   if (results && results->resumed_points() > 0) {
     header.push_back("resumed: " + std::to_string(results->resumed_points()) + " points already in " + f.output.out);
   }
-  print_allreduce_header(std::cout, header);
+  if (world) header[1] = "time: median per call of the slowest rank (each rank's own events from a common barrier)";
+  if (leader) print_allreduce_header(std::cout, header);
 
   std::vector<int> last_devices;
   SweepOptions so;
   so.results = results ? &*results : nullptr;
-  so.progress = &std::cerr;
+  so.progress = leader ? &std::cerr : nullptr;
   so.progress_tty = stderr_is_tty();
-  so.on_record = [&](const PointRecord& rec) {
+  if (world && timeout_s) so.stop_after = [](const PointRecord& rec) { return rec.status == PointStatus::timeout; };
+  if (leader) so.on_record = [&](const PointRecord& rec) {
     const auto devices = rec.axes.value("devices", std::vector<int>{});
     if (devices != last_devices) {
       print_allreduce_group(std::cout, devices);
@@ -206,7 +248,17 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
     }
     print_allreduce_row(std::cout, rec);
   };
+  if (plan.empty()) {  // ranks other than 0 when everything was already recorded
+    std::string code = "0";
+    if (world) world->broadcast(code, 0);
+    return std::stoi(code);
+  }
   const SweepOutcome outcome = run_sweep(plan, so);
+  if (world) {  // every rank exits with rank 0's verdict
+    std::string code = outcome.all_ok() ? "0" : "1";
+    world->broadcast(code, 0);
+    if (!leader) return std::stoi(code);
+  }
 
   std::cout << "# points: " << outcome.ok << " ok, " << outcome.failed << " failed";
   if (outcome.timeout) std::cout << ", " << outcome.timeout << " timed out";
@@ -249,6 +301,9 @@ Command add_allreduce_command(CLI::App& root) {
   app->add_option("--launch", flags->launch,
                   "How ranks are driven: thread-per-rank (a host thread per rank, as DDP) or single-thread")
       ->capture_default_str();
+  app->add_option("--timeout", flags->timeout,
+                  "Process per rank (mpirun/srun): seconds a point may take; past it (a hung or dead rank) the point "
+                  "is recorded as timeout and every rank of the job is stopped (exit non-zero; --resume goes on)");
   app->add_flag("--dry-run", flags->dry_run,
                 "Print the points with operations per stream and scratch per rank; run nothing, write nothing");
   add_stopping_flags(*app, flags->stopping, default_stopping());

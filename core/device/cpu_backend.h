@@ -89,7 +89,7 @@ class CpuSignalSet final : public SignalSet {
   CpuSignalSet(std::shared_ptr<CpuBackendState> state, std::size_t count)
       : shared_(std::make_shared<Shared>(std::move(state), count)) {}
   CpuSignalSet(std::shared_ptr<CpuBackendState> state, std::atomic<std::uint64_t>* external, std::size_t n)
-      : shared_(std::make_shared<Shared>(std::move(state), external, count)) {}
+      : shared_(std::make_shared<Shared>(std::move(state), external, n)) {}
   std::size_t size() const override { return shared_->count; }
   std::uint64_t load(std::size_t index) const override {
     if (index >= shared_->count) throw std::out_of_range("CpuSignalSet::load: slot out of range");
