@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -71,7 +72,9 @@ void guard_points(std::vector<SweepPoint>& plan, World& world, JobWatchdog& watc
     point.run = [&world, &watchdog, deadline, timeout_s, results, leader, run = std::move(point.run),
                  id = point.id, kind = point.kind, axes = point.axes, label = point.label] {
       watchdog.arm(deadline, [&world, timeout_s, results, leader, id, kind, axes, label] {
-        const std::string why = "point passed --timeout " + std::to_string(timeout_s) +
+        std::ostringstream seconds;
+        seconds << timeout_s;
+        const std::string why = "point passed --timeout " + seconds.str() +
                                 " s: a rank is hung or dead; every rank of the MPI job is stopped (MPI_Abort)";
         std::cerr << "dpbench: rank " << world.rank() << ": " << label << ": " << why << std::endl;
         if (leader && results) {
