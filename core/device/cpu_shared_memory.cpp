@@ -1,5 +1,5 @@
 // The cpu backend's memory shared between the processes of a node (backend.h, allocate_shared):
-// POSIX shared memory. A segment is named /dpbench-<pid>-<serial> by its owner; peers map it by
+// POSIX shared memory. A segment is named /dpbench-<pid>-<backend>-<serial> by its owner; peers map it by
 // that name; sealing removes the name, so a job that dies leaves nothing in /dev/shm once every
 // process had mapped its peers' segments.
 #include <fcntl.h>
@@ -61,7 +61,10 @@ DeviceBuffer::Deleter unmapper(std::size_t bytes) {
 
 Backend::SharedBuffer CpuBackend::allocate_shared(int device, std::size_t bytes) {
   check_device(device);
-  const std::string name = "/dpbench-" + std::to_string(::getpid()) + "-" + std::to_string(state_->shared_serial++);
+  // pid, then this backend (several backends of one process must not collide), then a serial.
+  const std::string name = "/dpbench-" + std::to_string(::getpid()) + "-" +
+                           std::to_string(reinterpret_cast<std::uintptr_t>(state_.get()) % 1000003) + "-" +
+                           std::to_string(state_->shared_serial++);
   void* p = map_segment(name, bytes, true);
   return {DeviceBuffer(p, bytes, device, unmapper(bytes)), name};
 }
