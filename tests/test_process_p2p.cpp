@@ -136,6 +136,48 @@ TEST(ProcessP2p, RefusedAcrossNodesNamingTheBoundary) {
   }
 }
 
+// A backend without memory shared between processes (cuda today) is refused by every rank before
+// any rank waits on another.
+class NoSharingBackend final : public Backend {
+ public:
+  BackendKind kind() const override { return BackendKind::cuda; }
+  int device_count() const override { return 2; }
+  DeviceProperties properties(int) const override { return {}; }
+  DeviceBuffer allocate(int d, std::size_t b) override { return cpu_.allocate(d, b); }
+  DeviceBuffer allocate_pinned(std::size_t b) override { return cpu_.allocate_pinned(b); }
+  std::unique_ptr<Stream> make_stream(int d) override { return cpu_.make_stream(d); }
+  std::unique_ptr<Event> make_event(int d, bool t) override { return cpu_.make_event(d, t); }
+  std::unique_ptr<SignalSet> make_signals(std::size_t n) override { return cpu_.make_signals(n); }
+  std::size_t stream_queue_depth() const override { return cpu_.stream_queue_depth(); }
+  bool can_access_peer(int, int) const override { return true; }
+  void enable_peer_access(int, int) override {}
+  void disable_peer_access(int, int) override {}
+
+ private:
+  CpuBackend cpu_{CpuBackendOptions{2}};
+};
+
+TEST(ProcessP2p, RefusedWithoutSharedMemoryBeforeAnyCollective) {
+  test::ThreadWorld::Shared shared(2);
+  std::vector<std::string> messages(2);
+  std::vector<std::thread> threads;
+  for (int rank = 0; rank < 2; ++rank) {
+    threads.emplace_back([&, rank] {
+      test::ThreadWorld world(shared, rank);
+      NoSharingBackend backend;
+      try {
+        ProcessP2pCommunicator comm(backend, world, "ring", rank, {});
+      } catch (const std::invalid_argument& e) {
+        messages[static_cast<std::size_t>(rank)] = e.what();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& m : messages) EXPECT_NE(m.find("CUDA IPC"), std::string::npos) << m;
+  NoSharingBackend b;
+  EXPECT_THROW(b.allocate_shared(0, 64), std::invalid_argument);
+}
+
 TEST(ProcessP2p, MpiIsRefusedInOneProcess) {
   CpuBackend backend(CpuBackendOptions{2});
   try {

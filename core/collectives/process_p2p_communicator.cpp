@@ -48,6 +48,11 @@ ProcessP2pCommunicator::ProcessP2pCommunicator(Backend& backend, World& world, s
                                 "); p2p-* reaches only the processes of one node (shared memory / CUDA IPC), so it "
                                 "stops at the node boundary: across nodes use nccl-* or mpi");
   }
+  if (!backend_.can_share_between_processes()) {
+    throw std::invalid_argument(name_ + " with a process per rank needs memory shared between processes, which the " +
+                                std::string(backend_.name()) + " backend does not provide yet (CUDA IPC is left to "
+                                "do): use nccl-* or mpi under MPI, or p2p-* with a thread per rank in one process");
+  }
   if (options_.chunk_bytes == 0 || options_.pipeline_slots < 1) {
     throw std::invalid_argument(name_ + ": chunk_bytes and pipeline_slots must be positive");
   }

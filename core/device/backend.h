@@ -183,6 +183,9 @@ class Backend {
     DeviceBuffer buffer;
     std::string handle;
   };
+  // Whether the calls below work here (every process of a job gets the same answer, so a collective
+  // set-up can refuse before any process waits on another).
+  virtual bool can_share_between_processes() const { return false; }
   virtual SharedBuffer allocate_shared(int device, std::size_t bytes);
   virtual DeviceBuffer open_shared(int device, const std::string& handle, std::size_t bytes);
   virtual void seal_shared(const std::string& handle);

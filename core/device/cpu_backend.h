@@ -166,6 +166,7 @@ class CpuBackend final : public Backend {
   std::unique_ptr<Event> make_event(int device, bool timing = true) override;
   std::unique_ptr<SignalSet> make_signals(std::size_t count) override;
   // POSIX shared memory (cpu_shared_memory.cpp); the handle is the segment's name.
+  bool can_share_between_processes() const override { return true; }
   SharedBuffer allocate_shared(int device, std::size_t bytes) override;
   DeviceBuffer open_shared(int device, const std::string& handle, std::size_t bytes) override;
   void seal_shared(const std::string& handle) override;
