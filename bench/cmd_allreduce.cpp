@@ -280,7 +280,8 @@ Command add_allreduce_command(CLI::App& root) {
   add_rank_flags(*app, flags->ranks);
   add_size_flags(*app, flags->sizes);
   app->add_option("--algo", flags->algo,
-                  "Algorithms, comma-separated: p2p-ring, p2p-tree, p2p-direct, nccl-ring, nccl-tree, nccl-auto "
+                  "Algorithms, comma-separated: p2p-ring, p2p-tree, p2p-direct, nccl-ring, nccl-tree, nccl-auto, mpi (the MPI "
+                  "library's MPI_Allreduce, under mpirun/srun) "
                   "(default nccl-auto on cuda, p2p-ring on cpu)");
   app->add_option("-d,--dtype", flags->dtype, "Element types, comma-separated: fp32, fp16, bf16")->capture_default_str();
   app->add_flag("--inplace", flags->in_place_only, "Only in-place calls (default: both in-place and out-of-place)");

@@ -170,14 +170,14 @@ void ProcessP2pCommunicator::allreduce_rank(int rank, DType type, const void* se
     need = std::max(need, align_up(bytes) + elems * dtype_size(type));
   }
   ensure_staging(need);
-  std::vector<RankMemory> memory(staging_.size());
+  memory_.resize(staging_.size());
   for (std::size_t r = 0; r < staging_.size(); ++r) {
     char* base = staging_[r].as<char>();
-    memory[r] = {base, base, base + align_up(bytes)};
+    memory_[r] = {base, base, base + align_up(bytes)};
   }
   void* mine = staging_[static_cast<std::size_t>(rank_)].data();
   stream.copy(mine, send, bytes);
-  p.prepared->enqueue_rank(rank_, p.calls++, type, memory, stream);
+  p.prepared->enqueue_rank(rank_, p.calls++, type, memory_, stream);
   stream.copy(recv, mine, bytes);
   stream.write_signal(*fence_, 0, ++fenced_);
 }

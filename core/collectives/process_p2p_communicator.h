@@ -79,6 +79,7 @@ class ProcessP2pCommunicator final : public Communicator {
   DeviceBuffer arena_;                 // rank 0's signal arena, mapped here
   std::vector<DeviceBuffer> staging_;  // every rank's staging, mapped here, by rank
   std::size_t staging_bytes_ = 0;      // the same on every rank
+  std::vector<RankMemory> memory_;     // this call's regions, kept so a call allocates nothing
   std::list<Plan> plans_;              // most recent first
   std::unique_ptr<SignalSet> fence_;   // this rank's stream: calls finished so far
   std::uint64_t fenced_ = 0;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <exception>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -60,6 +61,10 @@ class MpiWorld final : public World {
     DPB_MPI(MPI_Op_create(&sum16<DType::bf16>, 1, &sum_bf16_));
   }
   ~MpiWorld() override {
+    // Unwinding from an error only this rank may have hit: the others may be waiting in a
+    // collective, and MPI_Finalize would wait with them. Exiting without it makes the launcher
+    // (mpirun, srun) end the job, after the error has been printed.
+    if (std::uncaught_exceptions() > 0) return;
     MPI_Op_free(&sum_f16_);
     MPI_Op_free(&sum_bf16_);
     MPI_Type_free(&half_);
