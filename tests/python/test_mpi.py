@@ -56,11 +56,11 @@ def validate(path: Path) -> dict:
 QUICK = ["--backend", "cpu", "--warmup", "1", "--iters", "3"]
 
 
-@pytest.mark.parametrize("ranks", [2, 4])
 def shm_segments() -> set[str]:
     return {f for f in os.listdir("/dev/shm") if f.startswith("dpbench-")} if os.path.isdir("/dev/shm") else set()
 
 
+@pytest.mark.parametrize("ranks", [2, 4])
 def test_allreduce_process_per_rank(tmp_path: Path, ranks: int) -> None:
     out = tmp_path / "mpi.json"
     segments_before = shm_segments()
