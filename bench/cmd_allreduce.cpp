@@ -114,7 +114,8 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
     throw std::invalid_argument("--timeout: allreduce takes it with a process per rank (under mpirun/srun) only, so far");
   }
 
-  BackendSetup setup = open_backend(f.backend, leader ? std::cerr : std::clog);
+  std::ostream quiet(nullptr);  // ranks other than 0 say nothing about the backend
+  BackendSetup setup = open_backend(f.backend, leader ? std::cerr : quiet);
   Backend& backend = *setup.backend;
   const std::vector<AlgorithmName> algos = parse_algo_flag(f.algo, backend);
   for (const AlgorithmName& a : algos) {
