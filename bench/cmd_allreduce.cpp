@@ -9,6 +9,7 @@
 #include "cli_backend.h"
 #include "cli_sizes.h"
 #include "cli_sweep_flags.h"
+#include "cli_world.h"
 #include "collectives/algorithm_rules.h"
 #include "collectives/schedule.h"
 #include "commands.h"
@@ -18,6 +19,7 @@
 #include "sweep/allreduce_plan_check.h"
 #include "sweep/allreduce_point.h"
 #include "sweep/allreduce_table.h"
+#include "sweep/allreduce_world_point.h"
 #include "sweep/lists.h"
 #include "sweep/progress.h"
 #include "sweep/sizes.h"
@@ -114,11 +116,26 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
     if (!(*timeout_s > 0)) throw std::invalid_argument("--timeout: must be positive seconds, got " + f.timeout);
   }
   validate_output_flags(f.output);
-  const std::optional<ResultsLock> lock = lock_output(f.output);  // one writer per results file
 
-  BackendSetup setup = open_backend(f.backend, std::cerr);
+  // Process per rank (mpirun/srun): this process is one rank; rank 0 prints and writes.
+  std::unique_ptr<World> world = open_world_if_launched();
+  const bool leader = !world || world->rank() == 0;
+  // One writer per results file: the leader holds the lock.
+  const std::optional<ResultsLock> lock = leader ? lock_output(f.output) : std::nullopt;
+
+  std::ostream quiet(nullptr);  // ranks other than 0 say nothing about the backend
+  BackendSetup setup = open_backend(f.backend, leader ? std::cerr : quiet);
   Backend& backend = *setup.backend;
   const std::vector<AlgorithmName> algos = parse_algo_flag(f.algo, backend);
+  for (const AlgorithmName& a : algos) {
+    if (a.transport == Transport::mpi && !world) {
+      throw std::invalid_argument("--algo mpi: needs a process per rank: run dpbench under mpirun or srun");
+    }
+    if (a.transport == Transport::p2p && world && !world->single_node()) {
+      throw std::invalid_argument("--algo " + a.text() + ": the ranks span several nodes; p2p-* stops at the node "
+                                  "boundary (shared memory / CUDA IPC): across nodes use nccl-* or mpi");
+    }
+  }
   const std::optional<GraphCapture> graph_capture =
       f.graph_capture == "auto" ? std::nullopt : std::optional(parse_graph_capture(f.graph_capture, "--graph-capture"));
   if (graph > 0) {
@@ -149,10 +166,12 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   config.launch = parse_launch(f.launch);
   config.timeout_s = timeout_s;
   AllreduceBench bench(backend, config, std::max<std::size_t>(algos.size(), 4));
+  std::unique_ptr<WorldAllreduceBench> world_bench;
+  if (world) world_bench = std::make_unique<WorldAllreduceBench>(backend, *world, config, world_device(*world, backend.device_count()));
   std::vector<SweepPoint> plan;
   std::vector<AllreducePointSpec> specs;
-  for (int n : rank_plan.rank_counts) {
-    const std::vector<int> devices = rank_plan.devices_for(n);
+  for (int n : world ? std::vector<int>{world->size()} : rank_plan.rank_counts) {
+    const std::vector<int> devices = world ? world_bench->devices() : rank_plan.devices_for(n);
     for (DType dtype : dtypes) {
       std::set<std::size_t> counts;  // sizes below one element collapse onto the same count
       for (std::size_t bytes : sizes.sizes()) {
@@ -163,7 +182,10 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
             AllreducePointSpec spec{algo, dtype, devices, count, in_place, graph};
             specs.push_back(spec);
             plan.push_back(SweepPoint{allreduce_point_id(spec), "allreduce", allreduce_label(spec), allreduce_axes(spec),
-                                      [&bench, spec] { return bench.run(spec); }, merge_allreduce_rounds});
+                                      [&bench, &world_bench, spec] {
+                                        return world_bench ? world_bench->run(spec) : bench.run(spec);
+                                      },
+                                      merge_allreduce_rounds});
           }
         }
       }
@@ -171,13 +193,14 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   }
   validate_plan(plan);
   if (f.dry_run) {
-    print_dry_run(std::cout, specs, comm_options);
+    if (leader) print_dry_run(std::cout, specs, comm_options);
     return 0;
   }
 
   nlohmann::json options = backend_options_json(f.backend);
-  options["gpus"] = rank_plan.rank_counts;
-  options["devices"] = rank_plan.devices ? nlohmann::json(*rank_plan.devices) : nlohmann::json(nullptr);
+  options["gpus"] = world ? std::vector<int>{world->size()} : rank_plan.rank_counts;
+  options["devices"] = world ? nlohmann::json(world_bench->devices())
+                       : rank_plan.devices ? nlohmann::json(*rank_plan.devices) : nlohmann::json(nullptr);
   options["algo"] = algo_texts(algos);
   std::vector<std::string> dtype_names;
   for (DType d : dtypes) dtype_names.emplace_back(dtype_name(d));
@@ -191,14 +214,25 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   options["check"] = config.check;
   options["check_pattern"] = input_pattern_name(pattern);
   options["chunk_bytes"] = comm_options.chunk_bytes;
-  options["launch"] = launch_name(config.launch);
+  options["launch"] = launch_name(world ? Launch::process_per_rank : config.launch);
   options["nccl_multi_rank_gpu"] = f.nccl_multi_rank_gpu;
   options["timeout_s"] = timeout_s ? nlohmann::json(*timeout_s) : nlohmann::json(nullptr);
   options["stopping"] = stopping_options_json(stopping);
   if (repeats > 1) options["repeats"] = repeats;  // absent = 1, as in files written before --repeats
 
-  std::optional<ResultsFile> results = open_results_file(
-      f.output, ResultsHeader{"allreduce", inv.argv, options, describe_system(backend, rank_plan.distinct_devices())});
+  std::optional<ResultsFile> results;
+  std::set<std::string> done;  // ids already in the file (process per rank: rank 0's verdict)
+  if (world) {
+    nlohmann::json system = describe_system(backend, {world_bench->devices()[0]});
+    describe_world(system, *world, world_bench->devices());
+    results = open_world_results_file(*world, f.output, ResultsHeader{"allreduce", inv.argv, options, system}, done);
+    if (!leader) drop_done_points(plan, done);
+  } else {
+    results = open_results_file(
+        f.output, ResultsHeader{"allreduce", inv.argv, options, describe_system(backend, rank_plan.distinct_devices())});
+  }
+  JobWatchdog watchdog;
+  if (world && timeout_s) guard_points(plan, *world, watchdog, *timeout_s, results ? &*results : nullptr);
 
   std::string stop_text = stopping.fixed_iters
                               ? "warm-up " + std::to_string(stopping.warmup_iters) + ", then exactly " +
@@ -213,24 +247,27 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
       "dpbench allreduce  backend: " + std::string(backend.name()) + " (" + setup.choice.why + ")",
       "time: median per call, device events on rank 0 from a common start to the last rank's end",
       "host: median host time to enqueue one call (the slowest rank's thread); 'host-bound' where host >= time",
-      "launch: " + std::string(launch_name(config.launch)) + "; p2p calls put at most " +
+      "launch: " + std::string(launch_name(world ? Launch::process_per_rank : config.launch)) +
+          (world ? " (" + std::to_string(world->size()) + " ranks, " + world->library() + ")" : std::string()) +
+          "; p2p calls put at most " +
           std::to_string(kMaxOpsPerStream) + " operations on a stream (--dry-run lists them)",
       "algbw = bytes / time, busbw = algbw x 2(n-1)/n (GB = 1e9 bytes); #wrong: elements off the host reference",
       "stopping: " + stop_text + (repeats > 1 ? "; " + std::to_string(repeats) + " interleaved rounds per point" : "")};
   if (results && results->resumed_points() > 0) {
     header.push_back("resumed: " + std::to_string(results->resumed_points()) + " points already in " + f.output.out);
   }
-  print_allreduce_header(std::cout, header);
+  if (world) header[1] = "time: median per call of the slowest rank (each rank's own events from a common barrier)";
+  if (leader) print_allreduce_header(std::cout, header);
 
   std::vector<int> last_devices;
   SweepOptions so;
   so.results = results ? &*results : nullptr;
-  so.progress = &std::cerr;
+  so.progress = leader ? &std::cerr : nullptr;
   so.progress_tty = stderr_is_tty();
   so.repeats = repeats;
   // A timed-out call aborted the communicator (and the cpu backend): nothing more can run.
   so.stop_after = [](const PointRecord& rec) { return rec.status == PointStatus::timeout; };
-  so.on_record = [&](const PointRecord& rec) {
+  if (leader) so.on_record = [&](const PointRecord& rec) {
     const auto devices = rec.axes.value("devices", std::vector<int>{});
     if (devices != last_devices) {
       print_allreduce_group(std::cout, devices);
@@ -238,7 +275,17 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
     }
     print_allreduce_row(std::cout, rec);
   };
+  if (plan.empty()) {  // ranks other than 0 when everything was already recorded
+    std::string code = "0";
+    if (world) world->broadcast(code, 0);
+    return std::stoi(code);
+  }
   const SweepOutcome outcome = run_sweep(plan, so);
+  if (world) {  // every rank exits with rank 0's verdict
+    std::string code = outcome.all_ok() ? "0" : "1";
+    world->broadcast(code, 0);
+    if (!leader) return std::stoi(code);
+  }
 
   std::cout << "# points: " << outcome.ok << " ok, " << outcome.failed << " failed";
   if (outcome.timeout) std::cout << ", " << outcome.timeout << " timed out (sweep stopped)";
@@ -260,7 +307,8 @@ Command add_allreduce_command(CLI::App& root) {
   add_rank_flags(*app, flags->ranks);
   add_size_flags(*app, flags->sizes);
   app->add_option("--algo", flags->algo,
-                  "Algorithms, comma-separated: p2p-ring, p2p-tree, p2p-direct, nccl-ring, nccl-tree, nccl-auto "
+                  "Algorithms, comma-separated: p2p-ring, p2p-tree, p2p-direct, nccl-ring, nccl-tree, nccl-auto, mpi (the MPI "
+                  "library's MPI_Allreduce, under mpirun/srun) "
                   "(default nccl-auto on cuda, p2p-ring on cpu)");
   app->add_option("-d,--dtype,--precision", flags->dtype, "Element types, comma-separated: fp32, fp16, bf16")
       ->capture_default_str();

@@ -21,6 +21,7 @@
 #include "train/train_point.h"
 #include "train/train_repeats.h"
 #include "train/train_table.h"
+#include "world/world.h"
 
 namespace dpb::cli {
 
@@ -131,6 +132,10 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   validate_output_flags(f.output);
   const std::optional<ResultsLock> lock = lock_output(f.output);  // one writer per results file
 
+  if (detect_process_launcher()) {  // every process would run the whole sweep and write the same file
+    throw std::invalid_argument("train: a process per rank (mpirun/srun) is not implemented yet; run train in one "
+                                "process (--gpus N: a thread per rank), or allreduce under mpirun");
+  }
   BackendSetup setup = open_backend(f.backend, std::cerr);
   Backend& backend = *setup.backend;
   const std::vector<AlgorithmName> algos = parse_algo_flag(f.algo, backend);

@@ -10,7 +10,8 @@ build="${1:-$root/build}"
 case "$build" in /*) ;; *) build="$root/$build" ;; esac
 
 packages=(cmake make g++ git pkg-config python3 python3-venv libgtest-dev libbenchmark-dev
-          nlohmann-json3-dev libcli11-dev libopenblas-dev chromium)
+          nlohmann-json3-dev libcli11-dev libopenblas-dev chromium
+          openmpi-bin libopenmpi-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

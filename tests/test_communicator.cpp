@@ -32,13 +32,14 @@ std::string message_of(const std::function<void()>& f) {
 
 TEST(AlgorithmName, ParsesEveryNameAndPrintsItBack) {
   const auto names = all_algorithm_names();
-  ASSERT_EQ(names.size(), 6u);
+  ASSERT_EQ(names.size(), 7u);
   for (const auto& name : names) EXPECT_EQ(parse_algorithm(name).text(), name);
   EXPECT_EQ(parse_algorithm("p2p-direct").transport, Transport::p2p);
   EXPECT_EQ(parse_algorithm("nccl-auto").transport, Transport::nccl);
+  EXPECT_EQ(parse_algorithm("mpi").transport, Transport::mpi);
   const std::string msg = message_of([] { parse_algorithm("p2p-auto"); });
   EXPECT_NE(msg.find("p2p-auto"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("p2p-ring, p2p-tree, p2p-direct, nccl-ring, nccl-tree, nccl-auto"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("p2p-ring, p2p-tree, p2p-direct, nccl-ring, nccl-tree, nccl-auto, mpi"), std::string::npos) << msg;
   EXPECT_THROW(parse_algorithm(""), std::invalid_argument);
   EXPECT_THROW(parse_algorithm("ring"), std::invalid_argument);
 }

@@ -5,19 +5,25 @@
 
 #include "collectives/algorithm_rules.h"
 #include "collectives/p2p_communicator.h"
+#include "collectives/process_p2p_communicator.h"
+#include "collectives/world_allreduce_communicator.h"
 #if DPBENCH_HAVE_CUDA
 #include "collectives/nccl_communicator.h"
 #endif
 
 namespace dpb {
 
-std::string AlgorithmName::text() const { return (transport == Transport::p2p ? "p2p-" : "nccl-") + algorithm; }
+std::string AlgorithmName::text() const {
+  if (transport == Transport::mpi) return "mpi";
+  return (transport == Transport::p2p ? "p2p-" : "nccl-") + algorithm;
+}
 
 std::vector<std::string> all_algorithm_names() {
-  return {"p2p-ring", "p2p-tree", "p2p-direct", "nccl-ring", "nccl-tree", "nccl-auto"};
+  return {"p2p-ring", "p2p-tree", "p2p-direct", "nccl-ring", "nccl-tree", "nccl-auto", "mpi"};
 }
 
 AlgorithmName parse_algorithm(std::string_view name) {
+  if (name == "mpi") return {Transport::mpi, ""};
   for (const auto& [prefix, transport] : {std::pair{std::string_view("p2p-"), Transport::p2p},
                                           std::pair{std::string_view("nccl-"), Transport::nccl}}) {
     if (name.substr(0, prefix.size()) != prefix) continue;
@@ -43,6 +49,10 @@ CallPlan plan_allreduce_call(const AlgorithmName& algo, int ranks, DType type, s
     plan.ops_per_stream = 1;  // one ncclAllReduce launch per rank
     return plan;
   }
+  if (algo.transport == Transport::mpi) {
+    plan.ops_per_stream = 2;  // copy to host, (host MPI_Allreduce), copy back
+    return plan;
+  }
   const Schedule s = build_p2p_schedule(algo.algorithm, ranks, type, count, in_place, options);
   plan.ops_per_stream = s.max_steps_per_rank() + P2pCommunicator::kOpsAfterSchedule;
   for (std::size_t elems : s.scratch_elems) plan.scratch_bytes = std::max(plan.scratch_bytes, elems * dtype_size(type));
@@ -58,8 +68,28 @@ std::unique_ptr<Communicator> make_communicator(Backend& backend, const Algorith
   if (algo.transport == Transport::p2p) {
     return std::make_unique<P2pCommunicator>(backend, algo.algorithm, devices, options);
   }
+  if (algo.transport == Transport::mpi) {
+    throw std::invalid_argument("mpi needs a process per rank: run dpbench under mpirun or srun");
+  }
 #if DPBENCH_HAVE_CUDA
   return make_nccl_communicator(backend, algo, devices, options);
+#else
+  throw std::invalid_argument(algo.text() + " needs NCCL, and this dpbench was built without CUDA");
+#endif
+}
+
+std::unique_ptr<Communicator> make_world_communicator(Backend& backend, World& world, const AlgorithmName& algo,
+                                                      int device, const CommunicatorOptions& options) {
+  check_backend_supports(backend.kind(), algo);
+  backend.check_device(device);
+  switch (algo.transport) {
+    case Transport::mpi: return std::make_unique<WorldAllreduceCommunicator>(backend, world, device);
+    case Transport::p2p:
+      return std::make_unique<ProcessP2pCommunicator>(backend, world, algo.algorithm, device, options);
+    case Transport::nccl: break;
+  }
+#if DPBENCH_HAVE_CUDA
+  return make_nccl_world_communicator(backend, world, algo, device, options);
 #else
   throw std::invalid_argument(algo.text() + " needs NCCL, and this dpbench was built without CUDA");
 #endif

@@ -18,16 +18,17 @@
 
 namespace dpb {
 
-enum class Transport { p2p, nccl };
+// mpi: the MPI library's own MPI_Allreduce (process per rank only).
+enum class Transport { p2p, nccl, mpi };
 
 // A parsed --algo name.
 struct AlgorithmName {
   Transport transport;
-  std::string algorithm;  // "ring", "tree", "direct" (p2p) or "ring", "tree", "auto" (nccl)
-  std::string text() const;  // "p2p-ring", "nccl-auto", ...
+  std::string algorithm;  // "ring", "tree", "direct" (p2p), "ring", "tree", "auto" (nccl), "" (mpi)
+  std::string text() const;  // "p2p-ring", "nccl-auto", "mpi", ...
 };
 
-// Parses "p2p-ring|p2p-tree|p2p-direct|nccl-ring|nccl-tree|nccl-auto"; throws
+// Parses "p2p-ring|p2p-tree|p2p-direct|nccl-ring|nccl-tree|nccl-auto|mpi"; throws
 // std::invalid_argument listing the valid names otherwise.
 AlgorithmName parse_algorithm(std::string_view name);
 std::vector<std::string> all_algorithm_names();
@@ -87,5 +88,16 @@ CallPlan plan_allreduce_call(const AlgorithmName& algo, int ranks, DType type, s
 std::unique_ptr<Communicator> make_communicator(Backend& backend, const AlgorithmName& algo,
                                                 const std::vector<int>& devices,
                                                 const CommunicatorOptions& options = {});
+
+class World;
+// Process per rank: this process is rank world.rank(), on `device` of `backend`; its peers are
+// the world's other processes. Collective: every rank calls it in the same order with the same
+// algorithm and options. p2p-* runs between the processes of one node (buffers and signals in
+// memory they share, Backend::allocate_shared) and is refused across nodes with a message naming
+// the hosts; nccl-* uses ncclCommInitRank with the unique id broadcast through the world; mpi is
+// the library's MPI_Allreduce. The returned communicator is driven by allreduce_rank(world.rank(),
+// ...) only, and must not outlive `world`.
+std::unique_ptr<Communicator> make_world_communicator(Backend& backend, World& world, const AlgorithmName& algo,
+                                                      int device, const CommunicatorOptions& options = {});
 
 }  // namespace dpb

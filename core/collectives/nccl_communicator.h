@@ -24,6 +24,13 @@ std::unique_ptr<Communicator> make_nccl_communicator(Backend& backend, const Alg
                                                      const std::vector<int>& devices,
                                                      const CommunicatorOptions& options);
 
+class World;
+// Process per rank (make_world_communicator): one ncclComm_t for this process's rank, made by
+// ncclCommInitRank with the unique id rank 0 made (ncclGetUniqueId) broadcast through `world`.
+// Works across nodes. Compiled here, never run: no GPU where it was written.
+std::unique_ptr<Communicator> make_nccl_world_communicator(Backend& backend, World& world, const AlgorithmName& algo,
+                                                           int device, const CommunicatorOptions& options);
+
 // The NCCL version loaded at run time (ncclGetVersion), as NCCL_VERSION_CODE encodes it.
 int nccl_runtime_version();
 

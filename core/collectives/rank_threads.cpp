@@ -6,12 +6,21 @@
 namespace dpb {
 
 std::string_view launch_name(Launch launch) {
-  return launch == Launch::thread_per_rank ? "thread-per-rank" : "single-thread";
+  switch (launch) {
+    case Launch::thread_per_rank: return "thread-per-rank";
+    case Launch::single_thread: return "single-thread";
+    case Launch::process_per_rank: return "process-per-rank";
+  }
+  return "?";
 }
 
 Launch parse_launch(std::string_view name) {
   if (name == "thread-per-rank") return Launch::thread_per_rank;
   if (name == "single-thread") return Launch::single_thread;
+  if (name == "process-per-rank") {
+    throw std::invalid_argument("launch: process-per-rank is chosen by starting dpbench under mpirun or srun, not "
+                                "by --launch");
+  }
   throw std::invalid_argument("launch: unknown mode '" + std::string(name) +
                               "' (expected thread-per-rank or single-thread)");
 }

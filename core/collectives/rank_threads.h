@@ -3,7 +3,9 @@
 //   compute and communication, as each process of a PyTorch DDP job does for its GPU, so adding
 //   ranks adds host threads rather than serialising every rank's launches on one;
 // - single-thread: one host thread enqueues all ranks' work in turn (the harness's first mode,
-//   kept for comparison: on GPUs its host cost grows with the rank count).
+//   kept for comparison: on GPUs its host cost grows with the rank count);
+// - process-per-rank: each rank is its own process under MPI (mpirun/srun; world/world.h), as
+//   torchrun/mpirun jobs run. Chosen by the launcher's environment, not by --launch.
 // RankThreads is the pool behind thread-per-rank: one long-lived thread per rank, so a step costs
 // a hand-off, not a thread start.
 #pragma once
@@ -18,9 +20,9 @@
 
 namespace dpb {
 
-enum class Launch { thread_per_rank, single_thread };
+enum class Launch { thread_per_rank, single_thread, process_per_rank };
 
-std::string_view launch_name(Launch launch);  // "thread-per-rank", "single-thread"
+std::string_view launch_name(Launch launch);  // "thread-per-rank", "single-thread", "process-per-rank"
 // Throws std::invalid_argument listing the names.
 Launch parse_launch(std::string_view name);
 

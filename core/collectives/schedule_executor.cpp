@@ -8,6 +8,10 @@
 namespace dpb {
 
 PreparedSchedule::PreparedSchedule(Backend& backend, Schedule schedule, const std::vector<int>& devices)
+    : PreparedSchedule(backend, std::move(schedule), devices, nullptr) {}
+
+PreparedSchedule::PreparedSchedule(Backend& backend, Schedule schedule, const std::vector<int>& devices,
+                                   std::unique_ptr<SignalSet> signals)
     : schedule_(std::move(schedule)), devices_(devices) {
   if (static_cast<int>(devices_.size()) != schedule_.ranks()) {
     throw std::invalid_argument("PreparedSchedule: " + std::to_string(devices_.size()) + " devices for a " +
@@ -15,7 +19,13 @@ PreparedSchedule::PreparedSchedule(Backend& backend, Schedule schedule, const st
   }
   order_ = enqueue_order(schedule_);  // throws ScheduleError if no execution can finish
   records_per_call_ = schedule_.records_per_call();
-  signals_ = backend.make_signals(records_per_call_.size());
+  if (!signals) {
+    signals = backend.make_signals(records_per_call_.size());
+  } else if (signals->size() < records_per_call_.size()) {
+    throw std::invalid_argument("PreparedSchedule: " + std::to_string(signals->size()) + " signal slots for a schedule of " +
+                                std::to_string(records_per_call_.size()) + " signals");
+  }
+  signals_ = std::move(signals);
 }
 
 void PreparedSchedule::enqueue_rank(int rank, std::uint64_t call, DType type, std::span<const RankMemory> memory,

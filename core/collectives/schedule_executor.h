@@ -33,6 +33,10 @@ class PreparedSchedule {
  public:
   // `devices[r]` is rank r's device. Throws ScheduleError when the schedule deadlocks.
   PreparedSchedule(Backend& backend, Schedule schedule, const std::vector<int>& devices);
+  // The same with its signals in `signals` (at least schedule().signals() slots, all 0): slots
+  // that streams of other processes reach (process per rank, Backend::make_signals_in).
+  PreparedSchedule(Backend& backend, Schedule schedule, const std::vector<int>& devices,
+                   std::unique_ptr<SignalSet> signals);
   PreparedSchedule(const PreparedSchedule&) = delete;
   PreparedSchedule& operator=(const PreparedSchedule&) = delete;
 

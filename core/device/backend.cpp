@@ -20,6 +20,20 @@ void Backend::check_device(int device) const {
   }
 }
 
+namespace {
+[[noreturn]] void refuse_shared(std::string_view backend) {
+  throw std::invalid_argument(std::string(backend) +
+                              " backend: buffers and signals shared between processes are not implemented (CUDA IPC, "
+                              "cudaIpcGetMemHandle/cudaIpcOpenMemHandle, is left to do); under MPI use nccl-* or mpi, "
+                              "or run p2p-* with a thread per rank in one process");
+}
+}  // namespace
+
+Backend::SharedBuffer Backend::allocate_shared(int, std::size_t) { refuse_shared(name()); }
+DeviceBuffer Backend::open_shared(int, const std::string&, std::size_t) { refuse_shared(name()); }
+void Backend::seal_shared(const std::string&) { refuse_shared(name()); }
+std::unique_ptr<SignalSet> Backend::make_signals_in(void*, std::size_t) { refuse_shared(name()); }
+
 bool cuda_compiled_in() { return DPBENCH_HAVE_CUDA != 0; }
 
 BackendChoice choose_backend(std::string_view requested) {

@@ -181,6 +181,28 @@ class Backend {
   // communicator's own abort, e.g. ncclCommAbort, or the process exits).
   virtual void abort() {}
 
+  // Process per rank (core/world/world.h): device memory the other processes of this node can
+  // map, so a schedule's copies and signals reach a peer process's buffers directly (as vLLM's
+  // custom all-reduce does with CUDA IPC handles). The owner allocates and passes `handle` to the
+  // peers (through the World); each peer opens it; once every peer has, the owner seals it (cpu:
+  // the name is removed, so nothing outlives the job even when a process dies). The mappings stay
+  // valid until their DeviceBuffers are destroyed. cpu: POSIX shared memory. The defaults refuse
+  // (cuda: cudaIpcGetMemHandle / cudaIpcOpenMemHandle is not implemented yet).
+  struct SharedBuffer {
+    DeviceBuffer buffer;
+    std::string handle;
+  };
+  // Whether the calls below work here (every process of a job gets the same answer, so a collective
+  // set-up can refuse before any process waits on another).
+  virtual bool can_share_between_processes() const { return false; }
+  virtual SharedBuffer allocate_shared(int device, std::size_t bytes);
+  virtual DeviceBuffer open_shared(int device, const std::string& handle, std::size_t bytes);
+  virtual void seal_shared(const std::string& handle);
+  // `count` signal slots living in `memory` (8-byte aligned, count * 8 bytes, zero-filled by its
+  // owner), which streams of other processes may write and wait on too. The memory must outlive
+  // the set and all work enqueued on it. cpu: waits poll with backoff (no cross-process wake-up).
+  virtual std::unique_ptr<SignalSet> make_signals_in(void* memory, std::size_t count);
+
   // Throws std::invalid_argument naming the device when it does not exist.
   void check_device(int device) const;
 };

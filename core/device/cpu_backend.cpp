@@ -1,5 +1,6 @@
 #include "device/cpu_backend.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -89,6 +90,23 @@ void CpuSignalSet::Shared::write(std::size_t index, std::uint64_t value) {
 void CpuSignalSet::Shared::wait_for(std::size_t index, std::uint64_t value) const {
   const std::atomic<std::uint64_t>& slot = values[index];
   if (slot.load(std::memory_order_acquire) >= value) return;
+  if (process_shared) {
+    // Poll: yield first (a peer process's write is usually near), then sleep with a growing
+    // backoff up to 100 us, so waiting ranks leave the cores to the ranks that work.
+    std::chrono::microseconds nap{1};
+    for (int spins = 0; slot.load(std::memory_order_acquire) < value; ++spins) {
+      if (backend->aborted.load()) {
+        throw DeviceError("cpu signal wait", __FILE__, __LINE__, "backend aborted while waiting");
+      }
+      if (spins < 64) {
+        std::this_thread::yield();
+      } else {
+        std::this_thread::sleep_for(nap);
+        nap = std::min(nap * 2, std::chrono::microseconds(100));
+      }
+    }
+    return;
+  }
   std::unique_lock lock(mutex);
   while (slot.load(std::memory_order_acquire) < value) {
     if (backend->aborted.load()) {

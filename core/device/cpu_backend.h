@@ -24,6 +24,7 @@ struct CpuBackendState {
   std::atomic<bool> aborted{false};
   std::mutex memory_mutex;
   std::vector<std::size_t> allocated;  // bytes in use per device
+  std::atomic<std::uint64_t> shared_serial{0};  // names this process's shared-memory segments
 };
 
 class CpuEvent final : public Event {
@@ -67,22 +68,35 @@ class CpuEvent final : public Event {
 class CpuSignalSet final : public SignalSet {
  public:
   struct Shared {
-    Shared(std::shared_ptr<CpuBackendState> s, std::size_t count) : backend(std::move(s)), values(count) {}
+    Shared(std::shared_ptr<CpuBackendState> s, std::size_t n)
+        : backend(std::move(s)), own(n), values(own.data()), count(n) {}
+    // Slots in memory other processes write too (make_signals_in): waits poll, since a write in
+    // another process cannot notify this one's condition variable.
+    Shared(std::shared_ptr<CpuBackendState> s, std::atomic<std::uint64_t>* external, std::size_t n)
+        : backend(std::move(s)), values(external), count(n), process_shared(true) {}
     void write(std::size_t index, std::uint64_t value);
     // Blocks until slot `index` >= value; throws DeviceError when the backend was aborted.
     void wait_for(std::size_t index, std::uint64_t value) const;
 
     std::shared_ptr<CpuBackendState> backend;
-    std::vector<std::atomic<std::uint64_t>> values;
+    std::vector<std::atomic<std::uint64_t>> own;
+    std::atomic<std::uint64_t>* values;
+    std::size_t count;
+    bool process_shared = false;
     mutable std::mutex mutex;
     mutable std::condition_variable cv;
   };
   CpuSignalSet(std::shared_ptr<CpuBackendState> state, std::size_t count)
       : shared_(std::make_shared<Shared>(std::move(state), count)) {}
-  std::size_t size() const override { return shared_->values.size(); }
-  std::uint64_t load(std::size_t index) const override { return shared_->values.at(index).load(); }
+  CpuSignalSet(std::shared_ptr<CpuBackendState> state, std::atomic<std::uint64_t>* external, std::size_t n)
+      : shared_(std::make_shared<Shared>(std::move(state), external, n)) {}
+  std::size_t size() const override { return shared_->count; }
+  std::uint64_t load(std::size_t index) const override {
+    if (index >= shared_->count) throw std::out_of_range("CpuSignalSet::load: slot out of range");
+    return shared_->values[index].load();
+  }
   void reset() override {
-    for (auto& v : shared_->values) v.store(0);
+    for (std::size_t i = 0; i < shared_->count; ++i) shared_->values[i].store(0);
   }
   // Shared with queued writes and waits, so the set may be destroyed while they are pending.
   const std::shared_ptr<Shared>& shared() const { return shared_; }
@@ -154,6 +168,12 @@ class CpuBackend final : public Backend {
   std::unique_ptr<Stream> make_stream(int device) override;
   std::unique_ptr<Event> make_event(int device, bool timing = true) override;
   std::unique_ptr<SignalSet> make_signals(std::size_t count) override;
+  // POSIX shared memory (cpu_shared_memory.cpp); the handle is the segment's name.
+  bool can_share_between_processes() const override { return true; }
+  SharedBuffer allocate_shared(int device, std::size_t bytes) override;
+  DeviceBuffer open_shared(int device, const std::string& handle, std::size_t bytes) override;
+  void seal_shared(const std::string& handle) override;
+  std::unique_ptr<SignalSet> make_signals_in(void* memory, std::size_t count) override;
   std::size_t stream_queue_depth() const override { return state_->options.queue_depth; }
   bool can_access_peer(int device, int peer) const override;
   void enable_peer_access(int device, int peer) override;
