@@ -102,7 +102,8 @@ def _fit(args: argparse.Namespace) -> int:
 def _fit_plots(doc: dict[str, Any], out: Path) -> list[Path]:
     from .model_plots import fit_plot, train_plot
     d = out.with_name(out.stem + "_plots")
-    rows = doc["fit_quality"]["rows"] + (doc["holdout"]["score"]["rows"] if "holdout" in doc else [])
+    held = [dict(r, held_out=True) for r in doc["holdout"]["score"]["rows"]] if "holdout" in doc else []
+    rows = doc["fit_quality"]["rows"] + held
     paths = [fit_plot(rows, d / "allreduce_model.png")]
     if doc["train"]:
         paths.append(train_plot(doc["train"], d / "train_model.png"))

@@ -159,6 +159,11 @@ def score(points: Sequence[ArPoint], fits: dict[tuple[str, int], Fit], pooled: d
         rows.append({"algo": p.algo, "ranks": p.ranks, "bytes": p.size, "in_place": p.in_place, "dtype": p.dtype,
                      "measured_us": p.time_us, "predicted_us": pred, "rel_error": (pred - p.time_us) / p.time_us,
                      "fit": "own" if (p.algo, p.ranks) in fits else "pooled", "source": "model"})
+    groups = []
+    for algo, ranks in sorted({(r["algo"], r["ranks"]) for r in rows}):
+        e = [abs(r["rel_error"]) for r in rows if (r["algo"], r["ranks"]) == (algo, ranks)]
+        groups.append({"algo": algo, "ranks": ranks, "points": len(e), "abs_rel_error_median": float(np.median(e)),
+                       "abs_rel_error_max": max(e), "source": "model"})
     errs = [abs(r["rel_error"]) for r in rows]
     return {"points": len(rows), "abs_rel_error_median": float(np.median(errs)) if errs else None,
-            "abs_rel_error_max": max(errs) if errs else None, "rows": rows, "source": "model"}
+            "abs_rel_error_max": max(errs) if errs else None, "by_group": groups, "rows": rows, "source": "model"}

@@ -62,9 +62,15 @@ def markdown(doc: dict[str, Any]) -> str:
     if ho:
         out += [f"## Held-out points ({ho['mode']}; fitted on {ho['fit_points']} points)", "",
                 f"Predicted {ho['score']['points']} held-out points: median |error| "
-                f"{_pct(ho['score']['abs_rel_error_median'])}, worst {_pct(ho['score']['abs_rel_error_max'])}.", ""]
+                f"{_pct(ho['score']['abs_rel_error_median'])}, worst {_pct(ho['score']['abs_rel_error_max'])}.", "",
+                "| algo | ranks | held-out points | median abs. rel. error | worst |", "|---|---|---|---|---|"]
+        out += [f"| {g['algo']} | {g['ranks']} | {g['points']} | {_pct(g['abs_rel_error_median'])} "
+                f"| {_pct(g['abs_rel_error_max'])} |" for g in ho["score"]["by_group"]]
+        out.append("")
     if doc.get("train"):
         out += ["## DDP step: measured vs model", "",
+                "Compute is as measured; the all-reduces are modelled. An anomaly is a residual beyond the fit's worst "
+                "relative error on the modelled communication plus the step's measurement noise.", "",
                 "| point | measured step ms | model step ms | residual | allowed ms | anomaly | eff. measured | eff. model |",
                 "|---|---|---|---|---|---|---|---|"]
         for r in doc["train"]:

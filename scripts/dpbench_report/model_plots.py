@@ -24,24 +24,36 @@ def _save(fig: Figure, path: Path) -> Path:
 
 
 def fit_plot(rows: list[dict[str, Any]], path: Path) -> Path:
-    """Measured medians (markers, solid) and the model (dashed) per (algo, ranks, in_place)."""
-    fig = Figure(figsize=(8, 5))
-    ax = fig.add_subplot()
-    keys = sorted({(r["algo"], r["ranks"], r["in_place"]) for r in rows})
-    for i, k in enumerate(keys):
-        mine = sorted((r for r in rows if (r["algo"], r["ranks"], r["in_place"]) == k), key=lambda r: r["bytes"])
-        label = f"{k[0]} n={k[1]}{' in-place' if k[2] else ''}"
-        colour = f"C{i % 10}"
-        ax.plot([r["bytes"] for r in mine], [r["measured_us"] for r in mine], "o-", color=colour, ms=3,
-                label=f"{label} measured")
-        ax.plot([r["bytes"] for r in mine], [r["predicted_us"] for r in mine], "--", color=colour,
-                label=f"{label} model")
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("bytes")
-    ax.set_ylabel("all-reduce time (us)")
-    ax.set_title("all-reduce: measured (solid) vs model (dashed)")
-    ax.legend(fontsize=6, ncol=2)
+    """One panel per algorithm: measured medians (solid, markers; held-out points hollow) and the model
+    (dashed, labelled "model") per rank count and placement."""
+    algos = sorted({r["algo"] for r in rows})
+    fig = Figure(figsize=(6 * len(algos), 4.5))
+    for ai, algo in enumerate(algos):
+        ax = fig.add_subplot(1, len(algos), ai + 1)
+        keys = sorted({(r["ranks"], r["in_place"]) for r in rows if r["algo"] == algo})
+        for i, k in enumerate(keys):
+            mine = sorted((r for r in rows if r["algo"] == algo and (r["ranks"], r["in_place"]) == k),
+                          key=lambda r: r["bytes"])
+            label = f"n={k[0]}{' in-place' if k[1] else ''}"
+            colour = f"C{i % 10}"
+            ax.plot([r["bytes"] for r in mine], [r["measured_us"] for r in mine], "-", color=colour,
+                    label=f"{label} measured")
+            held = [r for r in mine if r.get("held_out")]
+            ax.plot([r["bytes"] for r in mine if not r.get("held_out")],
+                    [r["measured_us"] for r in mine if not r.get("held_out")], "o", color=colour, ms=3)
+            if held:
+                ax.plot([r["bytes"] for r in held], [r["measured_us"] for r in held], "o", mfc="none",
+                        color=colour, ms=5)
+            ax.plot([r["bytes"] for r in mine], [r["predicted_us"] for r in mine], "--", color=colour,
+                    label=f"{label} model")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("bytes")
+        ax.set_ylabel("all-reduce time (us)")
+        ax.set_title(f"{algo}: measured (solid) vs model (dashed)", fontsize=9)
+        ax.legend(fontsize=6, ncol=2)
+    if any(r.get("held_out") for r in rows):
+        fig.suptitle("hollow markers: held out of the fit", fontsize=8)
     return _save(fig, path)
 
 

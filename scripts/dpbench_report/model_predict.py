@@ -12,11 +12,14 @@ anomaly: something the latency-bandwidth picture does not explain.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from .load import ResultsFile
 from .model_fit import Fit, fit_for
+
+log = logging.getLogger("dpbench_report")
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ def predict_train(files: Iterable[ResultsFile], fits: dict[tuple[str, int], Fit]
             algo, ranks = str(ax["algo"]), int(ax["ranks"])
             fit = fit_for(fits, pooled, algo, ranks)
             if fit is None:
+                log.warning("%s: no all-reduce fit for %s; not predicted", p["id"], algo)
                 continue
             shape = step_shape(p)
             comm = [fit.predict(algo, ranks, b, True) for b in shape.bucket_bytes]
