@@ -13,9 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .load import ResultsFile, load_many
-from .model_fit import allreduce_points, fit_all, fit_pooled, parse_holdout, score, split, Fit
 from .model_output import document, read_model, write
-from .model_predict import predict_train, step_shape
 from .model_whatif import WHATIF_ALGOS, Link, parse_link, whatif
 
 log = logging.getLogger("dpbench_report")
@@ -71,6 +69,9 @@ def add_model_commands(sub: Any, add_common: Callable[[argparse.ArgumentParser],
 
 
 def _fit(args: argparse.Namespace) -> int:
+    # numpy/scipy only when fitting: the other dpbench-report commands start as fast as before
+    from .model_fit import allreduce_points, fit_all, fit_pooled, parse_holdout, score, split
+    from .model_predict import predict_train
     files = load_many(args.results)
     holdout = parse_holdout(args.holdout)
     points = allreduce_points(files, args.dtype)
@@ -159,6 +160,7 @@ def _train_shapes(files: list[ResultsFile]) -> list[tuple[str, Any]]:
     pts = [p for f in files for p in f.points if p.get("kind") == "train" and p.get("status") == "ok"]
     if files and not pts:
         raise ValueError(f"no ok train points in {files[0].path}")
+    from .model_predict import step_shape
     low = min((int(p["axes"]["ranks"]) for p in pts), default=0)
     return [(p["id"], step_shape(p)) for p in pts if int(p["axes"]["ranks"]) == low]
 

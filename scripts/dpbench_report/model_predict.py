@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from .load import ResultsFile
-from .model_fit import Fit, fit_for
+
+if TYPE_CHECKING:  # the fit pulls in numpy/scipy; the what-if needs only the step arithmetic here
+    from .model_fit import Fit
 
 log = logging.getLogger("dpbench_report")
 
@@ -86,7 +88,7 @@ def predict_train(files: Iterable[ResultsFile], fits: dict[tuple[str, int], Fit]
                 continue
             ax = p["axes"]
             algo, ranks = str(ax["algo"]), int(ax["ranks"])
-            fit = fit_for(fits, pooled, algo, ranks)
+            fit = fits.get((algo, ranks)) or pooled.get(algo)  # as model_fit.fit_for
             if fit is None:
                 log.warning("%s: no all-reduce fit for %s; not predicted", p["id"], algo)
                 continue
