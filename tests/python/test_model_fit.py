@@ -114,3 +114,25 @@ def test_train_prediction_on_fixture_is_labelled_model() -> None:
         assert isinstance(r["anomaly"], bool)
         if r["ranks"] == 1:
             assert r["model"]["scaling_efficiency"] == pytest.approx(1.0)
+
+
+def test_anomaly_flag_follows_the_fit_error_and_step_noise() -> None:
+    """A step whose exposed communication the model cannot account for is an anomaly; a matching one is not."""
+    from dpbench_report.load import load_results as load
+    train = load(fixture_path("train_cpu"))
+    pts = allreduce_points([synthetic_file()])
+    fits, pooled = fit_all(pts), fit_pooled(pts)  # exact fits: allowed error = step noise only
+    doc = fixture_doc("train_cpu")
+    p = next(q for q in doc["points"] if q["axes"]["ranks"] == 2 and q["axes"]["algo"] == "p2p-ring")
+    st = p["stats"]["step"]
+    st["ci95_low"] = st["ci95_high"] = st["median"]  # no measurement noise
+    p["stats"]["exposed_comm"]["median"] = 0.0
+    quiet = ResultsFile(Path("t.json"), {**doc, "points": [p]})
+    row = predict_train([quiet], fits, pooled)[0]
+    # the model adds its own exposed communication on top of the measured compute: residual <= 0 and tiny
+    assert row["allowed_ms"] == pytest.approx(0.0) and row["residual_ms"] <= 0
+    st["median"] += 50.0  # 50 ms of waiting for communication that the model cannot explain
+    p["stats"]["exposed_comm"]["median"] = 50.0
+    row = predict_train([ResultsFile(Path("t.json"), {**doc, "points": [p]})], fits, pooled)[0]
+    assert row["anomaly"] and row["residual_ms"] > 49
+    assert train.points  # the fixture itself loads and validates

@@ -51,3 +51,9 @@ def test_whatif_rows_are_modelled_and_efficiency_by_hand() -> None:
     # compute-only step 13 ms; ring at 8 GPUs adds 1.778 ms after the backward
     assert ring8["step_ms"] == pytest.approx(13 + 1.778)
     assert ring8["scaling_efficiency"] == pytest.approx(13 / (13 + 1.778))
+
+
+def test_link_time_units() -> None:
+    # 1 GB/s moves 1000 bytes per us
+    assert Link(1.0, 0.0).us(1000) == pytest.approx(1.0)
+    assert allreduce_us("ring", 1, 8, S, INTRA, None) == INTRA.lat_us
