@@ -133,6 +133,7 @@ def test_anomaly_flag_follows_the_fit_error_and_step_noise() -> None:
     assert row["allowed_ms"] == pytest.approx(0.0) and row["residual_ms"] <= 0
     st["median"] += 50.0  # 50 ms of waiting for communication that the model cannot explain
     p["stats"]["exposed_comm"]["median"] = 50.0
+    st["ci95_low"] = st["ci95_high"] = st["median"]
     row = predict_train([ResultsFile(Path("t.json"), {**doc, "points": [p]})], fits, pooled)[0]
     assert row["anomaly"] and row["residual_ms"] > 49
     assert train.points  # the fixture itself loads and validates
