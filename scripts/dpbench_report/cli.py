@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("results", nargs="+", help="dpbench results files (JSON)")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
     p.add_argument("--title", default="dpbench report", help="page title")
+    p.add_argument("--model", type=Path, metavar="MODEL", help="add a cost model's summary (from `model fit`)")
     p.add_argument("--formats", type=_formats, default=("png", "svg"), help="plot formats (default png,svg)")
     _add_common(p)
 
@@ -81,8 +82,10 @@ def _setup_logging(args: argparse.Namespace) -> None:
 
 def _report(args: argparse.Namespace) -> int:
     files = load_many(args.results)  # before importing matplotlib: bad input fails fast
+    from .model_output import markdown, read_model
+    summary = markdown(read_model(args.model)) if args.model else None
     from .html_report import write_report
-    path = write_report(files, args.out, formats=args.formats, title=args.title)
+    path = write_report(files, args.out, formats=args.formats, title=args.title, model_summary=summary)
     print(f"report: {path}")
     print(f"plots:  {args.out / 'plots'}")
     return EXIT_OK

@@ -87,3 +87,11 @@ def test_unknown_algorithm_in_results_is_exit_2(tmp_path: Path, capsys: pytest.C
     code = main(["model", "fit", str(bad), "--out", str(tmp_path / "m.json")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and ("p2p-magic" in err[0]), err
+
+
+def test_report_carries_the_model_summary_headed_modelled(fitted: Path, tmp_path: Path) -> None:
+    assert main(["report", AR, "--model", str(fitted), "--out", str(tmp_path / "r"), "--formats", "png", "-q"]) == 0
+    page = (tmp_path / "r" / "report.html").read_text()
+    assert "Cost model (modelled, not measured)" in page and "source: model" in page
+    assert main(["report", AR, "--out", str(tmp_path / "r2"), "--formats", "png", "-q"]) == 0
+    assert "Cost model" not in (tmp_path / "r2" / "report.html").read_text()
