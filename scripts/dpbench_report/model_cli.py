@@ -1,5 +1,11 @@
 """`dpbench-report model fit|whatif`: the cost model's command line (registered from cli.py).
 
+    dpbench-report model fit a.json t.json --out m/model.json [--holdout even|odd|ranks=1,2] [--dtype fp32]
+        -> m/model.json (format dpbench-model), m/model.md, m/model_plots/{allreduce,train}_model.png
+    dpbench-report model whatif --from m/model.json --gpus 16,64,256 --intra 370,3 --inter 50,10
+        [--gpus-per-node 8] [--algo ring,tree,hierarchical] [--bytes 25M] [--train t.json] --out w/whatif.json
+    dpbench-report report a.json t.json --model m/model.json --out report/
+
 Bad input (no all-reduce points, an unknown algorithm, a malformed --intra) raises ValueError, which
 cli.py turns into one line on stderr and exit 2.
 """
