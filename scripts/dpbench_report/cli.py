@@ -1,4 +1,4 @@
-"""Command line: report, plot, compare, ab, history, validate and export (dpbench-report, python -m dpbench_report).
+"""Command line: report, plot, compare, ab, history, validate, export and model (dpbench-report, python -m dpbench_report).
 
 Exit codes: 0 success; 1 compare/ab found a regression (see compare_cli); 2 bad input (unreadable or
 invalid results file, bad option, results that cannot be compared, unwritable output).
@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 
 from .compare_cli import REGRESSION_COMMANDS, add_compare_args, add_regression_commands
 from .load import ResultsFileError, load_many
+from .model_cli import add_model_commands, run_model
 
 EXIT_OK, EXIT_REGRESSION, EXIT_BAD_INPUT = 0, 1, 2
 log = logging.getLogger("dpbench_report")
@@ -35,12 +36,13 @@ def _formats(text: str) -> tuple[str, ...]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dpbench-report", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True,
-                                metavar="{report,plot,compare,ab,history,validate,export}")
+                                metavar="{report,plot,compare,ab,history,validate,export,model}")
 
     p = sub.add_parser("report", help="write DIR/report.html and DIR/plots/* from results files")
     p.add_argument("results", nargs="+", help="dpbench results files (JSON)")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
     p.add_argument("--title", default="dpbench report", help="page title")
+    p.add_argument("--model", type=Path, metavar="MODEL", help="add a cost model's summary (from `model fit`)")
     p.add_argument("--formats", type=_formats, default=("png", "svg"), help="plot formats (default png,svg)")
     _add_common(p)
 
@@ -64,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", metavar="FILE", help="CSV file to write ('-': standard output)")
     p.add_argument("--parquet", metavar="FILE", help="Parquet file to write (needs the [parquet] extra: pyarrow)")
     _add_common(p)
+
+    add_model_commands(sub, _add_common)
     return parser
 
 
@@ -78,8 +82,10 @@ def _setup_logging(args: argparse.Namespace) -> None:
 
 def _report(args: argparse.Namespace) -> int:
     files = load_many(args.results)  # before importing matplotlib: bad input fails fast
+    from .model_output import markdown, read_model
+    summary = markdown(read_model(args.model)) if args.model else None
     from .html_report import write_report
-    path = write_report(files, args.out, formats=args.formats, title=args.title)
+    path = write_report(files, args.out, formats=args.formats, title=args.title, model_summary=summary)
     print(f"report: {path}")
     print(f"plots:  {args.out / 'plots'}")
     return EXIT_OK
@@ -113,7 +119,8 @@ def _export(args: argparse.Namespace) -> int:
 
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"report": _report, "plot": _plot, "validate": _validate,
-                                                             "export": _export, **REGRESSION_COMMANDS}
+                                                             "export": _export, "model": run_model,
+                                                             **REGRESSION_COMMANDS}
 
 
 def _run(args: argparse.Namespace) -> int:

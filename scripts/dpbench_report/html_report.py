@@ -96,23 +96,25 @@ def _file_view(index: int, f: ResultsFile, recs: Sequence[PointRecord]) -> FileV
 
 
 def build_html(files: Sequence[ResultsFile], records: Sequence[PointRecord], plots: Sequence[PlotOutput],
-               plots_href: str | None = "plots", title: str = "dpbench report") -> str:
-    """The whole page as a string. plots_href: where the PNG/SVG files sit relative to the page (or None)."""
+               plots_href: str | None = "plots", title: str = "dpbench report", model_summary: str | None = None) -> str:
+    """The whole page as a string. plots_href: where the PNG/SVG files sit relative to the page (or None).
+    model_summary: a cost model's markdown summary (`model fit`), shown in its own section headed modelled."""
     by_file = group_by(records, lambda r: r.file_index)
     views = [v for p in plots if (v := _plot_view(p, plots_href)) is not None]
     return environment().get_template("report.html.j2").render(
         title=title, version=__version__, generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        files=[_file_view(i, f, by_file.get(i, [])) for i, f in enumerate(files)], plots=views)
+        files=[_file_view(i, f, by_file.get(i, [])) for i, f in enumerate(files)], plots=views,
+        model_summary=model_summary)
 
 
 def write_report(files: Sequence[ResultsFile], out_dir: Path, formats: Sequence[str] = FORMATS,
-                 title: str = "dpbench report") -> Path:
+                 title: str = "dpbench report", model_summary: str | None = None) -> Path:
     """Write out_dir/plots/* and out_dir/report.html; returns the report's path."""
     if "png" not in formats:
         formats = ("png", *formats)  # the page inlines PNGs
     records = to_records(files)
     plots = make_plots(records, out_dir / "plots", formats)
-    page = build_html(files, records, plots, plots_href="plots", title=title)
+    page = build_html(files, records, plots, plots_href="plots", title=title, model_summary=model_summary)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "report.html"
     path.write_text(page, encoding="utf-8")
