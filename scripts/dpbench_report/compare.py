@@ -204,12 +204,14 @@ def _judged(out: Comparison, point: rs.PointInput, prior: rs.Prior, n_tests: int
     out.ci_low_pct, out.ci_high_pct = e.ci_pct
     out.noise_pct, out.noise_source = e.noise_pct, e.noise_source
     out.verdict = rs.decide(e, out.lower_is_better, settings)
-    unseen = not prior.seen and len(point.baseline) == 1 and len(point.contender) == 1
-    if unseen and out.verdict in (REGRESSION, IMPROVEMENT):
+    fewest = min(len(point.baseline), len(point.contender))
+    if fewest < rs.MIN_REPEATS_FOR_VERDICT and out.verdict in (REGRESSION, IMPROVEMENT):
         out.verdict = INCONCLUSIVE
-        out.repeats_needed = max(rs.repeats_needed(e, settings, n_tests, prior.df) or 2, 2)
+        out.repeats_needed = max(rs.repeats_needed(e, settings, n_tests, prior.df) or rs.MIN_REPEATS_FOR_VERDICT,
+                                 rs.MIN_REPEATS_FOR_VERDICT)
+        runs = "one run" if fewest == 1 else f"{fewest} runs"
         out.reason = (f"{reason_for(out, settings).split(' straddles')[0]} is beyond ±{settings.threshold_pct:g}%, "
-                      "but one run per side cannot tell a change from a burst of interference; "
+                      f"but {runs} per side cannot tell a change from a burst of interference; "
                       f"about {out.repeats_needed} repeats per side would settle it")
         return out
     if out.verdict == INCONCLUSIVE:

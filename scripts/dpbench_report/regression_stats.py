@@ -22,7 +22,7 @@ run, not one per point. With 40 points at 95% each, some point of an A/A compari
 Why a point is never judged quieter than the comparison's typical point: bursty interference makes
 three agreeing repeats weak evidence of quiet; see estimate().
 
-Why one repeat per side is never a regression: single-run A/A trials on a shared runner had a point 10x
+Why fewer than three repeats per side is never a regression (MIN_REPEATS_FOR_VERDICT): single-run A/A trials on a shared runner had a point 10x
 slower in one of two identical runs while the bulk agreed within 10%. One run per side cannot tell a
 regression from such a burst, whatever noise is assumed; the verdict is then inconclusive and says so
 (a point that newly fails still fails CI).
@@ -48,6 +48,12 @@ from scipy.special import digamma, polygamma
 from scipy.stats import t as student_t
 
 REGRESSION, IMPROVEMENT, UNCHANGED, INCONCLUSIVE = "regression", "improvement", "unchanged", "inconclusive"
+
+# Fewest repeats per side for a regression or improvement verdict. An A/A comparison of 2 rounds per side
+# on a loaded 2-core runner called a point a regression (one burst of interference on one side); with one
+# or two repeats a burst and a change look alike, so such points are inconclusive and say how many
+# repeats would settle them.
+MIN_REPEATS_FOR_VERDICT = 3
 
 DEFAULT_THRESHOLD_PCT = 5.0
 DEFAULT_ALPHA = 0.05
