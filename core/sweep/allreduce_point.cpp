@@ -18,41 +18,6 @@
 
 namespace dpb {
 
-std::string allreduce_point_id(const AllreducePointSpec& p) {
-  return make_point_id("allreduce", {{"algo", p.algo.text()},
-                                     {"dtype", id_value(dtype_name(p.dtype))},
-                                     {"ranks", id_value(p.ranks())},
-                                     {"devices", id_value(p.devices)},
-                                     {"bytes", id_value(p.bytes())},
-                                     {"in_place", id_value(p.in_place)},
-                                     {"graph", id_value(p.graph)}});
-}
-
-nlohmann::json allreduce_axes(const AllreducePointSpec& p) {
-  return {{"algo", p.algo.text()},   {"dtype", dtype_name(p.dtype)}, {"ranks", p.ranks()},
-          {"devices", p.devices},    {"bytes", p.bytes()},           {"count", p.count},
-          {"in_place", p.in_place},  {"graph", p.graph}};
-}
-
-std::string allreduce_label(const AllreducePointSpec& p) {
-  return p.algo.text() + " " + std::string(dtype_name(p.dtype)) + " n=" + std::to_string(p.ranks()) + " " +
-         format_size(p.bytes()) + (p.in_place ? " in-place" : " out-of-place") +
-         (p.graph > 0 ? " graph=" + std::to_string(p.graph) : "");
-}
-
-bool shares_a_device(const std::vector<int>& devices) {
-  for (std::size_t i = 0; i < devices.size(); ++i) {
-    for (std::size_t j = i + 1; j < devices.size(); ++j) {
-      if (devices[i] == devices[j]) return true;
-    }
-  }
-  return false;
-}
-
-double allreduce_busbw_factor(int ranks) {
-  return ranks <= 0 ? 0.0 : 2.0 * (ranks - 1) / static_cast<double>(ranks);
-}
-
 struct AllreduceBench::Ranks {
   std::vector<int> devices;
   std::vector<std::unique_ptr<Stream>> streams;
