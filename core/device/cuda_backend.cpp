@@ -3,6 +3,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -182,6 +183,13 @@ class CudaBackend final : public Backend {
 std::unique_ptr<Backend> make_cuda_backend() { return std::make_unique<CudaBackend>(); }
 
 int visible_cuda_devices() {
+  // Ranks order each other's streams with stream memory operations (cuda_signals.h), which CUDA
+  // does not see as dependencies: when more streams than hardware queues exist, the scheduler may
+  // put a waiting stream and the stream that would release it in one queue, and they deadlock
+  // (the warning of the driver API's Stream Memory Operations section). The default of 8 queues is fewer than 4 ranks on one
+  // GPU use (compute, communication and timing streams); 32 is the most CUDA allows. Set before the
+  // first CUDA call (read when a context is made), never over a value the user chose.
+  ::setenv("CUDA_DEVICE_MAX_CONNECTIONS", "32", /*overwrite=*/0);
   int count = 0;
   // No driver, an old driver or no GPU all mean "no CUDA devices" here, never a crash (FACTS.md).
   if (cudaGetDeviceCount(&count) != cudaSuccess) {

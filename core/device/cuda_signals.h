@@ -10,7 +10,10 @@
 // Why stream memory operations (cuStreamWriteValue64 / cuStreamWaitValue64 with GEQ) and not
 // events: a wait names the value it needs, so ranks can enqueue from different threads in any
 // order, and both can be captured into CUDA graphs (CUDA >= 11.7). The driver functions come from
-// cudaGetDriverEntryPointByVersion, so the program links against the runtime only.
+// cudaGetDriverEntryPointByVersion, so the program links against the runtime only. The driver
+// warns that such ordering is invisible to its scheduler, which may serialise a waiting stream and
+// its releaser into one hardware queue: visible_cuda_devices() raises CUDA_DEVICE_MAX_CONNECTIONS
+// to 32 before CUDA starts, so the streams of up to 8 ranks on one GPU get queues of their own.
 // Only compiled with CUDA.
 #pragma once
 #include <cuda_runtime_api.h>
