@@ -184,11 +184,11 @@ std::unique_ptr<Backend> make_cuda_backend() { return std::make_unique<CudaBacke
 
 int visible_cuda_devices() {
   // Ranks order each other's streams with stream memory operations (cuda_signals.h), which CUDA
-  // does not see as dependencies: when more streams than hardware queues exist, the scheduler may
-  // put a waiting stream and the stream that would release it in one queue, and they deadlock
-  // (the warning of the driver API's Stream Memory Operations section). The default of 8 queues is fewer than 4 ranks on one
-  // GPU use (compute, communication and timing streams); 32 is the most CUDA allows. Set before the
-  // first CUDA call (read when a context is made), never over a value the user chose.
+  // does not see as dependencies: with more streams than hardware queues, the scheduler may put a
+  // waiting stream and the stream that would release it in one queue, and they deadlock (the
+  // warning in the driver API's Stream Memory Operations section). The default of 8 queues is fewer
+  // than 4 ranks on one GPU use (compute, communication, timing); 32 is the most CUDA allows. Set
+  // before the first CUDA call (read when a context is made), never over a value the user chose.
   ::setenv("CUDA_DEVICE_MAX_CONNECTIONS", "32", /*overwrite=*/0);
   int count = 0;
   // No driver, an old driver or no GPU all mean "no CUDA devices" here, never a crash (FACTS.md).
