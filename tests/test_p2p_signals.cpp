@@ -80,6 +80,22 @@ TEST(CpuSignals, AbortEndsABlockedWait) {
   EXPECT_THROW(s->synchronize(), DeviceError);
 }
 
+TEST(CpuSignals, ReleaseAllSatisfiesEveryWaitButAnAbortedBackendStillFails) {
+  CpuBackend backend;
+  auto signals = backend.make_signals(2);
+  auto s = backend.make_stream(0);
+  s->wait_signal(*signals, 1, 1000);
+  signals->release_all();  // how a collective's waits are ended where no call can end them (cuda)
+  s->synchronize();
+  EXPECT_GE(signals->load(1), 1000u);
+  signals->reset();
+  EXPECT_EQ(signals->load(1), 0u);
+  s->wait_signal(*signals, 0, 1);
+  backend.abort();
+  signals->release_all();  // released, but the cpu backend's abort wins: the wait fails
+  EXPECT_THROW(s->synchronize(), DeviceError);
+}
+
 TEST(CpuQueueDepth, AnEnqueueBlocksWhileTheStreamHoldsDepthPendingOperations) {
   CpuBackendOptions opt;
   opt.queue_depth = 4;

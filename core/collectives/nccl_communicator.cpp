@@ -2,8 +2,10 @@
 
 #include <nccl.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -82,7 +84,10 @@ const char* forced_algo(const std::string& algorithm) {
 class NcclCommunicator final : public Communicator {
  public:
   NcclCommunicator(AlgorithmName algo, std::vector<int> devices, bool multi_rank_gpu)
-      : algo_(std::move(algo)), devices_(std::move(devices)), comms_(devices_.size(), nullptr) {
+      : algo_(std::move(algo)),
+        devices_(std::move(devices)),
+        comms_(devices_.size(), nullptr),
+        shared_device_(multi_rank_gpu) {
     std::optional<ScopedEnv> algo_env, multi_env;
     if (const char* forced = forced_algo(algo_.algorithm)) algo_env.emplace("NCCL_ALGO", forced);
     if (multi_rank_gpu) multi_env.emplace("NCCL_MULTI_RANK_GPU_ENABLE", "1");
@@ -90,7 +95,7 @@ class NcclCommunicator final : public Communicator {
   }
 
   ~NcclCommunicator() override {
-    if (comms_.empty() || !comms_.front()) return;
+    if (comms_.empty() || !comms_.front() || aborted_.load()) return;  // ncclCommAbort freed them
     // Several communicators finalized from one thread must be grouped (NCCL user guide).
     DPB_NCCL_WARN(ncclGroupStart());
     for (ncclComm_t c : comms_) DPB_NCCL_WARN(ncclCommFinalize(c));
@@ -111,7 +116,7 @@ class NcclCommunicator final : public Communicator {
       throw std::invalid_argument(algo_.text() + " allreduce: expected " + std::to_string(n) +
                                   " send buffers, recv buffers and streams");
     }
-    if (!comms_.front()) throw std::invalid_argument(algo_.text() + " allreduce: the communicator was aborted");
+    if (aborted_.load()) throw std::invalid_argument(algo_.text() + " allreduce: the communicator was aborted");
     for (std::size_t r = 0; r < n; ++r) {
       if (!streams[r] || streams[r]->device() != devices_[r]) {
         throw std::invalid_argument(algo_.text() + " allreduce: rank " + std::to_string(r) +
@@ -137,27 +142,34 @@ class NcclCommunicator final : public Communicator {
     if (rank < 0 || rank >= ranks()) throw std::invalid_argument(algo_.text() + " allreduce: no rank " + std::to_string(rank));
     const auto r = static_cast<std::size_t>(rank);
     ncclComm_t comm = comms_[r];
-    if (!comm) throw std::invalid_argument(algo_.text() + " allreduce: the communicator was aborted");
+    if (aborted_.load()) throw std::invalid_argument(algo_.text() + " allreduce: the communicator was aborted");
     if (stream.device() != devices_[r]) {
       throw std::invalid_argument(algo_.text() + " allreduce: rank " + std::to_string(rank) +
                                   " needs a stream on device " + std::to_string(devices_[r]));
     }
     if (count == 0) return;
+    // NCCL user guide, thread safety: operations on independent communicators of ONE device must
+    // not be issued in parallel from several threads. Ranks sharing a GPU take turns; distinct
+    // GPUs run freely.
+    std::unique_lock turn(shared_device_turn_, std::defer_lock);
+    if (shared_device_) turn.lock();
     DPB_NCCL_CHECK(ncclAllReduce(send, recv, count, nccl_type(type), ncclSum, comm, cuda_stream_handle(stream)));
   }
 
+  // May run on a watchdog thread while ranks' threads are inside ncclAllReduce (what ncclCommAbort
+  // is for): the handles stay as they are (the destructor skips them), and later calls refuse.
   void abort() override {
-    if (comms_.empty() || !comms_.front()) return;
-    for (ncclComm_t& c : comms_) {
-      DPB_NCCL_WARN(ncclCommAbort(c));
-      c = nullptr;
-    }
+    if (comms_.empty() || !comms_.front() || aborted_.exchange(true)) return;
+    for (ncclComm_t c : comms_) DPB_NCCL_WARN(ncclCommAbort(c));
   }
 
  private:
   AlgorithmName algo_;
   std::vector<int> devices_;
   std::vector<ncclComm_t> comms_;
+  bool shared_device_;  // several ranks on one GPU (NCCL >= 2.30): allreduce_rank takes turns
+  std::mutex shared_device_turn_;
+  std::atomic<bool> aborted_{false};
 };
 
 }  // namespace

@@ -116,8 +116,8 @@ void P2pCommunicator::write_fence(int rank, Stream& stream) {
 }
 
 void P2pCommunicator::drain() noexcept {
-  // Fence writes run even on an aborted or failed stream (backend.h), so this ends once the
-  // streams have worked through what was enqueued.
+  // Fence writes run even on an aborted or failed cpu stream (backend.h), and on cuda abort()
+  // releases the schedules' waits, so this ends once the streams have worked through their work.
   for (std::size_t r = 0; r < fenced_.size(); ++r) {
     try {
       while (fence_->load(r) < fenced_[r]) std::this_thread::sleep_for(std::chrono::microseconds(200));
@@ -209,6 +209,11 @@ void P2pCommunicator::rewind() {
 void P2pCommunicator::abort() {
   rendezvous_.abort();
   backend_.abort();
+  // No CUDA call ends a stream waiting on a signal: satisfy every wait of the schedules, so the
+  // streams run through (garbage in the failed call's buffers) and write their fences for real.
+  // The fences themselves are never released: drain() must see the streams done before anything
+  // they write into is freed. (cpu: the aborted backend makes every wait throw first.)
+  for (auto& [key, plan] : plans_) plan.prepared->release_signals();
 }
 
 }  // namespace dpb

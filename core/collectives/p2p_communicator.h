@@ -63,8 +63,9 @@ class P2pCommunicator final : public Communicator {
   // Call counters back to 0 and every signal slot to 0 (signals name call * R + g).
   void rewind() override;
 
-  // Backend::abort (cpu: every blocked wait throws; cuda: nothing, the copies of a schedule wait
-  // only on each other), and ranks' threads blocked in allreduce_rank are released with an error.
+  // Backend::abort (cpu: every blocked wait throws), every signal released (cuda: a stream waiting
+  // on a peer that never comes drains), and ranks' threads blocked in allreduce_rank are released
+  // with an error.
   void abort() override;
 
   P2pCacheStats cache_stats() const;

@@ -43,6 +43,8 @@ class PreparedSchedule {
   const Schedule& schedule() const { return schedule_; }
   // Every signal back to 0 (SignalSet::reset's precondition applies): the next call is call 0.
   void reset_signals() { signals_->reset(); }
+  // Satisfies every wait of this schedule (SignalSet::release_all): after an abort.
+  void release_signals() { signals_->release_all(); }
 
   // Enqueues rank `rank`'s steps of call number `call` on `stream`. memory[r] is every rank's
   // memory for this call (copies write into peers' regions); rank's scratch must hold

@@ -108,6 +108,10 @@ class SignalSet {
   // waits on these slots (after a synchronize): how a captured graph, whose waits name fixed
   // values, is replayed.
   virtual void reset() = 0;
+  // Satisfies every pending and later wait on these slots (a value no generation reaches): how an
+  // aborted collective lets its streams drain, since no CUDA call ends a stream memory wait. The
+  // data of the calls in flight is garbage afterwards; the caller has already failed them.
+  virtual void release_all() = 0;
 };
 
 class Stream {

@@ -88,16 +88,22 @@ void CpuSignalSet::Shared::write(std::size_t index, std::uint64_t value) {
 }
 
 void CpuSignalSet::Shared::wait_for(std::size_t index, std::uint64_t value) const {
+  // The abort is checked around every look at the slot: an aborted collective may also have had
+  // its signals released (release_all, for cuda's sake), and on the cpu backend its waits must
+  // fail, not run on into buffers that are about to be freed.
+  const auto check_abort = [&] {
+    if (backend->aborted.load()) {
+      throw DeviceError("cpu signal wait", __FILE__, __LINE__, "backend aborted while waiting");
+    }
+  };
   const std::atomic<std::uint64_t>& slot = values[index];
-  if (slot.load(std::memory_order_acquire) >= value) return;
+  check_abort();
   if (process_shared) {
     // Poll: yield first (a peer process's write is usually near), then sleep with a growing
     // backoff up to 100 us, so waiting ranks leave the cores to the ranks that work.
     std::chrono::microseconds nap{1};
     for (int spins = 0; slot.load(std::memory_order_acquire) < value; ++spins) {
-      if (backend->aborted.load()) {
-        throw DeviceError("cpu signal wait", __FILE__, __LINE__, "backend aborted while waiting");
-      }
+      check_abort();
       if (spins < 64) {
         std::this_thread::yield();
       } else {
@@ -105,15 +111,14 @@ void CpuSignalSet::Shared::wait_for(std::size_t index, std::uint64_t value) cons
         nap = std::min(nap * 2, std::chrono::microseconds(100));
       }
     }
-    return;
-  }
-  std::unique_lock lock(mutex);
-  while (slot.load(std::memory_order_acquire) < value) {
-    if (backend->aborted.load()) {
-      throw DeviceError("cpu signal wait", __FILE__, __LINE__, "backend aborted while waiting");
+  } else if (slot.load(std::memory_order_acquire) < value) {
+    std::unique_lock lock(mutex);
+    while (slot.load(std::memory_order_acquire) < value) {
+      check_abort();
+      cv.wait_for(lock, std::chrono::milliseconds(5));
     }
-    cv.wait_for(lock, std::chrono::milliseconds(5));
   }
+  check_abort();
 }
 
 // ---- CpuStream -------------------------------------------------------------------------------

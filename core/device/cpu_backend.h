@@ -67,6 +67,7 @@ class CpuEvent final : public Event {
 // Signal slots: atomics, plus one condition variable that wakes the workers waiting on any slot.
 class CpuSignalSet final : public SignalSet {
  public:
+  static constexpr std::uint64_t kReleased = std::uint64_t{1} << 62;  // above any generation's value
   struct Shared {
     Shared(std::shared_ptr<CpuBackendState> s, std::size_t n)
         : backend(std::move(s)), own(n), values(own.data()), count(n) {}
@@ -94,6 +95,9 @@ class CpuSignalSet final : public SignalSet {
   std::uint64_t load(std::size_t index) const override {
     if (index >= shared_->count) throw std::out_of_range("CpuSignalSet::load: slot out of range");
     return shared_->values[index].load();
+  }
+  void release_all() override {
+    for (std::size_t i = 0; i < shared_->count; ++i) shared_->write(i, kReleased);
   }
   void reset() override {
     for (std::size_t i = 0; i < shared_->count; ++i) shared_->values[i].store(0);

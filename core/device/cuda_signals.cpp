@@ -72,6 +72,10 @@ void CudaSignalSet::reset() {
   for (std::size_t i = 0; i < count_; ++i) host_[i] = 0;
 }
 
+void CudaSignalSet::release_all() {
+  for (std::size_t i = 0; i < count_; ++i) host_[i] = std::uint64_t{1} << 62;
+}
+
 std::uint64_t CudaSignalSet::device_address(std::size_t index) const {
   if (index >= count_) throw std::out_of_range("CudaSignalSet: slot out of range");
   return device_base_ + index * sizeof(std::uint64_t);

@@ -34,6 +34,8 @@ class CudaSignalSet final : public SignalSet {
   std::size_t size() const override { return count_; }
   std::uint64_t load(std::size_t index) const override;
   void reset() override;
+  // Host stores of 2^62: above any generation, and satisfied under the driver's cyclic GEQ.
+  void release_all() override;
   // The device address of slot `index` (the same on every device: mapped, portable memory).
   std::uint64_t device_address(std::size_t index) const;
 

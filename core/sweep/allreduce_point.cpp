@@ -149,7 +149,10 @@ PointRecord AllreduceBench::run(const AllreducePointSpec& spec) {
   const Inputs& in = inputs_for(spec.dtype, n, spec.count);
   const std::size_t bytes = spec.bytes();
 
-  Watchdog watchdog(deadline, [&comm] { comm.abort(); });
+  Watchdog watchdog(deadline, [&comm, this] {
+    comm.abort();
+    if (ranks_) ranks_->sync->release_all();  // the timing waits, too, must let the streams drain
+  });
   std::vector<const void*> send(static_cast<std::size_t>(n));
   std::vector<void*> recv(static_cast<std::size_t>(n));
   for (std::size_t i = 0; i < send.size(); ++i) {
@@ -217,9 +220,10 @@ PointRecord AllreduceBench::run(const AllreducePointSpec& spec) {
             [&] { comm.abort(); });
         host_us = *std::max_element(host.begin(), host.end());
       } else {
-        // One thread: rank 0 starts, every rank's collective is enqueued at once, the rest end.
-        for (int i = 1; i < n; ++i) r.streams[static_cast<std::size_t>(i)]->wait_signal(*r.sync, 0, it);
+        // One thread: rank 0 starts, every rank's collective is enqueued at once, the rest end. Each
+        // wait is enqueued after the write it needs (the order CUDA's scheduler can see).
         host_us = timed_part(0, it, [&] {
+          for (int i = 1; i < n; ++i) r.streams[static_cast<std::size_t>(i)]->wait_signal(*r.sync, 0, it);
           enqueue_calls();
           for (int i = 1; i < n; ++i) r.streams[static_cast<std::size_t>(i)]->write_signal(*r.sync, static_cast<std::size_t>(i), it);
         });
