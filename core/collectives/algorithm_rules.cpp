@@ -21,17 +21,18 @@ std::string nccl_version_text(int code) {
 
 bool nccl_supports_multi_rank_gpu(int version_code) { return version_code >= 23000; }
 
-std::optional<std::string> nccl_device_refusal(const AlgorithmName& algo, const std::vector<int>& devices,
-                                               bool multi_rank_requested, int version_code) {
-  std::optional<int> repeated;
-  for (std::size_t i = 0; i < devices.size() && !repeated; ++i) {
+std::optional<int> repeated_device(const std::vector<int>& devices) {
+  for (std::size_t i = 0; i < devices.size(); ++i) {
     for (std::size_t j = i + 1; j < devices.size(); ++j) {
-      if (devices[i] == devices[j]) {
-        repeated = devices[i];
-        break;
-      }
+      if (devices[i] == devices[j]) return devices[i];
     }
   }
+  return std::nullopt;
+}
+
+std::optional<std::string> nccl_device_refusal(const AlgorithmName& algo, const std::vector<int>& devices,
+                                               bool multi_rank_requested, int version_code) {
+  const std::optional<int> repeated = repeated_device(devices);
   if (!repeated) return std::nullopt;
   if (multi_rank_requested && nccl_supports_multi_rank_gpu(version_code)) return std::nullopt;
   std::string list;

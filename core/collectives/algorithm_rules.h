@@ -18,6 +18,9 @@ std::string nccl_version_text(int version_code);
 // NCCL_MULTI_RANK_GPU_ENABLE exists from NCCL 2.30 on.
 bool nccl_supports_multi_rank_gpu(int version_code);
 
+// A device that two ranks of `devices` share (the first found), or nothing.
+std::optional<int> repeated_device(const std::vector<int>& devices);
+
 // Why NCCL cannot run ranks on `devices` (a GPU listed twice), or nothing when it can: repeated
 // devices are refused unless `multi_rank_requested` and the loaded NCCL (`version_code`) is 2.30+.
 std::optional<std::string> nccl_device_refusal(const AlgorithmName& algo, const std::vector<int>& devices,

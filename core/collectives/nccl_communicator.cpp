@@ -193,11 +193,8 @@ std::unique_ptr<Communicator> make_nccl_communicator(Backend& backend, const Alg
   if (auto why = nccl_device_refusal(algo, devices, options.nccl_multi_rank_gpu, version)) {
     throw std::invalid_argument(*why);
   }
-  bool repeated = false;
-  for (std::size_t i = 0; i < devices.size(); ++i) {
-    for (std::size_t j = i + 1; j < devices.size(); ++j) repeated = repeated || devices[i] == devices[j];
-  }
-  return std::make_unique<NcclCommunicator>(algo, devices, repeated && options.nccl_multi_rank_gpu);
+  return std::make_unique<NcclCommunicator>(algo, devices,
+                                            repeated_device(devices).has_value() && options.nccl_multi_rank_gpu);
 }
 
 }  // namespace dpb

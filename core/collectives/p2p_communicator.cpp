@@ -76,10 +76,6 @@ P2pCacheStats P2pCommunicator::cache_stats() const {
   return s;
 }
 
-const Schedule& P2pCommunicator::schedule_for(DType type, std::size_t count, bool in_place) {
-  return plan({type, count, in_place}).prepared->schedule();
-}
-
 P2pCommunicator::Plan& P2pCommunicator::plan(const PlanKey& key) {
   for (auto it = plans_.begin(); it != plans_.end(); ++it) {
     if (it->first == key) {

@@ -69,9 +69,6 @@ class P2pCommunicator final : public Communicator {
   void abort() override;
 
   P2pCacheStats cache_stats() const;
-  // The schedule an allreduce of this shape runs (built and cached if new). Not while ranks' threads
-  // are inside allreduce_rank.
-  const Schedule& schedule_for(DType type, std::size_t count, bool in_place);
 
  private:
   struct PlanKey {

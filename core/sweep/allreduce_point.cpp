@@ -9,6 +9,7 @@
 #include <thread>
 #include <stdexcept>
 
+#include "collectives/algorithm_rules.h"
 #include "device/error.h"
 #include "graph/graph_capture.h"
 #include "p2p/stream_gate.h"
@@ -366,7 +367,7 @@ PointRecord AllreduceBench::run(const AllreducePointSpec& spec) {
                        {"ops_per_stream", call_plan.ops_per_stream},
                        {"host_bound", host_bound}};
   if (call_plan.scratch_bytes > 0) rec.more["extra"]["scratch_bytes_per_rank"] = call_plan.scratch_bytes;
-  if (spec.algo.transport == Transport::nccl && shares_a_device(spec.devices)) {
+  if (spec.algo.transport == Transport::nccl && repeated_device(spec.devices)) {
     // NCCL's multi-rank-per-GPU mode (>= 2.30) is experimental and shares one GPU's SMs and memory
     // between ranks: the result is checked, but the time says nothing about a real multi-GPU node.
     rec.more["extra"]["functional_only"] = "NCCL ranks share a GPU (NCCL_MULTI_RANK_GPU_ENABLE)";

@@ -79,9 +79,6 @@ nlohmann::json allreduce_axes(const AllreducePointSpec& p);
 // Short label for progress lines: "p2p-ring fp32 n=4 64K oop".
 std::string allreduce_label(const AllreducePointSpec& p);
 
-// True when two ranks of the list are on one device.
-bool shares_a_device(const std::vector<int>& devices);
-
 // nccl-tests' all-reduce bus bandwidth factor 2(n-1)/n (0 for one rank).
 double allreduce_busbw_factor(int ranks);
 

@@ -29,15 +29,6 @@ std::string allreduce_label(const AllreducePointSpec& p) {
          (p.graph > 0 ? " graph=" + std::to_string(p.graph) : "");
 }
 
-bool shares_a_device(const std::vector<int>& devices) {
-  for (std::size_t i = 0; i < devices.size(); ++i) {
-    for (std::size_t j = i + 1; j < devices.size(); ++j) {
-      if (devices[i] == devices[j]) return true;
-    }
-  }
-  return false;
-}
-
 double allreduce_busbw_factor(int ranks) {
   return ranks <= 0 ? 0.0 : 2.0 * (ranks - 1) / static_cast<double>(ranks);
 }
