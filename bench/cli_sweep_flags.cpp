@@ -178,4 +178,11 @@ std::invalid_argument flag_error(const SettingError& e, const std::map<std::stri
                                e.what());
 }
 
+void print_points_footer(std::ostream& out, const SweepOutcome& outcome) {
+  out << "# points: " << outcome.ok << " ok, " << outcome.failed << " failed";
+  if (outcome.timeout) out << ", " << outcome.timeout << " timed out (sweep stopped)";
+  if (outcome.already_done) out << ", " << outcome.already_done << " already in the results file";
+  out << "\n";
+}
+
 }  // namespace dpb::cli

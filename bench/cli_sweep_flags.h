@@ -20,6 +20,7 @@
 #include "results/results_file.h"
 #include "results/results_lock.h"
 #include "sweep/setting_error.h"
+#include "sweep/sweep.h"
 #include "sweep/rank_devices.h"
 
 namespace dpb::cli {
@@ -70,6 +71,8 @@ std::optional<ResultsFile> open_results_file(const OutputFlags& flags, const Res
 // "# results: <file>" or, when no point was ok and an existing file was kept, where they went.
 std::string results_location_line(const OutputFlags& flags, const std::optional<ResultsFile>& file);
 std::string results_location_line(const ResultsFile& file);
+// "# points: 12 ok, 1 failed, ..." after a sweep.
+void print_points_footer(std::ostream& out, const SweepOutcome& outcome);
 
 // The flag that sets a core setting or a recorded option ("gpus" -> "--gpus", "stopping.iters"
 // -> "-n/--iters", "max_bytes" -> "-e/--maxbytes"); unknown keys become "--<key-with-dashes>".

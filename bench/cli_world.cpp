@@ -15,6 +15,18 @@ std::unique_ptr<World> open_world_if_launched() {
   return open_mpi_world();
 }
 
+void check_world_algorithms(const std::vector<AlgorithmName>& algos, const World* world) {
+  for (const AlgorithmName& a : algos) {
+    if (a.transport == Transport::mpi && !world) {
+      throw std::invalid_argument("--algo mpi: needs a process per rank: run dpbench under mpirun or srun");
+    }
+    if (a.transport == Transport::p2p && world && !world->single_node()) {
+      throw std::invalid_argument("--algo " + a.text() + ": the ranks span several nodes; p2p-* stops at the node "
+                                  "boundary (shared memory / CUDA IPC): across nodes use nccl-* or mpi");
+    }
+  }
+}
+
 int world_device(const World& world, int device_count) {
   if (device_count < 1) throw std::invalid_argument("process per rank: the backend has no devices");
   return world.local_rank() % device_count;

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_sweep_flags.h"
+#include "collectives/communicator.h"
 #include "results/results_file.h"
 #include "sweep/sweep.h"
 #include "world/job_watchdog.h"
@@ -21,6 +22,9 @@ namespace dpb::cli {
 
 // The world when this process was started by an MPI launcher (detect_process_launcher), else null.
 std::unique_ptr<World> open_world_if_launched();
+
+// Refuses what a process per rank cannot run: --algo mpi without one; p2p-* across nodes.
+void check_world_algorithms(const std::vector<AlgorithmName>& algos, const World* world);
 
 // This rank's device: its index among the ranks of its node, modulo the backend's devices.
 int world_device(const World& world, int device_count);

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <iostream>
 #include <limits>
+#include <map>
+#include <set>
 
 #include "cli_backend.h"
 #include "cli_sweep_flags.h"
@@ -21,6 +23,7 @@
 #include "train/train_point.h"
 #include "train/train_repeats.h"
 #include "train/train_table.h"
+#include "cli_world.h"
 #include "world/world.h"
 
 namespace dpb::cli {
@@ -76,46 +79,42 @@ std::vector<double> parse_mb_list(const std::string& text, const char* flag) {
   return parse_list<double>(text, flag, [flag](const std::string& item) { return parse_double(item, flag, 0, 1 << 20); });
 }
 
-int run_train(const TrainFlags& f, const Invocation& inv) {
-  // Everything is parsed and validated before anything is measured or written.
-  const StoppingOptions stopping = parse_stopping_flags(f.stopping, default_stopping());
-  const ModelSpec model = parse_model(f.model);
-  const std::vector<DType> precisions =
-      parse_list<DType>(f.precision, "--dtype", [](const std::string& s) { return parse_dtype(s); });
-  const std::vector<double> bucket_mbs = parse_mb_list(f.bucket_mb, "--bucket-mb");
-  const double first_bucket_mb = parse_double(f.first_bucket_mb, "--first-bucket-mb", 0, 1 << 20);
+// What every point of the sweep shares, parsed and checked from the flags.
+struct TrainSweep {
+  StoppingOptions stopping;
+  ModelSpec model;
+  std::vector<DType> precisions;
+  std::vector<double> bucket_mbs;
+  double first_bucket_mb = 1;
+  Scaling scaling = Scaling::weak;
+  std::vector<int> batches;
+  OptimizerKind optimizer = OptimizerKind::adamw;
+  TrainBenchConfig config;
+  SyncSettings sync;
+  int repeats = 1;
+};
+
+std::vector<int> parse_batches(const TrainFlags& f, Scaling scaling, const ModelSpec& model) {
   if (!f.batch.empty() && !f.global_batch.empty()) {
     throw std::invalid_argument("--global-batch: cannot be combined with --batch (strong scaling fixes the global "
                                 "batch and gives each of N ranks global/N samples)");
   }
-  const Scaling scaling = f.global_batch.empty() ? Scaling::weak : Scaling::strong;
+  const char* flag = scaling == Scaling::weak ? "--batch" : "--global-batch";
   const std::vector<int> batches =
-      parse_positive_int_list(scaling == Scaling::weak ? (f.batch.empty() ? "32" : f.batch) : f.global_batch,
-                              scaling == Scaling::weak ? "--batch" : "--global-batch");
+      parse_positive_int_list(scaling == Scaling::weak ? (f.batch.empty() ? "32" : f.batch) : f.global_batch, flag);
   for (int b : batches) {
     if (b > (1 << 24)) {
-      throw std::invalid_argument(std::string(scaling == Scaling::weak ? "--batch" : "--global-batch") + ": " +
-                                  std::to_string(b) + " is above the limit of 16777216 samples");
+      throw std::invalid_argument(std::string(flag) + ": " + std::to_string(b) + " is above the limit of 16777216 samples");
     }
-  }
-  const OptimizerKind optimizer = parse_optimizer(f.optimizer);
-  TrainBenchConfig config;
-  const SyncSettings sync = parse_sync_flags(f.sync, config);
-  for (DType p : precisions) {
-    for (const auto& c : sync.comm_dtypes) {
-      if (c && *c != p && p != DType::f32) {
-        throw std::invalid_argument("--comm-dtype: compression applies to fp32 training (--precision " +
-                                    std::string(dtype_name(p)) + " already all-reduces in " + std::string(dtype_name(p)) + ")");
-      }
-    }
-  }
-  for (int b : batches) {
     if (model.batch_multiple > 1 && scaling == Scaling::weak && b % model.batch_multiple != 0) {
       throw std::invalid_argument("--batch: " + model.name + " takes tokens per rank in whole sequences of " +
                                   std::to_string(model.batch_multiple) + "; " + std::to_string(b) + " is not a multiple");
     }
   }
-  config.stopping = stopping;
+  return batches;
+}
+
+void parse_shared_settings(const TrainFlags& f, TrainBenchConfig& config) {
   if (!f.lr.empty()) config.lr = static_cast<float>(parse_double(f.lr, "--lr", 0, 10));
   if (config.lr && !(*config.lr > 0)) throw std::invalid_argument("--lr: must be positive, got " + f.lr);
   config.seed = static_cast<std::uint64_t>(parse_int(f.seed, "--seed", 0, std::numeric_limits<long long>::max()));
@@ -128,73 +127,205 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   config.scaler.growth_interval =
       static_cast<int>(parse_int(f.loss_scale_interval, "--loss-scale-interval", 1, std::numeric_limits<int>::max()));
   config.scaler.validate();
-  const int repeats = parse_repeats_flag(f.stopping);
-  validate_output_flags(f.output);
-  const std::optional<ResultsLock> lock = lock_output(f.output);  // one writer per results file
+  config.launch = parse_launch(f.launch);
+}
 
-  if (detect_process_launcher()) {  // every process would run the whole sweep and write the same file
-    throw std::invalid_argument("train: a process per rank (mpirun/srun) is not implemented yet; run train in one "
-                                "process (--gpus N: a thread per rank), or allreduce under mpirun");
+TrainSweep parse_train_flags(const TrainFlags& f) {
+  TrainSweep t;
+  t.stopping = parse_stopping_flags(f.stopping, default_stopping());
+  t.model = parse_model(f.model);
+  t.precisions = parse_list<DType>(f.precision, "--dtype", [](const std::string& s) { return parse_dtype(s); });
+  t.bucket_mbs = parse_mb_list(f.bucket_mb, "--bucket-mb");
+  t.first_bucket_mb = parse_double(f.first_bucket_mb, "--first-bucket-mb", 0, 1 << 20);
+  t.scaling = f.global_batch.empty() ? Scaling::weak : Scaling::strong;
+  t.batches = parse_batches(f, t.scaling, t.model);
+  t.optimizer = parse_optimizer(f.optimizer);
+  t.sync = parse_sync_flags(f.sync, t.config);
+  for (DType p : t.precisions) {
+    for (const auto& c : t.sync.comm_dtypes) {
+      if (c && *c != p && p != DType::f32) {
+        throw std::invalid_argument("--comm-dtype: compression applies to fp32 training (--precision " +
+                                    std::string(dtype_name(p)) + " already all-reduces in " + std::string(dtype_name(p)) + ")");
+      }
+    }
   }
-  BackendSetup setup = open_backend(f.backend, std::cerr);
-  Backend& backend = *setup.backend;
-  const std::vector<AlgorithmName> algos = parse_algo_flag(f.algo, backend);
-  RankFlags rank_flags = f.ranks;
-  if (rank_flags.gpus.empty() && rank_flags.devices.empty()) rank_flags.gpus = default_rank_counts(backend.device_count());
-  RankPlan rank_plan = parse_rank_flags(rank_flags, backend.device_count(), backend.device_count());
+  t.config.stopping = t.stopping;
+  parse_shared_settings(f, t.config);
+  t.repeats = parse_repeats_flag(f.stopping);
+  return t;
+}
+
+// The ranks: from --gpus/--devices in one process; the world's processes under mpirun/srun.
+RankPlan train_rank_plan(const TrainFlags& f, const TrainSweep& t, Backend& backend, World* world) {
+  RankPlan plan;
+  if (world) {
+    plan.rank_counts = {world->size()};
+    plan.devices = world->gather_ints(world_device(*world, backend.device_count()));
+  } else {
+    RankFlags flags = f.ranks;
+    if (flags.gpus.empty() && flags.devices.empty()) flags.gpus = default_rank_counts(backend.device_count());
+    plan = parse_rank_flags(flags, backend.device_count(), backend.device_count());
+  }
   // 1-rank points first: later points of the same config compute their efficiency against them.
-  std::sort(rank_plan.rank_counts.begin(), rank_plan.rank_counts.end());
-  if (scaling == Scaling::strong) {
-    for (int g : batches) {
-      for (int n : rank_plan.rank_counts) {
+  std::sort(plan.rank_counts.begin(), plan.rank_counts.end());
+  if (t.scaling == Scaling::strong) {
+    for (int g : t.batches) {
+      for (int n : plan.rank_counts) {
         if (g % n != 0) {
           throw std::invalid_argument("--global-batch: " + std::to_string(g) + " is not divisible by " +
-                                      std::to_string(n) + " ranks (--gpus)");
+                                      std::to_string(n) + (world ? " processes (mpirun -np)" : " ranks (--gpus)"));
         }
       }
     }
   }
+  return plan;
+}
 
-  config.launch = parse_launch(f.launch);
-  TrainBench bench(backend, config);
-  std::vector<SweepPoint> plan;
+// Every point, ranks outermost (1-rank baselines first).
+std::vector<TrainPointSpec> train_specs(const TrainSweep& t, const RankPlan& ranks,
+                                        const std::vector<AlgorithmName>& algos, bool overlap) {
   std::vector<TrainPointSpec> specs;
-  for (int n : rank_plan.rank_counts) {
+  TrainPointSpec spec;
+  spec.model = t.model;
+  spec.first_bucket_mb = t.first_bucket_mb;
+  spec.scaling = t.scaling;
+  spec.overlap = overlap;
+  spec.optimizer = t.optimizer;
+  for (int n : ranks.rank_counts) {
+    spec.devices = ranks.devices_for(n);
     for (const auto& algo : algos) {
-      for (DType precision : precisions) {
-        for (double bucket_mb : bucket_mbs) {
-          for (int b : batches) {
-           for (int accum : sync.accums) {
-            for (const auto& comm_dtype : sync.comm_dtypes) {
-             for (LrScaling lr_scaling : sync.lr_scalings) {
-            TrainPointSpec spec;
-            spec.accum = accum;
-            spec.comm_dtype = comm_dtype;
-            spec.lr_scaling = lr_scaling;
-            spec.model = model;
-            spec.algo = algo;
-            spec.precision = precision;
-            spec.devices = rank_plan.devices_for(n);
-            spec.bucket_mb = bucket_mb;
-            spec.first_bucket_mb = first_bucket_mb;
-            spec.batch = scaling == Scaling::weak ? b : b / n;
-            spec.scaling = scaling;
-            spec.overlap = !f.no_overlap;
-            spec.optimizer = optimizer;
-            specs.push_back(spec);
-            plan.push_back(SweepPoint{train_point_id(spec), "train", train_label(spec), train_axes(spec),
-                                      [&bench, spec] { return bench.run(spec); },
-                                      [&bench, spec](std::vector<PointRecord> rounds) {
-                                        return merge_train_rounds(std::move(rounds), bench, spec);
-                                      }});
-             }
+      spec.algo = algo;
+      for (DType precision : t.precisions) {
+        spec.precision = precision;
+        for (double bucket_mb : t.bucket_mbs) {
+          spec.bucket_mb = bucket_mb;
+          for (int b : t.batches) {
+            spec.batch = t.scaling == Scaling::weak ? b : b / n;
+            for (int accum : t.sync.accums) {
+              spec.accum = accum;
+              for (const auto& comm_dtype : t.sync.comm_dtypes) {
+                spec.comm_dtype = comm_dtype;
+                for (LrScaling lr_scaling : t.sync.lr_scalings) {
+                  spec.lr_scaling = lr_scaling;
+                  specs.push_back(spec);
+                }
+              }
             }
-           }
           }
         }
       }
     }
   }
+  return specs;
+}
+
+std::vector<SweepPoint> sweep_points(TrainBench& bench, const std::vector<TrainPointSpec>& specs) {
+  std::vector<SweepPoint> plan;
+  for (const TrainPointSpec& spec : specs) {
+    plan.push_back(SweepPoint{train_point_id(spec), "train", train_label(spec), train_axes(spec),
+                              [&bench, spec] { return bench.run(spec); },
+                              [&bench, spec](std::vector<PointRecord> rounds) {
+                                return merge_train_rounds(std::move(rounds), bench, spec);
+                              }});
+  }
+  return plan;
+}
+
+// The points, with the most operations one bucket's all-reduce puts on a stream.
+void print_dry_run(std::ostream& out, const TrainBench& bench, const std::vector<TrainPointSpec>& specs) {
+  out << "# dry run: " << specs.size() << " points; nothing is measured and no results file is written\n"
+      << "# point  ops/stream  buckets\n";
+  for (const TrainPointSpec& spec : specs) {
+    const BucketPlan buckets = assign_buckets(spec.model.params(), dtype_size(spec.precision),
+                                              mib_to_bytes(spec.bucket_mb), mib_to_bytes(spec.first_bucket_mb));
+    out << train_label(spec) << "  " << bench.max_ops_per_bucket(spec, buckets) << "  " << buckets.buckets.size() << "\n";
+  }
+}
+
+nlohmann::json train_options(const TrainFlags& f, const TrainSweep& t, const RankPlan& ranks,
+                             const std::vector<AlgorithmName>& algos, Launch launch) {
+  nlohmann::json options = backend_options_json(f.backend);
+  options["gpus"] = ranks.rank_counts;
+  options["devices"] = ranks.devices ? nlohmann::json(*ranks.devices) : nlohmann::json(nullptr);
+  options["model"] = t.model.name;
+  options["widths"] = t.model.widths;
+  options["param_count"] = t.model.param_count();
+  options["activation"] = activation_name(t.model.is_mlp() ? t.config.activation : t.model.activation);
+  options["algo"] = algo_texts(algos);
+  std::vector<std::string> precision_names;
+  for (DType d : t.precisions) precision_names.emplace_back(dtype_name(d));
+  options["precision"] = precision_names;
+  options["bucket_mb"] = t.bucket_mbs;
+  options["first_bucket_mb"] = t.first_bucket_mb;
+  options[t.scaling == Scaling::weak ? "batch" : "global_batch"] = t.batches;
+  options["scaling"] = scaling_name(t.scaling);
+  options["overlap"] = !f.no_overlap;
+  options["optimizer"] = optimizer_name(t.optimizer);
+  options["lr"] = float_as_decimal(default_optimizer(t.optimizer, t.config.lr).lr);
+  options["seed"] = t.config.seed;
+  options["timeout_s"] = t.config.timeout_s ? nlohmann::json(*t.config.timeout_s) : nlohmann::json(nullptr);
+  options["loss_scale_init"] = t.config.scaler.init_scale;
+  options["loss_scale_interval"] = t.config.scaler.growth_interval;
+  options["stopping"] = stopping_options_json(t.stopping);
+  options["launch"] = launch_name(launch);
+  if (t.repeats > 1) options["repeats"] = t.repeats;  // absent = 1, as in files written before --repeats
+  add_sync_options(options, t.sync, t.config);
+  options["tensor_count"] = t.model.params().size();
+  return options;
+}
+
+void print_train_header(std::ostream& out, const TrainSweep& t, const BackendSetup& setup, const nlohmann::json& options,
+                        std::size_t points, World* world) {
+  const ModelSpec& model = t.model;
+  const StoppingOptions& stopping = t.stopping;
+  out << "# dpbench train  backend: " << setup.backend->name() << " (" << setup.choice.why << ")\n"
+      << "# model " << model.name << ": " << (model.is_mlp() ? "widths " + nlohmann::json(model.widths).dump() : model.what)
+      << ", " << model.param_count() << " parameters in " << model.params().size() << " tensors, "
+      << model.flops_per_sample() / 1e9 << " GFLOP/sample, " << options["activation"].get<std::string>() << "; optimizer "
+      << optimizer_name(t.optimizer) << " lr " << options["lr"].get<double>() << "; seed " << t.config.seed << "\n";
+  if (world) out << "# launch: process-per-rank (" << world->size() << " ranks, " << world->library() << ")\n";
+  out << "# " << points << " points; stopping: warm-up " << stopping.warmup_iters << " steps, then "
+      << (stopping.fixed_iters ? "exactly " + std::to_string(*stopping.fixed_iters) + " steps"
+                               : "until rel. std. error <= " + CLI::detail::to_string(stopping.max_noise * 100) +
+                                     "% (min " + std::to_string(stopping.min_iters) + " steps) or " +
+                                     CLI::detail::to_string(stopping.max_time_s) + " s")
+      << (t.repeats > 1 ? "; " + std::to_string(t.repeats) + " interleaved rounds per point" : "") << "\n";
+}
+
+// The table lists the plan's points in plan order, including those carried over by --resume.
+void print_summary(std::ostream& out, const std::vector<SweepPoint>& plan, const std::map<std::string, nlohmann::json>& done,
+                   const std::optional<ResultsFile>& results) {
+  std::map<std::string, const nlohmann::json*> by_id;
+  if (results) {
+    for (const auto& j : results->document()["points"]) by_id[j.value("id", "")] = &j;
+  }
+  for (const auto& [id, j] : done) by_id[id] = &j;
+  std::vector<nlohmann::json> rows;
+  for (const auto& p : plan) {
+    if (auto it = by_id.find(p.id); it != by_id.end()) rows.push_back(*it->second);
+  }
+  print_train_summary(out, rows);
+}
+
+int run_train(const TrainFlags& f, const Invocation& inv) {
+  // Everything is parsed and validated before anything is measured or written.
+  TrainSweep t = parse_train_flags(f);
+  validate_output_flags(f.output);
+  // Process per rank (mpirun/srun): this process is one rank; rank 0 prints and writes.
+  std::unique_ptr<World> world = open_world_if_launched();
+  const bool leader = !world || world->rank() == 0;
+  const std::optional<ResultsLock> lock = leader ? lock_output(f.output) : std::nullopt;  // one writer per file
+  std::ostream quiet(nullptr);  // ranks other than 0 say nothing about the backend
+  BackendSetup setup = open_backend(f.backend, leader ? std::cerr : quiet);
+  Backend& backend = *setup.backend;
+  const std::vector<AlgorithmName> algos = parse_algo_flag(f.algo, backend);
+  check_world_algorithms(algos, world.get());
+  const RankPlan rank_plan = train_rank_plan(f, t, backend, world.get());
+  const Launch launch = world ? Launch::process_per_rank : t.config.launch;
+
+  TrainBench bench(backend, t.config, world.get());
+  const std::vector<TrainPointSpec> specs = train_specs(t, rank_plan, algos, !f.no_overlap);
+  std::vector<SweepPoint> plan = sweep_points(bench, specs);
   validate_plan(plan);
   // Every point's replica must fit before the first one runs (a refusal names --model or --batch).
   try {
@@ -203,76 +334,42 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
     throw flag_error(e, {{"batch", f.batch.empty() ? f.global_batch : f.batch}});
   }
   if (f.dry_run) {
-    // The points, with the most operations one bucket's all-reduce puts on a stream.
-    std::cout << "# dry run: " << specs.size() << " points; nothing is measured and no results file is written\n"
-              << "# point  ops/stream  buckets\n";
-    for (const TrainPointSpec& spec : specs) {
-      const BucketPlan buckets = assign_buckets(spec.model.params(), dtype_size(spec.precision),
-                                                mib_to_bytes(spec.bucket_mb), mib_to_bytes(spec.first_bucket_mb));
-      std::cout << train_label(spec) << "  " << bench.max_ops_per_bucket(spec, buckets) << "  "
-                << buckets.buckets.size() << "\n";
-    }
+    if (leader) print_dry_run(std::cout, bench, specs);
     return 0;
   }
 
-  nlohmann::json options = backend_options_json(f.backend);
-  options["gpus"] = rank_plan.rank_counts;
-  options["devices"] = rank_plan.devices ? nlohmann::json(*rank_plan.devices) : nlohmann::json(nullptr);
-  options["model"] = model.name;
-  options["widths"] = model.widths;
-  options["param_count"] = model.param_count();
-  options["activation"] = activation_name(model.is_mlp() ? config.activation : model.activation);
-  options["algo"] = algo_texts(algos);
-  std::vector<std::string> precision_names;
-  for (DType d : precisions) precision_names.emplace_back(dtype_name(d));
-  options["precision"] = precision_names;
-  options["bucket_mb"] = bucket_mbs;
-  options["first_bucket_mb"] = first_bucket_mb;
-  options[scaling == Scaling::weak ? "batch" : "global_batch"] = batches;
-  options["scaling"] = scaling_name(scaling);
-  options["overlap"] = !f.no_overlap;
-  options["optimizer"] = optimizer_name(optimizer);
-  options["lr"] = float_as_decimal(default_optimizer(optimizer, config.lr).lr);
-  options["seed"] = config.seed;
-  options["timeout_s"] = config.timeout_s ? nlohmann::json(*config.timeout_s) : nlohmann::json(nullptr);
-  options["loss_scale_init"] = config.scaler.init_scale;
-  options["loss_scale_interval"] = config.scaler.growth_interval;
-  options["stopping"] = stopping_options_json(stopping);
-  options["launch"] = launch_name(config.launch);
-  if (repeats > 1) options["repeats"] = repeats;  // absent = 1, as in files written before --repeats
-  add_sync_options(options, sync, config);
-  options["tensor_count"] = model.params().size();
-
-  std::optional<ResultsFile> results = open_results_file(
-      f.output, ResultsHeader{"train", inv.argv, options, describe_system(backend, rank_plan.distinct_devices())});
+  const nlohmann::json options = train_options(f, t, rank_plan, algos, launch);
+  nlohmann::json system = describe_system(backend, rank_plan.distinct_devices());
+  std::optional<ResultsFile> results;
+  std::set<std::string> done_ids;  // process per rank: ids already in rank 0's file
+  if (world) {
+    describe_world(system, *world, *rank_plan.devices);
+    results = open_world_results_file(*world, f.output, ResultsHeader{"train", inv.argv, options, system}, done_ids);
+    if (!leader) drop_done_points(plan, done_ids);
+  } else {
+    results = open_results_file(f.output, ResultsHeader{"train", inv.argv, options, system});
+  }
   if (results) {
     for (const auto& p : results->document().value("points", nlohmann::json::array())) bench.remember(p);
   }
-
-  std::cout << "# dpbench train  backend: " << backend.name() << " (" << setup.choice.why << ")\n"
- << "# model " << model.name << ": " << (model.is_mlp() ? "widths " + nlohmann::json(model.widths).dump() : model.what)
-            << ", " << model.param_count() << " parameters in " << model.params().size() << " tensors, "
-            << model.flops_per_sample() / 1e9 << " GFLOP/sample, " << options["activation"].get<std::string>() << "; optimizer "
-            << optimizer_name(optimizer) << " lr " << options["lr"].get<double>() << "; seed " << config.seed << "\n"
-            << "# " << plan.size() << " points; stopping: warm-up " << stopping.warmup_iters << " steps, then "
-            << (stopping.fixed_iters ? "exactly " + std::to_string(*stopping.fixed_iters) + " steps"
-                                     : "until rel. std. error <= " + CLI::detail::to_string(stopping.max_noise * 100) +
-                                           "% (min " + std::to_string(stopping.min_iters) + " steps) or " +
-                                           CLI::detail::to_string(stopping.max_time_s) + " s")
-            << (repeats > 1 ? "; " + std::to_string(repeats) + " interleaved rounds per point" : "") << "\n";
-  if (results && results->resumed_points() > 0) {
-    std::cout << "# resumed: " << results->resumed_points() << " points already in " << f.output.out << "\n";
+  JobWatchdog watchdog;
+  if (world && t.config.timeout_s) guard_points(plan, *world, watchdog, *t.config.timeout_s, results ? &*results : nullptr);
+  if (leader) {
+    print_train_header(std::cout, t, setup, options, plan.size(), world.get());
+    if (results && results->resumed_points() > 0) {
+      std::cout << "# resumed: " << results->resumed_points() << " points already in " << f.output.out << "\n";
+    }
+    std::cout.flush();
   }
-  std::cout.flush();
 
-  std::vector<nlohmann::json> finished;
+  std::map<std::string, nlohmann::json> finished;
   SweepOptions so;
   so.results = results ? &*results : nullptr;
-  so.progress = &std::cerr;
+  so.progress = leader ? &std::cerr : nullptr;
   so.progress_tty = stderr_is_tty();
-  so.repeats = repeats;
-  so.on_record = [&](const PointRecord& rec) {
-    finished.push_back(rec.to_json());
+  so.repeats = t.repeats;
+  if (leader) so.on_record = [&](const PointRecord& rec) {
+    finished[rec.id] = rec.to_json();
     // Fewer steps than asked for are never silent (measure/stopping.h).
     if (rec.stopping && rec.stopping->contains("shortfall")) {
       std::cout << "# note: " << rec.id << ": " << (*rec.stopping)["shortfall"].get<std::string>() << "\n";
@@ -280,27 +377,14 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   };
   // A timed-out point aborted the communicator (and the cpu backend): nothing more can run.
   so.stop_after = [](const PointRecord& rec) { return rec.status == PointStatus::timeout; };
-  const SweepOutcome outcome = run_sweep(plan, so);
-
-  // The table lists the plan's points in plan order, including those carried over by --resume.
-  std::vector<nlohmann::json> rows;
-  for (const auto& p : plan) {
-    const nlohmann::json* found = nullptr;
-    for (const auto& j : finished) {
-      if (j.value("id", "") == p.id) found = &j;
-    }
-    if (!found && results) {
-      for (const auto& j : results->document()["points"]) {
-        if (j.value("id", "") == p.id) found = &j;
-      }
-    }
-    if (found) rows.push_back(*found);
+  const SweepOutcome outcome = plan.empty() ? SweepOutcome{} : run_sweep(plan, so);
+  if (world) {  // every rank exits with rank 0's verdict
+    std::string code = outcome.all_ok() ? "0" : "1";
+    world->broadcast(code, 0);
+    if (!leader) return std::stoi(code);
   }
-  print_train_summary(std::cout, rows);
-  std::cout << "# points: " << outcome.ok << " ok, " << outcome.failed << " failed";
-  if (outcome.timeout) std::cout << ", " << outcome.timeout << " timed out (sweep stopped)";
-  if (outcome.already_done) std::cout << ", " << outcome.already_done << " already in the results file";
-  std::cout << "\n";
+  print_summary(std::cout, plan, finished, results);
+  print_points_footer(std::cout, outcome);
   std::cout << results_location_line(f.output, results);
   return outcome.all_ok() ? 0 : 1;
 }

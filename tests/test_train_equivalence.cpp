@@ -20,9 +20,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "collectives/communicator.h"
 #include "device/cpu_backend.h"
+#include "thread_world.h"
 #include "train/trainer.h"
 
 namespace dpb {
@@ -95,6 +99,90 @@ TEST_P(DataParallelEquivalence, NRanksMatchOneRankOnTheWholeBatch) {
       if (c.bucket_bytes >= (std::size_t{1} << 30)) {
         EXPECT_EQ(buckets, 2);  // the 256 B first bucket, then everything else
       }
+    }
+  }
+}
+
+// What a process-per-rank run of the same config ends with, as seen from rank 0.
+struct WorldRun {
+  std::vector<float> weights;
+  std::vector<double> losses;
+  GradientProbe probe;
+  bool identical = false;
+  std::string error;
+};
+
+// A process per rank without mpirun: each rank a thread with its own cpu backend, world
+// communicator and Trainer holding only its rank (test::ThreadWorld stands in for MPI).
+WorldRun train_in_world(int ranks, const char* algo, std::size_t bucket_bytes) {
+  test::ThreadWorld::Shared shared(ranks);
+  WorldRun run;
+  std::vector<std::string> errors(static_cast<std::size_t>(ranks));
+  std::vector<std::thread> threads;
+  for (int rank = 0; rank < ranks; ++rank) {
+    threads.emplace_back([&, rank] {
+      test::ThreadWorld world(shared, rank);
+      try {
+        CpuBackend backend(CpuBackendOptions{ranks});
+        auto comm = make_world_communicator(backend, world, parse_algorithm(algo), rank, {});
+        Trainer trainer(backend, *comm, config(ranks, bucket_bytes), {}, &world);
+        std::vector<double> losses;
+        GradientProbe probe;
+        for (int s = 0; s < kSteps; ++s) {
+          StepResult r = trainer.step(s == kSteps - 1);
+          losses.push_back(r.loss);
+          if (r.probe) probe = *r.probe;
+        }
+        const ReplicaCheck check = trainer.check_replicas();
+        std::vector<float> w = trainer.master_weights(rank);
+        if (rank == 0) run = WorldRun{std::move(w), losses, probe, check.identical, ""};
+      } catch (const std::exception& e) {
+        errors[static_cast<std::size_t>(rank)] = e.what();
+        world.fail();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& e : errors) run.error += e;
+  return run;
+}
+
+TEST(ProcessPerRankEquivalence, TrainsAsOneProcessDoes) {
+  for (const char* algo : {"p2p-ring", "p2p-tree", "mpi"}) {
+    for (int ranks : {2, 3}) {
+      CpuBackend backend;
+      std::vector<int> devices;
+      for (int r = 0; r < ranks; ++r) devices.push_back(r);
+      auto comm = make_communicator(backend, parse_algorithm(algo[0] == 'm' ? "p2p-ring" : algo), devices);
+      Trainer here(backend, *comm, config(ranks, 1024));
+      std::vector<double> losses;
+      GradientProbe probe;
+      for (int s = 0; s < kSteps; ++s) {
+        StepResult r = here.step(s == kSteps - 1);
+        losses.push_back(r.loss);
+        if (r.probe) probe = *r.probe;
+      }
+      const std::vector<float> expected = here.master_weights(0);
+
+      const WorldRun run = train_in_world(ranks, algo, 1024);
+      ASSERT_EQ(run.error, "") << algo << ", " << ranks << " ranks";
+      EXPECT_TRUE(run.identical) << algo;
+      ASSERT_EQ(run.weights.size(), expected.size());
+      double max_diff = 0;
+      for (std::size_t i = 0; i < expected.size(); ++i) {
+        max_diff = std::max(max_diff, std::abs(static_cast<double>(run.weights[i]) - expected[i]));
+      }
+      // The same schedule in processes as in threads: the same sums (mpi: the library's order).
+      if (algo[0] == 'p') {
+        EXPECT_EQ(max_diff, 0.0) << algo << ", " << ranks << " ranks";
+        EXPECT_EQ(run.losses, losses) << algo;
+      }
+      EXPECT_LE(max_diff, kTolerance) << algo << ", " << ranks << " ranks";
+      for (std::size_t s = 0; s < losses.size(); ++s) EXPECT_NEAR(run.losses[s], losses[s], 1e-6 * std::abs(losses[s]));
+      EXPECT_GT(run.probe.small_sq, 0);
+      EXPECT_NEAR(run.probe.small_sq, probe.small_sq, 1e-5 * probe.small_sq) << algo;
+      EXPECT_NEAR(run.probe.big_sq, probe.big_sq, 1e-5 * probe.big_sq) << algo;
+      EXPECT_EQ(run.probe.b_big, probe.b_big);
     }
   }
 }

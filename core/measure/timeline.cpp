@@ -101,4 +101,13 @@ nlohmann::json to_json(std::span<const TimelineSpan> spans) {
   return out;
 }
 
+std::vector<TimelineSpan> spans_from_json(const nlohmann::json& spans) {
+  std::vector<TimelineSpan> out;
+  for (const auto& s : spans) {
+    out.push_back(TimelineSpan{s.at("name").get<std::string>(), s.at("rank").get<int>(), s.at("start_ms").get<double>(),
+                               s.at("end_ms").get<double>()});
+  }
+  return out;
+}
+
 }  // namespace dpb

@@ -77,5 +77,7 @@ class Timeline {
 
 // The schema's `timeline` array: [{name, rank, start_ms, end_ms}].
 nlohmann::json to_json(std::span<const TimelineSpan> spans);
+// The inverse of to_json (spans sent between processes). Throws nlohmann::json::exception.
+std::vector<TimelineSpan> spans_from_json(const nlohmann::json& spans);
 
 }  // namespace dpb

@@ -9,8 +9,9 @@
 #include "device/error.h"
 #include "measure/stats.h"
 #include "train/step_timing.h"
-#include "train/train_point_figures.h"
+#include "train/train_record.h"
 #include "train/trainer.h"
+#include "world/world_measure.h"
 
 namespace dpb {
 namespace {
@@ -44,8 +45,6 @@ std::string spec_baseline_key(const TrainPointSpec& p) {
                       p.first_bucket_mb, one_rank_batch, std::string(scaling_name(p.scaling)), p.overlap,
                       std::string(optimizer_name(p.optimizer)), sync_key(train_axes(p)));
 }
-
-std::optional<double> finite(double v) { return std::isfinite(v) ? std::optional<double>(v) : std::nullopt; }
 
 }  // namespace
 
@@ -105,8 +104,8 @@ std::string train_label(const TrainPointSpec& p) {
   return s;
 }
 
-TrainBench::TrainBench(Backend& backend, TrainBenchConfig config)
-    : backend_(backend), config_(std::move(config)), comms_(backend, 2) {}
+TrainBench::TrainBench(Backend& backend, TrainBenchConfig config, World* world)
+    : backend_(backend), config_(std::move(config)), world_(world), comms_(backend, 2) {}
 
 TrainConfig TrainBench::train_config(const TrainPointSpec& spec) const {
   TrainConfig c;
@@ -160,20 +159,72 @@ std::size_t TrainBench::max_ops_per_bucket(const TrainPointSpec& spec, const Buc
   return most;
 }
 
+Communicator& TrainBench::communicator(const TrainPointSpec& spec) {
+  if (!world_) return comms_.get(spec.algo, spec.devices, config_.communicator);
+  auto& slot = world_comms_[spec.algo.text()];
+  if (!slot) {
+    slot = make_world_communicator(backend_, *world_, spec.algo, spec.devices.at(static_cast<std::size_t>(world_->rank())),
+                                   config_.communicator);
+  }
+  return *slot;
+}
+
+namespace {
+
+// Every rank's spans of one step, on every rank (a process per rank holds only its own).
+std::vector<TimelineSpan> gather_spans(World& world, const std::vector<TimelineSpan>& mine) {
+  std::vector<TimelineSpan> all;
+  for (const std::string& text : world.all_gather(to_json(mine).dump())) {
+    for (auto& span : spans_from_json(nlohmann::json::parse(text))) all.push_back(std::move(span));
+  }
+  return all;
+}
+
+// Each rank's own step time: its last span's end, from its own origin.
+std::vector<double> rank_step_times(const std::vector<TimelineSpan>& spans, int ranks) {
+  std::vector<double> out(static_cast<std::size_t>(ranks), 0.0);
+  for (const auto& s : spans) {
+    auto& t = out.at(static_cast<std::size_t>(s.rank));
+    t = std::max(t, s.end_ms);
+  }
+  return out;
+}
+
+}  // namespace
+
+TrainSamples TrainBench::measure_steps(Trainer& trainer, const TrainPointSpec& spec) {
+  TrainSamples s;
+  const int buckets = static_cast<int>(trainer.plan().buckets.size());
+  const IterationFn step = [&](const IterationInfo& info) {
+    const std::int64_t calls_before = trainer.allreduce_calls();
+    StepResult r = trainer.step();
+    std::vector<TimelineSpan> spans = world_ ? gather_spans(*world_, r.spans) : std::move(r.spans);
+    const StepTiming t = step_timing(spans, spec.ranks(), buckets);
+    if (!info.warmup) {
+      s.measured_calls += trainer.allreduce_calls() - calls_before;
+      s.timings.push_back(t);
+      s.losses.push_back(r.loss);
+      s.host_ms.push_back(r.host_enqueue_ms);
+      if (r.skipped) ++s.measured_skips;
+      if (world_) s.rank_step_ms.push_back(rank_step_times(spans, spec.ranks()));
+      s.last_spans = std::move(spans);
+    }
+    return t.step_ms;
+  };
+  s.measurement = world_ ? measure_in_world(*world_, config_.stopping, step) : measure(config_.stopping, step);
+  return s;
+}
+
 PointRecord TrainBench::run(const TrainPointSpec& spec) {
   using Clock = Watchdog::Clock;
   std::optional<Clock::time_point> deadline;
-  if (config_.timeout_s) {
+  // A process per rank: the job's watchdog owns the deadline (a peer may hang where no local
+  // timeout reaches; bench/cli_world.h).
+  if (config_.timeout_s && !world_) {
     deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(*config_.timeout_s));
   }
-  Communicator& comm = comms_.get(spec.algo, spec.devices, config_.communicator);
+  Communicator& comm = communicator(spec);
   Watchdog watchdog(deadline, [&comm] { comm.abort(); });
-
-  std::vector<StepTiming> timings;
-  std::vector<double> losses;
-  std::vector<double> host_ms;
-  std::vector<TimelineSpan> last_spans;
-  std::int64_t measured_skips = 0;
   PointRecord rec;
   rec.id = train_point_id(spec);
   rec.kind = "train";
@@ -182,125 +233,21 @@ PointRecord TrainBench::run(const TrainPointSpec& spec) {
     // Time-to-target first, from the seed's weights, with a trainer of its own.
     std::optional<ConvergenceResult> convergence;
     if (config_.convergence) {
-      Trainer trainer(backend_, comm, train_config(spec), watchdog);
+      Trainer trainer(backend_, comm, train_config(spec), watchdog, world_);
       convergence = run_to_target(trainer, *config_.convergence);
     }
-    Trainer trainer(backend_, comm, train_config(spec), watchdog);
-    const int buckets = static_cast<int>(trainer.plan().buckets.size());
-    std::int64_t measured_calls = 0;
-    const Measurement m = measure(config_.stopping, [&](const IterationInfo& info) {
-      const std::int64_t calls_before = trainer.allreduce_calls();
-      StepResult r = trainer.step();
-      const StepTiming t = step_timing(r.spans, spec.ranks(), buckets);
-      if (!info.warmup) {
-        measured_calls += trainer.allreduce_calls() - calls_before;
-        timings.push_back(t);
-        losses.push_back(r.loss);
-        host_ms.push_back(r.host_enqueue_ms);
-        if (r.skipped) ++measured_skips;
-        last_spans = std::move(r.spans);
-      }
-      return t.step_ms;
-    });
-
-    auto phase = [&](double StepTiming::*field) {
-      std::vector<double> v;
-      for (const auto& t : timings) v.push_back(t.*field);
-      return summarize(v, "ms");
-    };
-    rec.stats["step"] = summarize(m.samples, "ms");
-    rec.stats["forward"] = phase(&StepTiming::forward_ms);
-    rec.stats["backward"] = phase(&StepTiming::backward_ms);
-    rec.stats["exposed_comm"] = phase(&StepTiming::exposed_comm_ms);
-    rec.stats["optimizer"] = phase(&StepTiming::optimizer_ms);
-    rec.stats["host_enqueue"] = summarize(host_ms, "ms");
-    rec.stopping = stopping_to_json(config_.stopping, m);
-
-    const double step_ms = rec.stats["step"].median;
-    const double samples_per_step = static_cast<double>(trainer.samples_per_step());
-    const std::optional<double> throughput =
-        step_ms > 0 ? std::optional<double>(samples_per_step / (step_ms / 1e3)) : std::nullopt;
-    rec.metrics["samples_per_s"] =
-        Metric{throughput, "samples/s", "global batch x accum / median step time", "derived"};
-    rec.metrics["allreduce_calls_per_sample"] =
-        Metric{static_cast<double>(measured_calls) / (samples_per_step * static_cast<double>(timings.size())), "calls/sample",
-               "bucket all-reduces issued per rank over the measured steps / samples they trained", "measured"};
-    add_model_figures(rec, trainer.config().model, spec.batch);
-    if (convergence) add_convergence(rec, *convergence, spec, trainer, throughput, config_.lr_schedule.base_batch);
-    std::optional<double> efficiency;
-    if (spec.ranks() == 1) {
-      efficiency = 1.0;
-    } else if (auto t1 = baseline_step_ms(spec); t1 && step_ms > 0) {
-      efficiency = spec.scaling == Scaling::weak ? *t1 / step_ms : *t1 / (spec.ranks() * step_ms);
-    }
-    rec.metrics["scaling_efficiency"] =
-        Metric{efficiency, "ratio",
-               spec.scaling == Scaling::weak ? "t(1 rank) / t(N ranks), same per-rank batch"
-                                             : "t(1 rank) / (N * t(N ranks)), same global batch",
-               "derived"};
-    double ar = 0, hidden = 0;
-    for (const auto& t : timings) {
-      ar += t.allreduce_ms;
-      hidden += t.allreduce_hidden_ms;
-    }
-    // One rank communicates nothing: an overlap figure there would describe no-op calls.
-    const bool overlap_defined = spec.ranks() > 1 && ar > 0;
-    rec.metrics["overlap_fraction"] = Metric{overlap_defined ? std::optional<double>(hidden / ar) : std::nullopt, "ratio",
-                                             "share of all-reduce time inside backward (all ranks, measured steps)",
-                                             "derived"};
-    rec.metrics["loss_first"] = Metric{finite(losses.front()), "", "mean loss over the global batch, first measured step", "measured"};
-    rec.metrics["loss_last"] = Metric{finite(losses.back()), "", "mean loss over the global batch, last measured step", "measured"};
-    rec.metrics["skipped_steps"] = Metric{static_cast<double>(trainer.skipped_steps()), "steps",
-                                          "steps skipped by the fp16 loss scaler (warm-up included)", "measured"};
-
-    const ReplicaCheck check = trainer.check_replicas();
-    const WeightsFingerprint fp = fingerprint(trainer.master_weights(0));
-    rec.metrics["weights_sum"] = Metric{finite(fp.sum), "", "sum of the final fp32 master weights (rank 0)", "measured"};
-
-    const auto params = trainer.config().model.params();
-    nlohmann::json bucket_json = nlohmann::json::array();
-    for (const auto& b : trainer.plan().buckets) {
-      std::vector<double> v;
-      for (const auto& t : timings) v.push_back(t.bucket_ms[static_cast<std::size_t>(b.index)]);
-      const Stats st = summarize(v, "ms");
-      nlohmann::json names = nlohmann::json::array();
-      for (int k : b.params) names.push_back(params[static_cast<std::size_t>(k)].name);
-      // comm_bytes: what the all-reduce moves (the bucket cast to the comm dtype).
-      const std::size_t comm_bytes = b.elements * dtype_size(spec.comm_type());
-      nlohmann::json one = {{"index", b.index},        {"bytes", b.bytes},          {"comm_bytes", comm_bytes},
-                            {"params", names},         {"allreduce", to_json(st)}};
-      const double factor = 2.0 * (spec.ranks() - 1) / spec.ranks();
-      one["busbw_gbps"] = spec.ranks() > 1 && st.median > 0 ? nlohmann::json(static_cast<double>(comm_bytes) / 1e9 / (st.median / 1e3) * factor)
-                                        : nlohmann::json(nullptr);
-      bucket_json.push_back(std::move(one));
-    }
-    rec.more["buckets"] = std::move(bucket_json);
-    rec.more["timeline"] = to_json(last_spans);
-    rec.more["extra"] = {{"weights_hash", fp.hash_hex()},
-                         {"weights_count", fp.count},
-                         {"loss_scale", trainer.loss_scale()},
-                         {"skipped_steps_measured", measured_skips},
-                         {"steps", trainer.steps_run()},
-                         {"param_count", trainer.config().model.param_count()},
-                         {"widths", trainer.config().model.widths},
-                         {"comm_dtype", dtype_name(trainer.config().comm_type())},
-                         {"lr_base_batch", trainer.config().lr_schedule.base_batch},
-                         {"warmup_steps", trainer.config().lr_schedule.warmup_steps},
-                         {"activation", activation_name(trainer.config().model.activation)},
-                         {"lr", float_as_decimal(trainer.config().optimizer.lr)},
-                         {"seed", trainer.config().seed},
-                         {"replicas_identical", check.identical},
-                         {"launch", launch_name(spec.ranks() > 1 ? config_.launch : Launch::thread_per_rank)},
-                         {"ops_per_stream_per_allreduce", max_ops_per_bucket(spec, trainer.plan())},
-                         {"host_bound", rec.stats["host_enqueue"].median >= step_ms},
-                         {"gradient_averaging", "loss gradient pre-scaled by 1/global_batch; all-reduce sums"}};
-    if (!check.identical) {
-      rec.set_status(PointStatus::failed, "replicas diverged at the end of the run: " + check.describe());
-    } else if (!std::isfinite(losses.back())) {
-      rec.set_status(PointStatus::failed, "training diverged: the loss is not finite at the last measured step");
-    }
+    Trainer trainer(backend_, comm, train_config(spec), watchdog, world_);
+    const TrainSamples samples = measure_steps(trainer, spec);
+    const ReplicaCheck check = trainer.check_replicas();  // collective with a process per rank
+    const WeightsFingerprint fp = fingerprint(trainer.master_weights(trainer.first_local_rank()));
+    if (world_ && world_->rank() != 0) return rec;  // rank 0 records the point
+    const Launch launch = world_ ? Launch::process_per_rank : spec.ranks() > 1 ? config_.launch : Launch::thread_per_rank;
+    fill_train_record(rec, TrainRecordInputs{spec, trainer, samples, check, fp, convergence, baseline_step_ms(spec),
+                                             launch, max_ops_per_bucket(spec, trainer.plan())});
+    rec.stopping = stopping_to_json(config_.stopping, samples.measurement);
   } catch (const TimeoutError& e) {
     comms_.clear();  // aborted: never reuse it
+    world_comms_.clear();
     char limit[32];
     std::snprintf(limit, sizeof limit, "%g", *config_.timeout_s);
     throw TimeoutError("point exceeded --timeout " + std::string(limit) + " s: " + e.what());

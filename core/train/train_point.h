@@ -39,8 +39,12 @@
 #include "results/point_record.h"
 #include "train/convergence.h"
 #include "train/train_config.h"
+#include "world/world.h"
 
 namespace dpb {
+
+class Trainer;
+struct TrainSamples;
 
 enum class Scaling { weak, strong };
 std::string_view scaling_name(Scaling s);
@@ -101,7 +105,10 @@ struct TrainBenchConfig {
 
 class TrainBench {
  public:
-  TrainBench(Backend& backend, TrainBenchConfig config);
+  // With `world` (a process per rank, mpirun/srun) every rank of the world constructs one and runs
+  // the same points in the same order; a point's spec.devices holds every rank's device, this
+  // process trains its own rank, and rank 0 gets the record (the others an empty one).
+  TrainBench(Backend& backend, TrainBenchConfig config, World* world = nullptr);
 
   // Measures one point. Errors that stop it (out of memory, unavailable algorithm) propagate as
   // exceptions (the sweep records them); TimeoutError after aborting the communicator.
@@ -121,9 +128,15 @@ class TrainBench {
   TrainConfig train_config(const TrainPointSpec& spec) const;
 
  private:
+  Communicator& communicator(const TrainPointSpec& spec);
+  // Warm-up and measured steps under the stopping rule (rank 0's with a process per rank).
+  TrainSamples measure_steps(Trainer& trainer, const TrainPointSpec& spec);
+
   Backend& backend_;
   TrainBenchConfig config_;
+  World* world_;
   CommunicatorCache comms_;
+  std::map<std::string, std::unique_ptr<Communicator>> world_comms_;  // by algorithm, a process per rank
   std::map<std::string, double> baselines_;  // baseline key -> 1-rank step median (ms)
 };
 

@@ -1,6 +1,8 @@
 #include "train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -18,9 +20,10 @@ std::string ReplicaCheck::describe() const {
          " weights (max |diff| " + std::to_string(max_abs_diff) + ")";
 }
 
-Trainer::Trainer(Backend& backend, Communicator& comm, TrainConfig config, Watchdog watchdog)
+Trainer::Trainer(Backend& backend, Communicator& comm, TrainConfig config, Watchdog watchdog, World* world)
     : backend_(&backend),
       comm_(&comm),
+      world_(world),
       config_(std::move(config)),
       watchdog_(std::move(watchdog)),
       params_(config_.model.params()),
@@ -42,13 +45,24 @@ Trainer::Trainer(Backend& backend, Communicator& comm, TrainConfig config, Watch
   pass_ = std::make_unique<LayerPass>(config_, plan_);
   const auto& devices = comm.devices();
   if (devices.empty()) throw std::invalid_argument("trainer: communicator has no ranks");
-  for (std::size_t r = 0; r < devices.size(); ++r) {
-    replicas_.push_back(std::make_unique<Replica>(backend, static_cast<int>(r), devices[r], config_, plan_));
+  // This process's ranks: all of them, or (a process per rank) the world's own.
+  std::vector<int> local_devices = devices;
+  if (world_) {
+    if (static_cast<int>(devices.size()) != world_->size()) {
+      throw std::invalid_argument("trainer: a communicator of " + std::to_string(devices.size()) +
+                                  " ranks in a world of " + std::to_string(world_->size()) + " processes");
+    }
+    rank_base_ = world_->rank();
+    local_devices = {devices[static_cast<std::size_t>(rank_base_)]};
   }
-  timeline_ = std::make_unique<Timeline>(backend, devices);
-  ready_count_.resize(devices.size());
-  if (config_.launch == Launch::thread_per_rank && devices.size() > 1) {
-    threads_ = std::make_unique<RankThreads>(static_cast<int>(devices.size()));
+  for (std::size_t i = 0; i < local_devices.size(); ++i) {
+    replicas_.push_back(
+        std::make_unique<Replica>(backend, rank_base_ + static_cast<int>(i), local_devices[i], config_, plan_));
+  }
+  timeline_ = std::make_unique<Timeline>(backend, local_devices);
+  ready_count_.resize(local_devices.size());
+  if (config_.launch == Launch::thread_per_rank && local_devices.size() > 1) {
+    threads_ = std::make_unique<RankThreads>(static_cast<int>(local_devices.size()));
   }
 
   // Every rank initialises its replica from the seed; the check below proves they agree.
@@ -132,7 +146,7 @@ void Trainer::backward_no_sync(Replica& r, int micro) {
 int Trainer::param_ready(Replica& r, int param, bool probe) {
   const int b = plan_.param_bucket[static_cast<std::size_t>(param)];
   const auto& bucket = plan_.buckets[static_cast<std::size_t>(b)];
-  int& ready = ready_count_[static_cast<std::size_t>(r.rank)][static_cast<std::size_t>(b)];
+  int& ready = ready_count_[static_cast<std::size_t>(lane(r))][static_cast<std::size_t>(b)];
   if (++ready != static_cast<int>(bucket.params.size())) return -1;
   const std::size_t es = dtype_size(config_.precision);
   const std::size_t off = bucket.offset * es;
@@ -174,12 +188,12 @@ void Trainer::launch_bucket_rank(Replica& r, int b, bool wait_ready) {
   if (wait_ready) r.comm->wait(*r.bucket_ready[static_cast<std::size_t>(b)]);
   Stream* streams[] = {r.comm.get()};
   PhaseRange range(streams, name);
-  timeline_->begin(name, r.rank, *r.comm);
+  timeline_->begin(name, lane(r), *r.comm);
   const BucketComm c = bucket_comm(r, bucket, config_.precision, config_.comm_type());
   comm_->allreduce_rank(r.rank, config_.comm_type(), c.comm, c.comm, bucket.elements, *r.comm);
   bucket_comm_done(r, c, bucket.elements);
-  timeline_->end(name, r.rank, *r.comm);
-  if (r.rank == 0) ++allreduce_calls_;
+  timeline_->end(name, lane(r), *r.comm);
+  if (lane(r) == 0) ++allreduce_calls_;
 }
 
 void Trainer::launch_bucket_all(int b, bool wait_ready) {
@@ -194,21 +208,21 @@ void Trainer::launch_bucket_all(int b, bool wait_ready) {
   std::vector<void*> recv;
   std::vector<BucketComm> comms;
   for (auto& r : replicas_) {
-    timeline_->begin(name, r->rank, *r->comm);
+    timeline_->begin(name, lane(*r), *r->comm);
     comms.push_back(bucket_comm(*r, bucket, config_.precision, config_.comm_type()));
     send.push_back(comms.back().comm);
     recv.push_back(comms.back().comm);
   }
   comm_->allreduce(config_.comm_type(), send, recv, bucket.elements, streams);
   for (auto& r : replicas_) {
-    bucket_comm_done(*r, comms[static_cast<std::size_t>(r->rank)], bucket.elements);
-    timeline_->end(name, r->rank, *r->comm);
+    bucket_comm_done(*r, comms[static_cast<std::size_t>(lane(*r))], bucket.elements);
+    timeline_->end(name, lane(*r), *r->comm);
   }
   ++allreduce_calls_;
 }
 
 void Trainer::end_of_backward(Replica& r) {
-  timeline_->end("backward", r.rank, *r.compute);
+  timeline_->end("backward", lane(r), *r.compute);
   r.compute->record(*r.backward_done);
   if (!config_.overlap) r.comm->wait(*r.backward_done);
 }
@@ -216,18 +230,18 @@ void Trainer::end_of_backward(Replica& r) {
 // After the rank's all-reduces: the update, and the losses and overflow flag copied back.
 void Trainer::after_comm(Replica& r, bool probe) {
   r.comm->record(*r.comm_done);
-  timeline_->begin("comm_wait", r.rank, *r.compute);
+  timeline_->begin("comm_wait", lane(r), *r.compute);
   r.compute->wait(*r.comm_done);
-  timeline_->end("comm_wait", r.rank, *r.compute);
-  if (probe && r.rank == 0) {
+  timeline_->end("comm_wait", lane(r), *r.compute);
+  if (probe && lane(r) == 0) {
     r.compute->copy_to_host(host_probe_big_.data(), r.grads.data(), host_probe_big_.bytes());
   }
   {
     Stream* streams[] = {r.compute.get()};
     PhaseRange range(streams, "optimizer");
-    timeline_->begin("optimizer", r.rank, *r.compute);
+    timeline_->begin("optimizer", lane(r), *r.compute);
     optimizer(r);
-    timeline_->end("optimizer", r.rank, *r.compute);
+    timeline_->end("optimizer", lane(r), *r.compute);
   }
   r.compute->copy_to_host(r.host_loss.data(), r.row_loss.data(), r.host_loss.bytes());
   r.compute->copy_to_host(r.host_skip_flag.data(), r.skip_flag.data(), sizeof(float));
@@ -261,17 +275,17 @@ void Trainer::step_rank(Replica& r, float grad_scale, bool probe) {
   Stream* computes[] = {r.compute.get()};
   {
     PhaseRange range(computes, "forward");
-    timeline_->begin("forward", r.rank, *r.compute);
+    timeline_->begin("forward", lane(r), *r.compute);
     for (int m = 0; m < config_.accum; ++m) {
       upload_batch(r, m);
       pass_->forward(r, m, grad_scale);
       if (m + 1 < config_.accum) backward_no_sync(r, m);
     }
-    timeline_->end("forward", r.rank, *r.compute);
+    timeline_->end("forward", lane(r), *r.compute);
   }
   {
     PhaseRange range(computes, "backward");
-    timeline_->begin("backward", r.rank, *r.compute);
+    timeline_->begin("backward", lane(r), *r.compute);
     void* cur = r.grad_ping.data();  // holds dlogits from softmax_xent
     void* other = r.grad_pong.data();
     const auto ready = [&](int param) {
@@ -292,7 +306,7 @@ void Trainer::step_single_thread(float grad_scale, bool probe) {
   const std::vector<Stream*> computes = compute_streams();
   {
     PhaseRange range(computes, "forward");
-    for (auto& r : replicas_) timeline_->begin("forward", r->rank, *r->compute);
+    for (auto& r : replicas_) timeline_->begin("forward", lane(*r), *r->compute);
     for (int m = 0; m < config_.accum; ++m) {
       for (auto& r : replicas_) {
         upload_batch(*r, m);
@@ -300,20 +314,20 @@ void Trainer::step_single_thread(float grad_scale, bool probe) {
         if (m + 1 < config_.accum) backward_no_sync(*r, m);
       }
     }
-    for (auto& r : replicas_) timeline_->end("forward", r->rank, *r->compute);
+    for (auto& r : replicas_) timeline_->end("forward", lane(*r), *r->compute);
   }
   {
     PhaseRange range(computes, "backward");
     std::vector<void*> cur, other;
     for (auto& r : replicas_) {
-      timeline_->begin("backward", r->rank, *r->compute);
+      timeline_->begin("backward", lane(*r), *r->compute);
       cur.push_back(r->grad_ping.data());
       other.push_back(r->grad_pong.data());
     }
     for (int l = config_.model.layers() - 1; l >= 0; --l) {
       std::vector<int> completed;
       for (auto& r : replicas_) {
-        const auto k = static_cast<std::size_t>(r->rank);
+        const auto k = static_cast<std::size_t>(lane(*r));
         completed.clear();
         pass_->backward(*r, l, r->grads.data(), cur[k], other[k], [&](int param) {
           if (const int b = param_ready(*r, param, probe); b >= 0) completed.push_back(b);
@@ -329,6 +343,30 @@ void Trainer::step_single_thread(float grad_scale, bool probe) {
     for (int b = 0; b < static_cast<int>(plan_.buckets.size()); ++b) launch_bucket_all(b, false);
   }
   for (auto& r : replicas_) after_comm(*r, probe);
+}
+
+double Trainer::local_loss_sum() const {
+  double sum = 0;
+  const auto last_rows = static_cast<std::size_t>(pass_->last_rows());
+  const auto batch = static_cast<std::size_t>(config_.local_batch);
+  for (const auto& r : replicas_) {
+    const float* loss = r->host_loss.as<float>();
+    for (std::size_t m = 0; m < static_cast<std::size_t>(config_.accum); ++m) {
+      for (std::size_t i = 0; i < last_rows; ++i) sum += static_cast<double>(loss[m * batch + i]);
+    }
+  }
+  return sum;
+}
+
+bool Trainer::ranks_agree_on_overflow() {
+  std::vector<int> flags;
+  for (const auto& r : replicas_) flags.push_back(*r->host_skip_flag.as<float>() != 0.0f ? 1 : 0);
+  if (world_) flags = world_->gather_ints(flags.front());
+  if (std::adjacent_find(flags.begin(), flags.end(), std::not_equal_to<>()) != flags.end()) {
+    throw std::runtime_error("ranks disagree on gradient overflow at step " + std::to_string(step_) +
+                             ": the all-reduced gradients differ between replicas");
+  }
+  return flags.front() != 0;
 }
 
 StepResult Trainer::step(bool probe) {
@@ -354,36 +392,30 @@ StepResult Trainer::step(bool probe) {
   for (auto& counts : ready_count_) counts.assign(plan_.buckets.size(), 0);
   const auto t0 = std::chrono::steady_clock::now();
   if (threads_) {
-    threads_->run([&](int rank) { step_rank(*replicas_[static_cast<std::size_t>(rank)], grad_scale, probe); },
+    threads_->run([&](int lane) { step_rank(*replicas_[static_cast<std::size_t>(lane)], grad_scale, probe); },
                   [&] { comm_->abort(); });
+  } else if (world_) {
+    step_rank(*replicas_.front(), grad_scale, probe);  // this process's one rank, as a DDP process
   } else {
     step_single_thread(grad_scale, probe);
   }
   result.host_enqueue_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   wait_all("training step " + std::to_string(step_));
+  if (world_) result.host_enqueue_ms = world_->all_reduce_max(result.host_enqueue_ms);
 
-  double loss_sum = 0;
-  const auto last_rows = static_cast<std::size_t>(pass_->last_rows());
-  for (auto& r : replicas_) {
-    const float* loss = r->host_loss.as<float>();
-    for (int m = 0; m < config_.accum; ++m) {
-      for (std::size_t i = 0; i < last_rows; ++i) {
-        loss_sum += static_cast<double>(loss[static_cast<std::size_t>(m) * static_cast<std::size_t>(config_.local_batch) + i]);
-      }
-    }
+  double loss_sum = local_loss_sum();
+  if (world_) {  // every rank's partial sum, added in rank order on every rank
+    const std::vector<double> parts = world_->gather_doubles(loss_sum);
+    loss_sum = 0;
+    for (double part : parts) loss_sum += part;
   }
   result.loss = loss_sum / rows;
-  const bool overflow = *replicas_.front()->host_skip_flag.as<float>() != 0.0f;
-  for (auto& r : replicas_) {
-    if ((*r->host_skip_flag.as<float>() != 0.0f) != overflow) {
-      throw std::runtime_error("ranks disagree on gradient overflow at step " + std::to_string(step_) +
-                               ": the all-reduced gradients differ between replicas");
-    }
-  }
+  const bool overflow = ranks_agree_on_overflow();
   if (probe && !overflow) result.probe = read_probe();
   result.skipped = scaler_.update(overflow);
   if (!result.skipped) ++applied_steps_;
   result.spans = timeline_->spans();
+  for (auto& span : result.spans) span.rank += rank_base_;  // lanes to ranks
   ++step_;
   return result;
 }

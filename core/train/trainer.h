@@ -40,6 +40,7 @@
 #include "train/train_config.h"
 #include "train/watchdog.h"
 #include "train/weights.h"
+#include "world/world.h"
 
 namespace dpb {
 
@@ -76,7 +77,12 @@ class Trainer {
  public:
   // Ranks and devices are the communicator's. Allocates, initialises and verifies the replicas
   // (throws std::runtime_error when they do not start identical). The watchdog bounds every wait.
-  Trainer(Backend& backend, Communicator& comm, TrainConfig config, Watchdog watchdog = {});
+  //
+  // A process per rank (`world`, mpirun/srun): `comm` spans the world's processes and this trainer
+  // holds only the world's own rank (replica and streams); losses, overflow flags, probes and the
+  // replica check are exchanged through the world, so every process sees the same step results.
+  // The world's ranks must construct and step their trainers together (collective calls).
+  Trainer(Backend& backend, Communicator& comm, TrainConfig config, Watchdog watchdog = {}, World* world = nullptr);
   ~Trainer();
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
@@ -92,7 +98,7 @@ class Trainer {
 
   const TrainConfig& config() const { return config_; }
   const BucketPlan& plan() const { return plan_; }
-  int ranks() const { return static_cast<int>(replicas_.size()); }
+  int ranks() const { return comm_->ranks(); }
   int global_batch() const { return config_.local_batch * ranks(); }
   long long samples_per_step() const { return static_cast<long long>(global_batch()) * config_.accum; }
   // Bucket all-reduces issued (rank 0's calls; every rank issues the same), over all steps.
@@ -101,8 +107,11 @@ class Trainer {
   std::int64_t skipped_steps() const { return scaler_.skipped_steps(); }
   float loss_scale() const { return scaler_.scale(); }
 
-  // Rank `rank`'s fp32 master weights in registration order (waits for the rank's streams).
+  // Rank `rank`'s fp32 master weights in registration order (waits for the rank's streams). A
+  // process per rank holds only its own rank's.
   std::vector<float> master_weights(int rank);
+  // The first rank this process holds (0, or the world's rank).
+  int first_local_rank() const { return rank_base_; }
   ReplicaCheck check_replicas();
 
  private:
@@ -123,12 +132,21 @@ class Trainer {
   void step_rank(Replica& r, float grad_scale, bool probe);
   void step_single_thread(float grad_scale, bool probe);
   GradientProbe read_probe();
+  // This process's ranks' summed per-sample losses of the step just waited for.
+  double local_loss_sum() const;
+  // The step's overflow flag, checked equal on every rank (throws when they differ).
+  bool ranks_agree_on_overflow();
+  ReplicaCheck check_replicas_in_world();
+  // A replica's index among this process's replicas: its timeline lane and counters' index.
+  int lane(const Replica& r) const { return r.rank - rank_base_; }
   void wait_all(const std::string& what);
   std::vector<Stream*> compute_streams() const;
   std::vector<Stream*> comm_streams() const;
 
   Backend* backend_;
   Communicator* comm_;
+  World* world_ = nullptr;  // a process per rank: the job's world; null when every rank is here
+  int rank_base_ = 0;       // the rank of replicas_[0]
   TrainConfig config_;
   Watchdog watchdog_;
   BucketPlan plan_;
