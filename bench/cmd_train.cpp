@@ -307,6 +307,18 @@ void print_summary(std::ostream& out, const std::vector<SweepPoint>& plan, const
   print_train_summary(out, rows);
 }
 
+// Rank 0 (or the one process) opens the results file; with a process per rank the others learn
+// which points --resume already holds and drop them from their plan.
+std::optional<ResultsFile> open_train_results(const OutputFlags& output, ResultsHeader header, World* world,
+                                              const RankPlan& ranks, std::vector<SweepPoint>& plan) {
+  if (!world) return open_results_file(output, header);
+  describe_world(header.system, *world, *ranks.devices);
+  std::set<std::string> done_ids;
+  std::optional<ResultsFile> results = open_world_results_file(*world, output, header, done_ids);
+  if (world->rank() != 0) drop_done_points(plan, done_ids);
+  return results;
+}
+
 int run_train(const TrainFlags& f, const Invocation& inv) {
   // Everything is parsed and validated before anything is measured or written.
   TrainSweep t = parse_train_flags(f);
@@ -339,16 +351,9 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   }
 
   const nlohmann::json options = train_options(f, t, rank_plan, algos, launch);
-  nlohmann::json system = describe_system(backend, rank_plan.distinct_devices());
-  std::optional<ResultsFile> results;
-  std::set<std::string> done_ids;  // process per rank: ids already in rank 0's file
-  if (world) {
-    describe_world(system, *world, *rank_plan.devices);
-    results = open_world_results_file(*world, f.output, ResultsHeader{"train", inv.argv, options, system}, done_ids);
-    if (!leader) drop_done_points(plan, done_ids);
-  } else {
-    results = open_results_file(f.output, ResultsHeader{"train", inv.argv, options, system});
-  }
+  std::optional<ResultsFile> results =
+      open_train_results(f.output, ResultsHeader{"train", inv.argv, options, describe_system(backend, rank_plan.distinct_devices())},
+                         world.get(), rank_plan, plan);
   if (results) {
     for (const auto& p : results->document().value("points", nlohmann::json::array())) bench.remember(p);
   }
