@@ -1,11 +1,14 @@
 #include "collectives/communicator.h"
 
+#include "collectives/schedule_counts.h"
+
 #include <algorithm>
 #include <stdexcept>
 
 #include "collectives/algorithm_rules.h"
 #include "collectives/p2p_communicator.h"
 #include "collectives/process_p2p_communicator.h"
+#include "collectives/schedule_counts.h"
 #include "collectives/world_allreduce_communicator.h"
 #if DPBENCH_HAVE_CUDA
 #include "collectives/nccl_communicator.h"
@@ -57,7 +60,20 @@ CallPlan plan_allreduce_call(const AlgorithmName& algo, int ranks, DType type, s
   plan.ops_per_stream = s.max_steps_per_rank() + P2pCommunicator::kOpsAfterSchedule;
   for (std::size_t elems : s.scratch_elems) plan.scratch_bytes = std::max(plan.scratch_bytes, elems * dtype_size(type));
   plan.chunk_bytes = s.shape.chunk_elems * dtype_size(type);
+  const ScheduleCounts counts = count_schedule(s, dtype_size(type));
+  for (int r = 0; r < ranks; ++r) {
+    std::size_t messages = 0;
+    for (int peer = 0; peer < ranks; ++peer) messages += counts.messages(r, peer);
+    plan.messages_per_rank = std::max(plan.messages_per_rank, messages);
+    plan.wire_bytes_per_rank = std::max(plan.wire_bytes_per_rank, counts.sent(r));
+  }
   return plan;
+}
+
+nlohmann::json CallPlan::schedule_json() const {
+  if (messages_per_rank == 0 && wire_bytes_per_rank == 0) return nullptr;
+  return {{"messages_per_rank", messages_per_rank}, {"wire_bytes_per_rank", wire_bytes_per_rank},
+          {"source", "count_schedule"}};
 }
 
 std::unique_ptr<Communicator> make_communicator(Backend& backend, const AlgorithmName& algo,

@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "device/backend.h"
 
 namespace dpb {
@@ -77,6 +79,12 @@ struct CallPlan {
   std::size_t ops_per_stream = 0;  // the most operations one call enqueues on any rank's stream
   std::size_t scratch_bytes = 0;   // p2p: the largest rank's scratch; 0 for NCCL (its own buffers)
   std::size_t chunk_bytes = 0;     // p2p: the pipelining unit after adapting to the message; 0 for NCCL
+  // p2p: the schedule's own counts (count_schedule) for the cost model, the busiest rank's: peer
+  // copies it issues and bytes it sends per call. 0 for NCCL and mpi (their schedules are not ours).
+  std::size_t messages_per_rank = 0;
+  std::size_t wire_bytes_per_rank = 0;
+  // {"messages_per_rank", "wire_bytes_per_rank", "source": "count_schedule"} for p2p, null otherwise.
+  nlohmann::json schedule_json() const;
 };
 // Throws std::invalid_argument for a bad shape (no ranks).
 CallPlan plan_allreduce_call(const AlgorithmName& algo, int ranks, DType type, std::size_t count, bool in_place,

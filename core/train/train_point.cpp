@@ -243,7 +243,8 @@ PointRecord TrainBench::run(const TrainPointSpec& spec) {
     if (world_ && world_->rank() != 0) return rec;  // rank 0 records the point
     const Launch launch = world_ ? Launch::process_per_rank : spec.ranks() > 1 ? config_.launch : Launch::thread_per_rank;
     fill_train_record(rec, TrainRecordInputs{spec, trainer, samples, check, fp, convergence, baseline_step_ms(spec),
-                                             launch, max_ops_per_bucket(spec, trainer.plan())});
+                                             launch, max_ops_per_bucket(spec, trainer.plan()),
+                                             config_.communicator});
     rec.stopping = stopping_to_json(config_.stopping, samples.measurement);
   } catch (const TimeoutError& e) {
     comms_.clear();  // aborted: never reuse it

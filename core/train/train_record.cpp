@@ -108,6 +108,9 @@ nlohmann::json bucket_records(const TrainRecordInputs& in) {
     const std::size_t comm_bytes = b.elements * dtype_size(in.spec.comm_type());
     nlohmann::json one = {{"index", b.index}, {"bytes", b.bytes}, {"comm_bytes", comm_bytes},
                           {"params", names},  {"allreduce", to_json(st)}};
+    // p2p: the bucket's schedule counted, for the cost model (0 ranks of traffic at 1 rank).
+    const CallPlan call = plan_allreduce_call(in.spec.algo, n, in.spec.comm_type(), b.elements, true, in.communicator);
+    if (nlohmann::json counts = call.schedule_json(); !counts.is_null()) one["schedule"] = std::move(counts);
     one["busbw_gbps"] = n > 1 && st.median > 0 ? nlohmann::json(static_cast<double>(comm_bytes) / 1e9 / (st.median / 1e3) *
                                                                 allreduce_busbw_factor(n))
                                                : nlohmann::json(nullptr);

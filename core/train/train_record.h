@@ -43,6 +43,7 @@ struct TrainRecordInputs {
   std::optional<double> baseline_step_ms;  // the 1-rank point of the same config
   Launch launch;
   std::size_t ops_per_stream;  // the most one bucket's all-reduce puts on a stream
+  const CommunicatorOptions& communicator;  // p2p: what each bucket's schedule is built with
 };
 
 // Fills stats, metrics, more.{buckets, timeline, extra} and the status of `rec` (id, kind and axes

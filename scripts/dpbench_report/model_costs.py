@@ -2,12 +2,19 @@
 
 The model is T(S) = steps * alpha + wire_bytes(S) / beta. Fitting alpha and beta is only meaningful if
 steps and wire bytes follow the algorithm that actually ran, so the counts live here, once, and both
-the fit and the what-if use them. Counts are the textbook ones (FACTS.md, "Cost model").
+the fit and the what-if use them. Where a record carries the schedule's own counts (dpbench writes
+`schedule: {messages_per_rank, wire_bytes_per_rank}` for p2p points and buckets, from count_schedule
+of the schedule that ran: chunks, coalescing and all), those are used; the textbook counts (FACTS.md,
+"Cost model") stand in for NCCL, whose schedules dpbench cannot see, and for the what-if.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
+
+#: (latency-bearing steps, wire bytes per rank) of one all-reduce, counted from the schedule that ran.
+Counted = tuple[float, float]
 
 #: Algorithm names as dpbench writes them, mapped to the schedule shape whose counts apply.
 #: nccl-auto is fitted as ring: NCCL picks ring for most sizes and we cannot see its choice.
@@ -51,3 +58,18 @@ def wire_bytes(algo: str, ranks: int, size: float, in_place: bool) -> float:
     if shape == "tree":
         return float(size)
     raise ValueError(f"{algo}: bytes need a topology (use the what-if)")
+
+
+def counted_from(record: dict[str, Any] | None) -> Counted | None:
+    """The schedule's own counts from a record's (or bucket's) `schedule` object, if it has one."""
+    if not record or not isinstance(record.get("schedule"), dict):
+        return None
+    sched = record["schedule"]
+    return float(sched["messages_per_rank"]), float(sched["wire_bytes_per_rank"])
+
+
+def costs(algo: str, ranks: int, size: float, in_place: bool, counted: Counted | None = None) -> Counted:
+    """(steps, wire bytes) of one all-reduce: the schedule's own counts where known, else the textbook's."""
+    if counted is not None:
+        return counted
+    return steps(algo, ranks), wire_bytes(algo, ranks, size, in_place)

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.optimize import nnls
 
 from .load import ResultsFile
-from .model_costs import shape_of, steps, wire_bytes
+from .model_costs import Counted, costs, counted_from, shape_of
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class ArPoint:
     dtype: str
     time_us: float
     source_file: str
+    counted: Counted | None = None  # the schedule's own (steps, wire bytes), p2p records only
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,10 @@ class Fit:
     def beta_gbps(self) -> float | None:
         return None if self.inv_beta_us_per_byte <= 0 else 1e-3 / self.inv_beta_us_per_byte
 
-    def predict(self, algo: str, ranks: int, size: float, in_place: bool) -> float:
-        """Modelled time (us) of one all-reduce."""
-        return steps(algo, ranks) * self.alpha_us + wire_bytes(algo, ranks, size, in_place) * self.inv_beta_us_per_byte
+    def predict(self, algo: str, ranks: int, size: float, in_place: bool, counted: Counted | None = None) -> float:
+        """Modelled time (us) of one all-reduce (with the schedule's own counts where known)."""
+        n_steps, wire = costs(algo, ranks, size, in_place, counted)
+        return n_steps * self.alpha_us + wire * self.inv_beta_us_per_byte
 
     def to_json(self) -> dict[str, Any]:
         return {"algo": self.algo, "ranks": list(self.ranks), "alpha_us": self.alpha_us,
@@ -71,12 +73,12 @@ def allreduce_points(files: Iterable[ResultsFile], dtype: str | None = None) -> 
                 continue
             shape_of(str(ax["algo"]))  # unknown algorithm: exit 2 here, not later
             out.append(ArPoint(str(ax["algo"]), int(ax["ranks"]), int(ax["bytes"]), bool(ax.get("in_place")),
-                               str(ax.get("dtype", "")), float(t), str(f.path)))
+                               str(ax.get("dtype", "")), float(t), str(f.path), counted_from(p.get("extra"))))
     return out
 
 
 def _design(points: Sequence[ArPoint]) -> np.ndarray:
-    return np.array([[steps(p.algo, p.ranks), wire_bytes(p.algo, p.ranks, p.size, p.in_place)] for p in points])
+    return np.array([list(costs(p.algo, p.ranks, p.size, p.in_place, p.counted)) for p in points])
 
 
 def fit_points(algo: str, points: Sequence[ArPoint]) -> Fit:
@@ -155,7 +157,7 @@ def score(points: Sequence[ArPoint], fits: dict[tuple[str, int], Fit], pooled: d
         fit = fit_for(fits, pooled, p.algo, p.ranks)
         if fit is None:
             continue
-        pred = fit.predict(p.algo, p.ranks, p.size, p.in_place)
+        pred = fit.predict(p.algo, p.ranks, p.size, p.in_place, p.counted)
         rows.append({"algo": p.algo, "ranks": p.ranks, "bytes": p.size, "in_place": p.in_place, "dtype": p.dtype,
                      "measured_us": p.time_us, "predicted_us": pred, "rel_error": (pred - p.time_us) / p.time_us,
                      "fit": "own" if (p.algo, p.ranks) in fits else "pooled", "source": "model"})

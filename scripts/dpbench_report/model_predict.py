@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from .load import ResultsFile
+from .model_costs import Counted, counted_from
 
 if TYPE_CHECKING:  # the fit pulls in numpy/scipy; the what-if needs only the step arithmetic here
     from .model_fit import Fit
@@ -34,6 +35,7 @@ class StepShape:
     bucket_bytes: tuple[int, ...]
     ready_frac: tuple[float, ...]  # of the backward, 0..1, per bucket
     other_ms: float = 0.0  # measured step - measured exposed comm - forward - backward - optimizer
+    bucket_counts: tuple[Counted | None, ...] = ()  # per bucket: its schedule's own counts (p2p)
 
 
 def _span(timeline: Sequence[dict[str, Any]], name: str, rank: int) -> dict[str, Any] | None:
@@ -62,7 +64,8 @@ def step_shape(point: dict[str, Any]) -> StepShape:
     fwd, bwd, opt = (float(st[k]["median"]) for k in ("forward", "backward", "optimizer"))
     exposed = float(st["exposed_comm"]["median"]) if "exposed_comm" in st else 0.0
     other = float(st["step"]["median"]) - exposed - fwd - bwd - opt
-    return StepShape(fwd, bwd, opt, tuple(int(b["bytes"]) for b in buckets), tuple(fracs), other)
+    return StepShape(fwd, bwd, opt, tuple(int(b.get("comm_bytes", b["bytes"])) for b in buckets), tuple(fracs), other,
+                     tuple(counted_from(b) for b in buckets))
 
 
 def modelled_step(shape: StepShape, comm_us: Sequence[float]) -> tuple[float, float]:
@@ -93,7 +96,8 @@ def predict_train(files: Iterable[ResultsFile], fits: dict[tuple[str, int], Fit]
                 log.warning("%s: no all-reduce fit for %s; not predicted", p["id"], algo)
                 continue
             shape = step_shape(p)
-            comm = [fit.predict(algo, ranks, b, True) for b in shape.bucket_bytes]
+            counts = shape.bucket_counts or (None,) * len(shape.bucket_bytes)
+            comm = [fit.predict(algo, ranks, b, True, c) for b, c in zip(shape.bucket_bytes, counts)]
             step_ms, exposed_ms = modelled_step(shape, comm)
             st = p["stats"]["step"]
             measured = float(st["median"])

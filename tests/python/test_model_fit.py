@@ -137,3 +137,27 @@ def test_anomaly_flag_follows_the_fit_error_and_step_noise() -> None:
     row = predict_train([ResultsFile(Path("t.json"), {**doc, "points": [p]})], fits, pooled)[0]
     assert row["anomaly"] and row["residual_ms"] > 49
     assert train.points  # the fixture itself loads and validates
+
+
+def test_fit_uses_the_schedules_own_counts_where_the_record_has_them() -> None:
+    """p2p records carry count_schedule's figures (chunked schedules send many more messages than the
+    textbook's 2(n-1) steps); data generated from those counts is recovered exactly only through them."""
+    doc = fixture_doc("allreduce_cpu")
+    counted = 0
+    for p in doc["points"]:
+        ax = p["axes"]
+        # Pipelined: one message per 64 KiB chunk per step, as the real builders send.
+        messages = steps(ax["algo"], ax["ranks"]) * (1 + ax["bytes"] // 65536)
+        wire = wire_bytes(ax["algo"], ax["ranks"], ax["bytes"], ax["in_place"])
+        p.setdefault("extra", {})["schedule"] = {"messages_per_rank": int(messages), "wire_bytes_per_rank": int(wire),
+                                                 "source": "count_schedule"}
+        p["stats"]["time"]["median"] = int(messages) * ALPHA_US + int(wire) / (BETA_GBPS * 1e3)
+        counted += 1
+    points = allreduce_points([ResultsFile(Path("counted.json"), doc)])
+    assert counted and all(p.counted is not None for p in points)
+    for key, fit in fit_all(points).items():
+        assert fit.alpha_us == pytest.approx(ALPHA_US, rel=1e-6), key
+        assert fit.beta_gbps == pytest.approx(BETA_GBPS, rel=1e-6), key
+    # Without the counts (textbook steps and bytes) the same data does not fit exactly.
+    textbook = [ArPoint(p.algo, p.ranks, p.size, p.in_place, p.dtype, p.time_us, p.source_file) for p in points]
+    assert max(f.rel_resid_max for f in fit_all(textbook).values()) > 1e-3
