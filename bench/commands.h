@@ -29,5 +29,6 @@ Command add_allreduce_command(CLI::App& root);
 Command add_train_command(CLI::App& root);
 Command add_info_command(CLI::App& root);
 Command add_p2p_command(CLI::App& root);
+Command add_model_command(CLI::App& root);
 
 }  // namespace dpb::cli

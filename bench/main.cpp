@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
       dpb::cli::add_train_command(app),
       dpb::cli::add_info_command(app),
       dpb::cli::add_p2p_command(app),
+      dpb::cli::add_model_command(app),
   };
 
   try {

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -95,3 +98,38 @@ def test_report_carries_the_model_summary_headed_modelled(fitted: Path, tmp_path
     assert "Cost model (modelled, not measured)" in page and "source: model" in page
     assert main(["report", AR, "--out", str(tmp_path / "r2"), "--formats", "png", "-q"]) == 0
     assert "Cost model" not in (tmp_path / "r2" / "report.html").read_text()
+
+
+def _dpbench_model(args: list[str], tmp_path: Path) -> "subprocess.CompletedProcess[str]":
+    """`dpbench model` (the C++ front) with the report command of this interpreter's environment."""
+    binary = os.environ.get("DPBENCH_BIN")
+    if not binary:
+        pytest.skip("DPBENCH_BIN is not set: point it at the built dpbench binary")
+    tool = Path(sys.executable).parent / "dpbench-report"
+    if not tool.exists():
+        pytest.skip(f"{tool} is not installed (pip install ./scripts)")
+    env = dict(os.environ, DPBENCH_REPORT=str(tool))
+    return subprocess.run([str(Path(binary).resolve()), "model", *args], capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+
+
+def test_dpbench_model_fits_predicts_and_extrapolates(tmp_path: Path) -> None:
+    proc = _dpbench_model(["--from", AR, TRAIN, "--out", "m", "--holdout", "even", "--gpus", "16,64",
+                           "--inter", "50,10", "--algo", "ring,hierarchical"], tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    model = json.loads((tmp_path / "m" / "model.json").read_text())
+    whatif = json.loads((tmp_path / "m" / "whatif.json").read_text())
+    for doc in (model, whatif):
+        found = list(_modelled_dicts(doc))
+        assert found and all(d.get("source") == "model" for d in found)
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--from", "missing.json", "--out", "m"], "cannot read missing.json"),
+    (["--from", TRAIN, "--out", "m"], "no allreduce results"),
+    (["--from", AR, "--out", "m", "--gpus", "16", "--inter", "5"], "--inter: expected BW,LAT"),
+])
+def test_dpbench_model_refuses_bad_input_in_one_line(tmp_path: Path, args: list[str], needle: str) -> None:
+    proc = _dpbench_model(args, tmp_path)
+    assert proc.returncode == 2
+    assert needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "m" / "model.json").exists()
