@@ -45,9 +45,13 @@ class CudaBackend final : public Backend {
     device_count_ = visible_cuda_devices();
     if (device_count_ == 0) throw std::invalid_argument("the cuda backend needs a visible CUDA device; none is");
     sm_counts_.resize(static_cast<std::size_t>(device_count_));
+    signals_refusals_.resize(static_cast<std::size_t>(device_count_));
     for (int d = 0; d < device_count_; ++d) {
       DPB_CUDA_CHECK(cudaDeviceGetAttribute(&sm_counts_[static_cast<std::size_t>(d)],
                                             cudaDevAttrMultiProcessorCount, d));
+      // Asked once: a device that cannot run stream memory operations refuses signals with one
+      // line naming it and the attribute (cuda_signals.h), before anything waits on them.
+      signals_refusals_[static_cast<std::size_t>(d)] = cuda_signals_unsupported(d);
     }
   }
 
@@ -108,7 +112,8 @@ class CudaBackend final : public Backend {
 
   std::unique_ptr<Stream> make_stream(int device) override {
     check_device(device);
-    return std::make_unique<CudaStream>(device, sm_counts_[static_cast<std::size_t>(device)]);
+    const auto d = static_cast<std::size_t>(device);
+    return std::make_unique<CudaStream>(device, sm_counts_[d], signals_refusals_[d]);
   }
 
   std::unique_ptr<Event> make_event(int device, bool timing) override {
@@ -174,6 +179,7 @@ class CudaBackend final : public Backend {
  private:
   int device_count_ = 0;
   std::vector<int> sm_counts_;
+  std::vector<std::optional<std::string>> signals_refusals_;  // by device (cuda_signals_unsupported)
   std::mutex peer_mutex_;
   std::set<std::pair<int, int>> peer_enabled_;
 };
