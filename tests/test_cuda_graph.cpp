@@ -121,6 +121,35 @@ TEST(CudaGraph, AFailedCaptureLeavesTheStreamsUsable) {
   EXPECT_THROW(capture_graph(*r.be, twice, [] {}), std::invalid_argument);
 }
 
+// A fork-join capture makes each signal wait depend on its write's graph node
+// (core/device/cuda_capture_edges.h); a wait captured before its write cannot be given that edge
+// and is refused, leaving the streams usable.
+TEST(CudaGraph, ForkJoinSignalWaitsHangOnTheirWritesAndAWaitBeforeItsWriteIsRefused) {
+  DPB_REQUIRE_GPU();
+  Rig r;
+  auto signals = r.be->make_signals(1);
+  Stream* streams[] = {r.s0.get(), r.s1.get()};
+  EXPECT_THROW(capture_graph(*r.be, streams,
+                             [&] {
+                               r.s1->wait_signal(*signals, 0, 1);
+                               r.s0->write_signal(*signals, 0, 1);
+                             }),
+               std::logic_error);
+  auto graph = capture_graph(*r.be, streams, [&] {
+    r.s0->fill(DType::f32, r.a.data(), 1024, 3.0);
+    r.s0->write_signal(*signals, 0, 1);
+    r.s1->wait_signal(*signals, 0, 1);
+    r.s1->copy_peer(r.b.data(), r.s1->device(), r.a.data(), 0, 4 * 1024);
+  });
+  for (int i = 0; i < 3; ++i) {
+    r.s1->fill(DType::f32, r.b.data(), 1024, 0.0);
+    signals->reset();  // the captured wait names value 1
+    graph->launch();
+    EXPECT_EQ(r.first(r.b, *r.s1), 3.0f) << "replay " << i;
+    r.s0->synchronize();
+  }
+}
+
 // What `allreduce --graph` captures: N all-reduce calls, replayed by one launch.
 void capture_allreduce(const std::string& algo, GraphCapture strategy) {
   auto be = make_backend(BackendKind::cuda);

@@ -136,8 +136,7 @@ TEST(ProcessP2p, RefusedAcrossNodesNamingTheBoundary) {
   }
 }
 
-// A backend without memory shared between processes (cuda today) is refused by every rank before
-// any rank waits on another.
+// A backend without memory shared between processes is refused by every rank together.
 class NoSharingBackend final : public Backend {
  public:
   BackendKind kind() const override { return BackendKind::cuda; }
@@ -157,7 +156,7 @@ class NoSharingBackend final : public Backend {
   CpuBackend cpu_{CpuBackendOptions{2}};
 };
 
-TEST(ProcessP2p, RefusedWithoutSharedMemoryBeforeAnyCollective) {
+TEST(ProcessP2p, RefusedWithoutSharedMemoryByEveryRankTogether) {
   test::ThreadWorld::Shared shared(2);
   std::vector<std::string> messages(2);
   std::vector<std::thread> threads;
@@ -176,6 +175,108 @@ TEST(ProcessP2p, RefusedWithoutSharedMemoryBeforeAnyCollective) {
   for (const auto& m : messages) EXPECT_NE(m.find("CUDA IPC"), std::string::npos) << m;
   NoSharingBackend b;
   EXPECT_THROW(b.allocate_shared(0, 64), std::invalid_argument);
+}
+
+// Real (not simulated) devices with UUIDs, as the cuda backend reports them, over the cpu
+// backend's memory: `reversed` numbers them the other way round, as a process with another
+// CUDA_VISIBLE_DEVICES order would.
+class NamedDevicesBackend final : public Backend {
+ public:
+  explicit NamedDevicesBackend(bool reversed) : reversed_(reversed) {}
+  BackendKind kind() const override { return BackendKind::cpu; }
+  int device_count() const override { return 2; }
+  DeviceProperties properties(int d) const override {
+    DeviceProperties p;
+    p.index = d;
+    p.uuid = "UUID-" + std::to_string(reversed_ ? 1 - d : d);
+    return p;
+  }
+  DeviceBuffer allocate(int d, std::size_t b) override { return cpu_.allocate(d, b); }
+  DeviceBuffer allocate_pinned(std::size_t b) override { return cpu_.allocate_pinned(b); }
+  std::unique_ptr<Stream> make_stream(int d) override { return cpu_.make_stream(d); }
+  std::unique_ptr<Event> make_event(int d, bool t) override { return cpu_.make_event(d, t); }
+  std::unique_ptr<SignalSet> make_signals(std::size_t n) override { return cpu_.make_signals(n); }
+  std::size_t stream_queue_depth() const override { return cpu_.stream_queue_depth(); }
+  bool can_access_peer(int, int) const override { return true; }
+  void enable_peer_access(int, int) override {}
+  void disable_peer_access(int, int) override {}
+  bool can_share_between_processes() const override { return true; }
+  SharedBuffer allocate_shared(int d, std::size_t b) override { return cpu_.allocate_shared(d, b); }
+  DeviceBuffer open_shared(int d, const std::string& h, std::size_t b) override { return cpu_.open_shared(d, h, b); }
+  void seal_shared(const std::string& h) override { cpu_.seal_shared(h); }
+  std::unique_ptr<SignalSet> make_signals_in(void* m, std::size_t n) override { return cpu_.make_signals_in(m, n); }
+
+ private:
+  bool reversed_;
+  CpuBackend cpu_{CpuBackendOptions{2}};
+};
+
+TEST(ProcessP2p, TwoProcessesOnOneRealDeviceAreRefusedTogether) {
+  test::ThreadWorld::Shared shared(2);
+  std::vector<std::string> messages(2);
+  std::vector<std::thread> threads;
+  for (int rank = 0; rank < 2; ++rank) {
+    threads.emplace_back([&, rank] {
+      test::ThreadWorld world(shared, rank);
+      NamedDevicesBackend backend(false);
+      try {
+        ProcessP2pCommunicator comm(backend, world, "ring", 0, {});
+      } catch (const std::invalid_argument& e) {
+        messages[static_cast<std::size_t>(rank)] = e.what();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& m : messages) {
+    EXPECT_NE(m.find("ranks 0 and 1 share"), std::string::npos) << m;
+    EXPECT_NE(m.find("UUID-0"), std::string::npos) << m;
+  }
+}
+
+TEST(ProcessP2p, RanksFindEachOthersDevicesByUuidWhateverTheLocalNumbering) {
+  test::ThreadWorld::Shared shared(2);
+  std::vector<std::string> errors(2);
+  std::vector<std::vector<int>> devices(2);
+  std::vector<std::thread> threads;
+  for (int rank = 0; rank < 2; ++rank) {
+    threads.emplace_back([&, rank] {
+      test::ThreadWorld world(shared, rank);
+      const auto r = static_cast<std::size_t>(rank);
+      try {
+        NamedDevicesBackend backend(rank == 1);  // rank 1's process numbers the devices the other way
+        ProcessP2pCommunicator comm(backend, world, "direct", 0, {});  // each on its local device 0
+        devices[r] = comm.devices();
+        const std::size_t count = 3000;
+        std::vector<std::byte> input(count * 4), output(count * 4);
+        fill_allreduce_input(DType::f32, InputPattern::integers, rank, 2, input);
+        auto stream = backend.make_stream(0);
+        DeviceBuffer buf = backend.allocate(0, input.size());
+        stream->copy_from_host(buf.data(), input.data(), input.size());
+        comm.allreduce_rank(rank, DType::f32, buf.data(), buf.data(), count, *stream);
+        stream->copy_to_host(output.data(), buf.data(), output.size());
+        stream->synchronize();
+        if (check_allreduce_output(DType::f32, InputPattern::integers, 2, output).wrong != 0) errors[r] = "wrong sum";
+      } catch (const std::exception& e) {
+        errors[r] = e.what();
+        world.fail();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(errors[0], "");
+  EXPECT_EQ(errors[1], "");
+  EXPECT_EQ(devices[0], (std::vector<int>{0, 1}));  // UUID-0 is local 0, UUID-1 local 1
+  EXPECT_EQ(devices[1], (std::vector<int>{1, 0}));  // the reverse numbering
+}
+
+TEST(CpuSharedMemory, HostMemoryIsSharedWithoutNamingADevice) {
+  CpuBackend owner(CpuBackendOptions{1}), peer(CpuBackendOptions{1});
+  Backend::SharedBuffer shared = owner.allocate_shared(Backend::kSharedHost, 64);
+  DeviceBuffer mapped = peer.open_shared(Backend::kSharedHost, shared.handle, 64);
+  shared.buffer.as<std::uint64_t>()[2] = 42;
+  EXPECT_EQ(mapped.as<std::uint64_t>()[2], 42u);
+  owner.seal_shared(shared.handle);
+  EXPECT_THROW(owner.allocate_shared(5, 64), std::invalid_argument);  // a real device must exist
 }
 
 TEST(ProcessP2p, MpiIsRefusedInOneProcess) {

@@ -4,13 +4,12 @@
 
 #include <atomic>
 #include <cstdio>
-#include <cstdlib>
 #include <mutex>
-#include <optional>
 #include <stdexcept>
 #include <string>
 
 #include "collectives/algorithm_rules.h"
+#include "collectives/communicator_env.h"
 #include "collectives/nccl_check.h"
 #include "device/cuda_handles.h"
 
@@ -41,29 +40,6 @@ bool warn_nccl_error(ncclResult_t status, const char* call, const char* file, in
 
 namespace {
 
-// Sets an environment variable for the lifetime of the guard and restores the previous value
-// (or its absence) afterwards.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) previous_ = old;
-    ::setenv(name, value, 1);
-  }
-  ~ScopedEnv() {
-    if (previous_) {
-      ::setenv(name_, previous_->c_str(), 1);
-    } else {
-      ::unsetenv(name_);
-    }
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  const char* name_;
-  std::optional<std::string> previous_;
-};
-
 ncclDataType_t nccl_type(DType type) {
   switch (type) {
     case DType::f32: return ncclFloat32;
@@ -71,13 +47,6 @@ ncclDataType_t nccl_type(DType type) {
     case DType::bf16: return ncclBfloat16;
   }
   throw std::invalid_argument("nccl: unsupported dtype");
-}
-
-// The NCCL_ALGO value that forces `algorithm`, or none for "auto".
-const char* forced_algo(const std::string& algorithm) {
-  if (algorithm == "ring") return "Ring";
-  if (algorithm == "tree") return "Tree";
-  return nullptr;
 }
 
 // Owns one ncclComm_t per rank (RAII): finalized and destroyed together, or aborted.
@@ -88,10 +57,11 @@ class NcclCommunicator final : public Communicator {
         devices_(std::move(devices)),
         comms_(devices_.size(), nullptr),
         shared_device_(multi_rank_gpu) {
-    std::optional<ScopedEnv> algo_env, multi_env;
-    if (const char* forced = forced_algo(algo_.algorithm)) algo_env.emplace("NCCL_ALGO", forced);
-    if (multi_rank_gpu) multi_env.emplace("NCCL_MULTI_RANK_GPU_ENABLE", "1");
-    DPB_NCCL_CHECK(ncclCommInitAll(comms_.data(), static_cast<int>(devices_.size()), devices_.data()));
+    // NCCL_ALGO / NCCL_MULTI_RANK_GPU_ENABLE are set for this init only, without racing other
+    // threads' getenv, one init of the process at a time (communicator_env.h).
+    run_nccl_init(algo_.algorithm, multi_rank_gpu, [&] {
+      DPB_NCCL_CHECK(ncclCommInitAll(comms_.data(), static_cast<int>(devices_.size()), devices_.data()));
+    });
   }
 
   ~NcclCommunicator() override {

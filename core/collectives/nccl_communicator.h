@@ -2,10 +2,12 @@
 // ranks created together with ncclCommInitAll, one host thread driving them inside a group).
 //
 // Forcing the algorithm: NCCL reads NCCL_ALGO at every communicator init (FACTS.md), and
-// ncclConfig_t has no algorithm field, so ring/tree set NCCL_ALGO=Ring/Tree immediately before
-// ncclCommInitAll and restore the previous value right after; nccl-auto leaves the environment as
-// it is (a user's own NCCL_ALGO then applies). setenv is not thread-safe against a concurrent
-// init: create NCCL communicators from one thread.
+// ncclConfig_t has no algorithm field, so ring/tree show NCCL_ALGO=Ring/Tree to their init and
+// nccl-auto shows the user's own NCCL_ALGO (or an empty one: NCCL's choice). Every init runs
+// through run_nccl_init (communicator_env.h): one at a time, and the variable only ever has its
+// value replaced, never added or removed, so getenv on other threads (rank threads in NCCL calls,
+// proxy threads of cached communicators) never races it. Communicators may be created from any
+// thread.
 //
 // This header includes no NCCL or CUDA header, so host code may include it; the definitions are in
 // nccl_communicator.cpp, compiled only with CUDA (DPBENCH_HAVE_CUDA).

@@ -3,13 +3,12 @@
 #include <cuda_runtime.h>
 #include <nccl.h>
 
-#include <cstdlib>
 #include <cstring>
-#include <optional>
 #include <stdexcept>
 #include <string>
 
 #include "collectives/algorithm_rules.h"
+#include "collectives/communicator_env.h"
 #include "collectives/nccl_check.h"
 #include "collectives/nccl_communicator.h"
 #include "device/cuda_check.h"
@@ -43,23 +42,12 @@ class NcclRankCommunicator final : public Communicator {
     world_.broadcast(id_bytes, 0);
     ncclUniqueId id;
     std::memcpy(&id, id_bytes.data(), sizeof id);
-    // NCCL reads NCCL_ALGO at init (FACTS.md); each process sets it for its own init only.
-    const char* forced = algo_.algorithm == "ring" ? "Ring" : algo_.algorithm == "tree" ? "Tree" : nullptr;
-    std::optional<std::string> previous;
-    if (forced) {
-      if (const char* old = std::getenv("NCCL_ALGO")) previous = old;
-      ::setenv("NCCL_ALGO", forced, 1);
-    }
     DPB_CUDA_CHECK(cudaSetDevice(device_));
-    const ncclResult_t rc = ncclCommInitRank(&comm_, world_.size(), id, world_.rank());
-    if (forced) {
-      if (previous) {
-        ::setenv("NCCL_ALGO", previous->c_str(), 1);
-      } else {
-        ::unsetenv("NCCL_ALGO");
-      }
-    }
-    DPB_NCCL_CHECK(rc);
+    // NCCL reads NCCL_ALGO at init (FACTS.md): set for this init only, without racing other
+    // threads' getenv, one init of the process at a time (communicator_env.h).
+    run_nccl_init(algo_.algorithm, false, [&] {
+      DPB_NCCL_CHECK(ncclCommInitRank(&comm_, world_.size(), id, world_.rank()));
+    });
   }
   ~NcclRankCommunicator() override {
     if (!comm_) return;

@@ -4,6 +4,8 @@
 #include <bit>
 #include <chrono>
 #include <cstring>
+#include <optional>
+#include <string>
 #include <stdexcept>
 #include <thread>
 
@@ -48,29 +50,79 @@ ProcessP2pCommunicator::ProcessP2pCommunicator(Backend& backend, World& world, s
                                 "); p2p-* reaches only the processes of one node (shared memory / CUDA IPC), so it "
                                 "stops at the node boundary: across nodes use nccl-* or mpi");
   }
-  if (!backend_.can_share_between_processes()) {
-    throw std::invalid_argument(name_ + " with a process per rank needs memory shared between processes, which the " +
-                                std::string(backend_.name()) + " backend does not provide yet (CUDA IPC is left to "
-                                "do): use nccl-* or mpi under MPI, or p2p-* with a thread per rank in one process");
-  }
   if (options_.chunk_bytes == 0 || options_.pipeline_slots < 1) {
     throw std::invalid_argument(name_ + ": chunk_bytes and pipeline_slots must be positive");
   }
   backend_.check_device(device_);
-  devices_ = world_.gather_ints(device_);
+  // Collective from here: every verdict is gathered, so all ranks refuse together.
+  refuse_together(backend_.can_share_between_processes()
+                      ? std::string()
+                      : name_ + " with a process per rank needs memory shared between processes, which the " +
+                            std::string(backend_.name()) + " backend cannot provide here (cpu: POSIX shared memory; "
+                            "cuda: CUDA IPC, which needs unified addressing, cudaHostRegister and 64-bit stream "
+                            "memory operations on every device): use nccl-* or mpi under MPI, or p2p-* with a "
+                            "thread per rank in one process");
+  devices_ = local_devices();
   fence_ = backend_.make_signals(1);
-  // The signal arena: rank 0 creates it, every rank maps it, then its name is removed.
+  // The signal arena, in host memory every process and device reaches: rank 0 creates it, every
+  // rank maps it, then its name is removed.
   const std::size_t arena_bytes = kMaxPlans * slots_per_plan_ * sizeof(std::uint64_t);
   std::string handle;
   if (rank_ == 0) {
-    Backend::SharedBuffer shared = backend_.allocate_shared(device_, arena_bytes);
+    Backend::SharedBuffer shared = backend_.allocate_shared(Backend::kSharedHost, arena_bytes);
     arena_ = std::move(shared.buffer);
     handle = shared.handle;
   }
   world_.broadcast(handle, 0);
-  if (rank_ != 0) arena_ = backend_.open_shared(device_, handle, arena_bytes);
+  if (rank_ != 0) arena_ = backend_.open_shared(Backend::kSharedHost, handle, arena_bytes);
   world_.barrier();
   if (rank_ == 0) backend_.seal_shared(handle);
+}
+
+void ProcessP2pCommunicator::refuse_together(const std::string& why) {
+  for (const std::string& verdict : world_.all_gather(why)) {
+    if (!verdict.empty()) throw std::invalid_argument(verdict);
+  }
+}
+
+std::vector<int> ProcessP2pCommunicator::local_devices() {
+  const std::vector<int> ordinals = world_.gather_ints(device_);
+  const DeviceProperties mine = backend_.properties(device_);
+  // Simulated devices (cpu) are the same in every process; so are GPUs without a UUID to match.
+  const std::vector<std::string> ids = world_.all_gather(mine.simulated ? std::string() : mine.uuid.value_or(""));
+  if (std::any_of(ids.begin(), ids.end(), [](const std::string& id) { return id.empty(); })) {
+    refuse_together("");
+    return ordinals;
+  }
+  std::string why;
+  for (std::size_t a = 0; a < ids.size() && why.empty(); ++a) {
+    for (std::size_t b = a + 1; b < ids.size() && why.empty(); ++b) {
+      if (ids[a] != ids[b]) continue;
+      // Two processes on one GPU run in separate CUDA contexts that the GPU time-slices; a stream
+      // memory wait in one for a write in the other is ordered by nothing CUDA can see, and this
+      // was never run on a GPU: refused rather than risk a hang.
+      why = name_ + " with a process per rank: ranks " + std::to_string(a) + " and " + std::to_string(b) +
+            " share GPU " + ids[a] + " from two processes; give each process its own GPU, or run ranks that share "
+            "a GPU as threads of one process (p2p-* without mpirun), or use nccl-*";
+    }
+  }
+  // Each rank's GPU as this process numbers it (CUDA_VISIBLE_DEVICES may order them differently).
+  std::vector<int> local(ids.size(), -1);
+  for (int d = 0; d < backend_.device_count() && why.empty(); ++d) {
+    const std::optional<std::string> uuid = backend_.properties(d).uuid;
+    for (std::size_t r = 0; r < ids.size(); ++r) {
+      if (uuid && *uuid == ids[r]) local[r] = d;
+    }
+  }
+  for (std::size_t r = 0; r < ids.size() && why.empty(); ++r) {
+    if (local[r] < 0) {
+      why = name_ + " with a process per rank: rank " + std::to_string(rank_) + " cannot see rank " +
+            std::to_string(r) + "'s GPU " + ids[r] + " (CUDA IPC maps a peer's memory only where its GPU is "
+            "visible): do not narrow CUDA_VISIBLE_DEVICES per process; pick each rank's GPU with --devices";
+    }
+  }
+  refuse_together(why);
+  return local;
 }
 
 ProcessP2pCommunicator::~ProcessP2pCommunicator() {
@@ -78,8 +130,21 @@ ProcessP2pCommunicator::~ProcessP2pCommunicator() {
   // Peers may still write into this rank's staging or wait on the arena until they finish too.
   try {
     world_.barrier();
+    plans_.clear();  // their signal sets live in the arena
+    if (rank_ != 0) arena_ = DeviceBuffer();
+    release_staging();  // peers' mappings closed everywhere before owners free
   } catch (...) {
   }
+}
+
+void ProcessP2pCommunicator::release_staging() {
+  // CUDA IPC: every importer closes its mapping (cudaIpcCloseMemHandle) before the exporter frees
+  // the memory, so no process maps memory its owner has already freed.
+  for (std::size_t r = 0; r < staging_.size(); ++r) {
+    if (static_cast<int>(r) != rank_) staging_[r] = DeviceBuffer();
+  }
+  world_.barrier();
+  staging_.clear();
 }
 
 void ProcessP2pCommunicator::drain() noexcept {
@@ -98,7 +163,7 @@ void ProcessP2pCommunicator::ensure_staging(std::size_t bytes) {
   if (bytes <= staging_bytes_) return;
   const std::size_t size = std::bit_ceil(std::max<std::size_t>(bytes, 4096));
   quiesce();  // peers may still use the old mappings
-  staging_.clear();
+  if (!staging_.empty()) release_staging();
   staging_.resize(static_cast<std::size_t>(world_.size()));
   Backend::SharedBuffer own = backend_.allocate_shared(device_, size);
   const std::vector<std::string> handles = world_.all_gather(own.handle);

@@ -1,7 +1,9 @@
 // p2p-ring, p2p-tree and p2p-direct with a process per rank on one node (mpirun/srun): the same
 // schedules and executor as P2pCommunicator, with every rank's regions and the schedules' signals
 // in memory the node's processes share (Backend::allocate_shared: POSIX shared memory on the cpu
-// backend; CUDA IPC on cuda is not implemented and is refused by the backend).
+// backend; on cuda, staging through CUDA IPC and signals in registered POSIX shared memory,
+// core/device/cuda_shared_memory.h). Refused across nodes, and on cuda for two processes on one
+// GPU (local_devices). The cuda path is compiled, never run: no GPU where it was written.
 //
 // Where things live:
 // - staging, per rank, owned by that rank's process and mapped by every peer: [output | scratch].
@@ -10,8 +12,9 @@
 //   copies of the message per call beyond what P2pCommunicator does (bytes read + written = 4x the
 //   message), the price of buffers that are not registered (NCCL registers user buffers instead).
 //   Staging grows to the next power of two of the largest message; growing is collective.
-// - signals: one arena owned by rank 0, kMaxPlans regions of (ranks x kMaxOpsPerStream) slots, a
-//   region per cached plan; waits poll (cpu) since no wake-up crosses processes.
+// - signals: one arena of host memory (Backend::kSharedHost) owned by rank 0, kMaxPlans regions
+//   of (ranks x kMaxOpsPerStream) slots, a region per cached plan; waits poll (cpu) since no
+//   wake-up crosses processes; on cuda they are stream memory waits on the registered words.
 // - addresses and handles are exchanged through the World once per growth, never per call.
 //
 // The contract is NCCL's: every rank makes the same sequence of calls with the same type and
@@ -63,6 +66,14 @@ class ProcessP2pCommunicator final : public Communicator {
   };
   Plan& plan(DType type, std::size_t count);
   void ensure_staging(std::size_t bytes);
+  // Closes the peers' staging mappings, then (after a barrier) frees this rank's own. Collective.
+  void release_staging();
+  // Throws `why` (when not empty) on every rank once any rank has a reason; collective.
+  void refuse_together(const std::string& why);
+  // Every rank's device as this process numbers it (matched by GPU UUID; ordinals where the
+  // devices are simulated); refuses, on every rank, two processes on one real GPU and a rank's
+  // GPU that another process cannot see. Collective.
+  std::vector<int> local_devices();
   // Every rank's earlier calls have finished on every stream: drain, then a host barrier.
   void quiesce();
   void drain() noexcept;

@@ -23,9 +23,9 @@ void Backend::check_device(int device) const {
 namespace {
 [[noreturn]] void refuse_shared(std::string_view backend) {
   throw std::invalid_argument(std::string(backend) +
-                              " backend: buffers and signals shared between processes are not implemented (CUDA IPC, "
-                              "cudaIpcGetMemHandle/cudaIpcOpenMemHandle, is left to do); under MPI use nccl-* or mpi, "
-                              "or run p2p-* with a thread per rank in one process");
+                              " backend: buffers and signals shared between processes are not available here (no "
+                              "POSIX shared memory or CUDA IPC); under MPI use nccl-* or mpi, or run p2p-* with a "
+                              "thread per rank in one process");
 }
 }  // namespace
 

@@ -190,8 +190,13 @@ class Backend {
   // custom all-reduce does with CUDA IPC handles). The owner allocates and passes `handle` to the
   // peers (through the World); each peer opens it; once every peer has, the owner seals it (cpu:
   // the name is removed, so nothing outlives the job even when a process dies). The mappings stay
-  // valid until their DeviceBuffers are destroyed. cpu: POSIX shared memory. The defaults refuse
-  // (cuda: cudaIpcGetMemHandle / cudaIpcOpenMemHandle is not implemented yet).
+  // valid until their DeviceBuffers are destroyed. `device` kSharedHost asks for host memory
+  // instead: the host reads and writes it and every device's streams reach it (where signals
+  // shared between processes live, make_signals_in). cpu: POSIX shared memory. cuda: device
+  // buffers through CUDA IPC (cudaIpcGetMemHandle / cudaIpcOpenMemHandle; a handle cannot be
+  // opened in the process that made it), host memory as POSIX shared memory registered with
+  // cudaHostRegister (core/device/cuda_shared_memory.h). The defaults refuse.
+  static constexpr int kSharedHost = -1;
   struct SharedBuffer {
     DeviceBuffer buffer;
     std::string handle;

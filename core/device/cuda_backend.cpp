@@ -1,7 +1,10 @@
 #include "device/cuda_backend.h"
 
 #include <cuda_runtime_api.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -13,6 +16,7 @@
 
 #include "device/cuda_check.h"
 #include "device/cuda_handles.h"
+#include "device/cuda_shared_memory.h"
 #include "device/cuda_signals.h"
 #include "device/cuda_stream.h"
 
@@ -45,9 +49,14 @@ class CudaBackend final : public Backend {
     device_count_ = visible_cuda_devices();
     if (device_count_ == 0) throw std::invalid_argument("the cuda backend needs a visible CUDA device; none is");
     sm_counts_.resize(static_cast<std::size_t>(device_count_));
+    signals_refusals_.resize(static_cast<std::size_t>(device_count_));
     for (int d = 0; d < device_count_; ++d) {
       DPB_CUDA_CHECK(cudaDeviceGetAttribute(&sm_counts_[static_cast<std::size_t>(d)],
                                             cudaDevAttrMultiProcessorCount, d));
+      // Asked once: a device that cannot run stream memory operations refuses signals with one
+      // line naming it and the attribute (cuda_signals.h), before anything waits on them.
+      signals_refusals_[static_cast<std::size_t>(d)] = cuda_signals_unsupported(d);
+      if (auto why = cuda_sharing_unsupported(d)) sharing_refusal_ = sharing_refusal_.value_or(*why);
     }
   }
 
@@ -108,7 +117,8 @@ class CudaBackend final : public Backend {
 
   std::unique_ptr<Stream> make_stream(int device) override {
     check_device(device);
-    return std::make_unique<CudaStream>(device, sm_counts_[static_cast<std::size_t>(device)]);
+    const auto d = static_cast<std::size_t>(device);
+    return std::make_unique<CudaStream>(device, sm_counts_[d], signals_refusals_[d]);
   }
 
   std::unique_ptr<Event> make_event(int device, bool timing) override {
@@ -118,6 +128,30 @@ class CudaBackend final : public Backend {
 
   std::unique_ptr<SignalSet> make_signals(std::size_t count) override {
     return std::make_unique<CudaSignalSet>(count);
+  }
+
+  // Process per rank on one node (cuda_shared_memory.h): CUDA IPC for buffers, registered POSIX
+  // shared memory for signals, when every device has what both need.
+  bool can_share_between_processes() const override { return !sharing_refusal_.has_value(); }
+
+  SharedBuffer allocate_shared(int device, std::size_t bytes) override {
+    if (device != kSharedHost) check_device(device);
+    // pid, then this backend (several backends of one process must not collide), then a serial.
+    const std::string segment = "/dpbench-cuda-" + std::to_string(::getpid()) + "-" +
+                                std::to_string(reinterpret_cast<std::uintptr_t>(this) % 1000003) + "-" +
+                                std::to_string(shared_serial_.fetch_add(1));
+    return cuda_allocate_shared(device, bytes, segment);
+  }
+
+  DeviceBuffer open_shared(int device, const std::string& handle, std::size_t bytes) override {
+    if (device != kSharedHost) check_device(device);
+    return cuda_open_shared(device, handle, bytes);
+  }
+
+  void seal_shared(const std::string& handle) override { cuda_seal_shared(handle); }
+
+  std::unique_ptr<SignalSet> make_signals_in(void* memory, std::size_t count) override {
+    return std::make_unique<CudaSignalSet>(memory, count);
   }
 
   // CUDA's limit is not queryable and about 1,000 (FACTS.md); stay a little under it.
@@ -174,6 +208,9 @@ class CudaBackend final : public Backend {
  private:
   int device_count_ = 0;
   std::vector<int> sm_counts_;
+  std::vector<std::optional<std::string>> signals_refusals_;  // by device (cuda_signals_unsupported)
+  std::optional<std::string> sharing_refusal_;                // the first device's (cuda_sharing_unsupported)
+  std::atomic<std::uint64_t> shared_serial_{0};
   std::mutex peer_mutex_;
   std::set<std::pair<int, int>> peer_enabled_;
 };

@@ -3,7 +3,9 @@
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
+#include "device/cuda_capture_edges.h"
 #include "device/cuda_check.h"
 #include "device/cuda_handles.h"
 #include "device/cuda_signals.h"
@@ -59,7 +61,8 @@ double CudaEvent::elapsed_ms_since(const Event& start) const {
 
 // ---- CudaStream ------------------------------------------------------------------------------
 
-CudaStream::CudaStream(int device, int sm_count) : device_(device), sm_count_(sm_count) {
+CudaStream::CudaStream(int device, int sm_count, std::optional<std::string> signals_refusal)
+    : device_(device), sm_count_(sm_count), signals_refusal_(std::move(signals_refusal)) {
   CudaDeviceGuard guard(device_);
   DPB_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
 }
@@ -144,13 +147,20 @@ const CudaSignalSet& cuda_signals(const SignalSet& signals, const char* what) {
 
 // The guard costs nothing where the rank's thread already has its device current (thread per rank).
 void CudaStream::write_signal(SignalSet& signals, std::size_t index, std::uint64_t value) {
+  if (signals_refusal_) throw std::invalid_argument(*signals_refusal_);
   CudaDeviceGuard guard(device_);
-  cuda_write_signal(stream_, cuda_signals(signals, "CudaStream::write_signal"), index, value);
+  const CudaSignalSet& set = cuda_signals(signals, "CudaStream::write_signal");
+  cuda_write_signal(stream_, device_, set, index, value);
+  // Inside a fork-join capture the write's node becomes the edge its waits hang on.
+  if (CaptureSignalEdges* edges = CaptureSignalEdges::on_this_thread()) edges->after_write(stream_, set, index, value);
 }
 
 void CudaStream::wait_signal(const SignalSet& signals, std::size_t index, std::uint64_t value) {
+  if (signals_refusal_) throw std::invalid_argument(*signals_refusal_);
   CudaDeviceGuard guard(device_);
-  cuda_wait_signal(stream_, cuda_signals(signals, "CudaStream::wait_signal"), index, value);
+  const CudaSignalSet& set = cuda_signals(signals, "CudaStream::wait_signal");
+  if (CaptureSignalEdges* edges = CaptureSignalEdges::on_this_thread()) edges->before_wait(stream_, set, index, value);
+  cuda_wait_signal(stream_, device_, set, index, value);
 }
 
 void CudaStream::synchronize() {

@@ -4,6 +4,9 @@
 #pragma once
 #include <cuda_runtime_api.h>
 
+#include <optional>
+#include <string>
+
 #include "device/backend.h"
 
 namespace dpb {
@@ -33,8 +36,10 @@ class CudaEvent final : public Event {
 class CudaStream final : public Stream {
  public:
   // A cudaStreamNonBlocking stream on `device` (it does not synchronize with the legacy default
-  // stream); `sm_count` sizes the element kernels' grids.
-  CudaStream(int device, int sm_count);
+  // stream); `sm_count` sizes the element kernels' grids. `signals_refusal` (from
+  // cuda_signals_unsupported) is why write_signal/wait_signal cannot run on this device: they
+  // then throw std::invalid_argument with it instead of enqueuing.
+  CudaStream(int device, int sm_count, std::optional<std::string> signals_refusal = std::nullopt);
   ~CudaStream() override;
   CudaStream(const CudaStream&) = delete;
   CudaStream& operator=(const CudaStream&) = delete;
@@ -60,6 +65,7 @@ class CudaStream final : public Stream {
  private:
   int device_;
   int sm_count_;
+  std::optional<std::string> signals_refusal_;
   cudaStream_t stream_ = nullptr;
 };
 

@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "device/cuda_capture_edges.h"
 #include "device/cuda_check.h"
 #include "device/cuda_handles.h"
 #include "device/cuda_stream.h"
@@ -169,7 +170,12 @@ std::unique_ptr<CapturedWork> capture_fork_join(std::vector<Target> targets, con
       CudaDeviceGuard guard(targets[k].device);
       DPB_CUDA_CHECK(cudaStreamWaitEvent(targets[k].stream, fork->handle(), 0));
     }
-    enqueue();
+    {
+      // Every captured signal wait gets its write as a graph edge (cuda_capture_edges.h): without
+      // it the executor may run a wait ahead of its write on one queue and the replay deadlocks.
+      CaptureSignalEdges edges;
+      enqueue();
+    }
     for (std::size_t k = 1; k < targets.size(); ++k) {
       {
         CudaDeviceGuard guard(targets[k].device);

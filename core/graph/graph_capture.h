@@ -9,7 +9,12 @@
 // Two strategies:
 // - fork_join (default): one capture across all streams. Rank 0's stream begins the capture, the
 //   other streams are forked into it with an event and joined back at the end, so one graph holds
-//   every rank's work and cross-stream waits inside `enqueue` (the p2p schedules) become edges.
+//   every rank's work. Event waits inside `enqueue` become edges by themselves; the p2p schedules'
+//   signal waits (stream memory operations, invisible to CUDA) are given their write's node as an
+//   edge while capturing (core/device/cuda_capture_edges.h), so no replay can order a wait ahead
+//   of its write on one hardware queue, also for ranks sharing a GPU. `enqueue` must therefore put
+//   every signal wait after its write, from the calling thread (Communicator::allreduce does);
+//   otherwise the capture fails with std::logic_error.
 // - per_stream: one capture and one graph per stream (exactly what nccl-tests -G does with several
 //   GPUs per thread). Work on one stream must not wait on another stream's events inside the
 //   capture (CUDA refuses to merge two captures); NCCL's group calls satisfy this.
@@ -55,7 +60,8 @@ class CapturedWork {
 // Captures the work `enqueue` puts on `streams` (distinct streams of `backend`; they must outlive
 // the result and be idle of other captures). `enqueue` must only enqueue (no synchronize/query of
 // the captured streams). Throws std::invalid_argument when the backend cannot capture (the cpu
-// backend) or the streams are unsuitable, DeviceError when CUDA rejects the capture; the streams
+// backend) or the streams are unsuitable, std::logic_error when a fork-join capture meets a signal
+// wait before its write, DeviceError when CUDA rejects the capture; the streams
 // are left out of capture mode and usable in every case.
 std::unique_ptr<CapturedWork> capture_graph(Backend& backend, std::span<Stream* const> streams,
                                             const std::function<void()>& enqueue,
