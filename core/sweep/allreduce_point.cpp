@@ -12,7 +12,7 @@
 #include "collectives/algorithm_rules.h"
 #include "device/error.h"
 #include "graph/graph_capture.h"
-#include "p2p/stream_gate.h"
+#include "device/stream_gate.h"
 #include "sweep/allreduce_metrics.h"
 #include "sweep/sizes.h"
 #include "train/watchdog.h"
@@ -82,7 +82,7 @@ AllreduceBench::Ranks& AllreduceBench::ranks_for(const std::vector<int>& devices
   r->end = backend_.make_event(devices[0], true);
   if (config_.gate) {
     try {
-      r->gate = make_stream_gate(backend_);
+      r->gate = backend_.make_stream_gate();
     } catch (const std::invalid_argument&) {
       r->gate.reset();  // no gate for this backend: timed calls include the host's enqueue time
     }
