@@ -120,6 +120,7 @@ class AllreduceBench {
  private:
   struct Ranks;   // streams, buffers and events for one device list
   struct Inputs;  // host inputs and reference for one (dtype, ranks, count)
+  class PointRun;  // one point's measurement
   Ranks& ranks_for(const std::vector<int>& devices);
   const Inputs& inputs_for(DType dtype, int ranks, std::size_t count);
 
