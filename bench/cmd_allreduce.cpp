@@ -2,6 +2,7 @@
 // like nccl-tests' all_reduce_perf (same algbw/busbw definitions, in-place and out-of-place, a
 // wrong-element count per point), with adaptive repetition and an atomic results file.
 #include <algorithm>
+#include <functional>
 #include <iomanip>
 #include <iostream>
 #include <set>
@@ -92,41 +93,51 @@ InputPattern parse_pattern(const std::string& s) {
   throw std::invalid_argument("--check-pattern: unknown pattern '" + s + "' (expected integers or fractions)");
 }
 
-int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
-  // Everything is parsed and validated before the backend measures anything or a file is written.
-  const SizeRange sizes = parse_size_flags(f.sizes);
-  const StoppingOptions stopping = parse_stopping_flags(f.stopping, default_stopping());
-  const std::vector<DType> dtypes = parse_list<DType>(f.dtype, "--dtype", [](const std::string& s) { return parse_dtype(s); });
-  const int graph = static_cast<int>(parse_int(f.graph, "--graph", 0, 1 << 20));
-  const InputPattern pattern = parse_pattern(f.pattern);
+// The flags as typed values: every flag that needs no backend is parsed (and refused) here, before
+// the backend measures anything or a file is written.
+struct AllreduceSettings {
+  SizeRange sizes;
+  StoppingOptions stopping;
+  std::vector<DType> dtypes;
+  int graph = 0;
+  std::optional<GraphCapture> graph_capture;  // empty: auto
+  InputPattern pattern = InputPattern::integers;
+  std::vector<bool> placements;  // in_place values, out of place first
+  CommunicatorOptions communicator;
+  bool check = true;
+  int repeats = 1;
+  std::optional<double> timeout_s;
+  Launch launch = Launch::thread_per_rank;
+};
+
+AllreduceSettings parse_settings(const AllreduceFlags& f) {
+  AllreduceSettings s;
+  s.sizes = parse_size_flags(f.sizes);
+  s.stopping = parse_stopping_flags(f.stopping, default_stopping());
+  s.dtypes = parse_list<DType>(f.dtype, "--dtype", [](const std::string& t) { return parse_dtype(t); });
+  s.graph = static_cast<int>(parse_int(f.graph, "--graph", 0, 1 << 20));
+  s.pattern = parse_pattern(f.pattern);
   if (f.in_place_only && f.out_of_place_only) {
     throw std::invalid_argument("--inplace: cannot be combined with --out-of-place (leave both out to run both)");
   }
-  std::vector<bool> placements;
-  if (!f.in_place_only) placements.push_back(false);
-  if (!f.out_of_place_only) placements.push_back(true);
-  CommunicatorOptions comm_options;
-  if (!f.chunk_bytes.empty()) comm_options.chunk_bytes = parse_size(f.chunk_bytes, "--chunk-bytes");
-  comm_options.nccl_multi_rank_gpu = f.nccl_multi_rank_gpu;
-  const bool check = !f.no_check && parse_int(f.check, "-c/--check", 0, 1 << 20) != 0;
-  const int repeats = parse_repeats_flag(f.stopping);
-  std::optional<double> timeout_s;
+  if (!f.in_place_only) s.placements.push_back(false);
+  if (!f.out_of_place_only) s.placements.push_back(true);
+  if (!f.chunk_bytes.empty()) s.communicator.chunk_bytes = parse_size(f.chunk_bytes, "--chunk-bytes");
+  s.communicator.nccl_multi_rank_gpu = f.nccl_multi_rank_gpu;
+  s.check = !f.no_check && parse_int(f.check, "-c/--check", 0, 1 << 20) != 0;
+  s.repeats = parse_repeats_flag(f.stopping);
   if (!f.timeout.empty()) {
-    timeout_s = parse_double(f.timeout, "--timeout", 0, 1e6);
-    if (!(*timeout_s > 0)) throw std::invalid_argument("--timeout: must be positive seconds, got " + f.timeout);
+    s.timeout_s = parse_double(f.timeout, "--timeout", 0, 1e6);
+    if (!(*s.timeout_s > 0)) throw std::invalid_argument("--timeout: must be positive seconds, got " + f.timeout);
   }
   validate_output_flags(f.output);
+  if (f.graph_capture != "auto") s.graph_capture = parse_graph_capture(f.graph_capture, "--graph-capture");
+  s.launch = parse_launch(f.launch);
+  return s;
+}
 
-  // Process per rank (mpirun/srun): this process is one rank; rank 0 prints and writes.
-  std::unique_ptr<World> world = open_world_if_launched();
-  const bool leader = !world || world->rank() == 0;
-  // One writer per results file: the leader holds the lock.
-  const std::optional<ResultsLock> lock = leader ? lock_output(f.output) : std::nullopt;
-
-  std::ostream quiet(nullptr);  // ranks other than 0 say nothing about the backend
-  BackendSetup setup = open_backend(f.backend, leader ? std::cerr : quiet);
-  Backend& backend = *setup.backend;
-  const std::vector<AlgorithmName> algos = parse_algo_flag(f.algo, backend);
+// What --algo asks must suit how the ranks run (a process per rank for mpi, one node for p2p-*).
+void check_algos(const std::vector<AlgorithmName>& algos, const World* world) {
   for (const AlgorithmName& a : algos) {
     if (a.transport == Transport::mpi && !world) {
       throw std::invalid_argument("--algo mpi: needs a process per rank: run dpbench under mpirun or srun");
@@ -136,145 +147,172 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
                                   "boundary (shared memory / CUDA IPC): across nodes use nccl-* or mpi");
     }
   }
-  const std::optional<GraphCapture> graph_capture =
-      f.graph_capture == "auto" ? std::nullopt : std::optional(parse_graph_capture(f.graph_capture, "--graph-capture"));
-  if (graph > 0) {
-    if (auto why = graph_capture_unsupported(backend)) throw std::invalid_argument("--graph: " + *why);
-  }
-  const RankPlan rank_plan = parse_rank_flags(f.ranks, backend.device_count(), backend.device_count());
-  // The whole plan must fit before the first point runs: a sweep that cannot is refused at once,
-  // not after a hundred failed points (or the host's OOM killer). A dry run only prints the plan
-  // (it is how a plan for a bigger machine is checked).
-  AllreducePlanShape shape{{}, dtypes, sizes.min_bytes, sizes.max_bytes, check};
+}
+
+// The whole plan must fit before the first point runs: a sweep that cannot is refused at once, not
+// after a hundred failed points (or the host's OOM killer).
+void check_plan_fits(Backend& backend, const AllreduceSettings& s, const RankPlan& rank_plan, const AllreduceFlags& f) {
+  AllreducePlanShape shape{{}, s.dtypes, s.sizes.min_bytes, s.sizes.max_bytes, s.check};
   for (int n : rank_plan.rank_counts) shape.device_lists.push_back(rank_plan.devices_for(n));
   try {
-    if (!f.dry_run) check_allreduce_plan(backend, shape);
+    check_allreduce_plan(backend, shape);
   } catch (const SettingError& e) {
     throw flag_error(e, {{"max_bytes", f.sizes.max_bytes}});
   }
+}
 
-  // The plan: ranks, dtype, size, then algorithm and placement innermost, so the algorithms are
-  // compared side by side at each size and the host inputs/reference of a size are made once. The
-  // communicators of all --algo entries stay cached (CommunicatorCache) while a rank count runs.
+AllreduceConfig make_config(const AllreduceSettings& s) {
   AllreduceConfig config;
-  config.stopping = stopping;
-  config.check = check;
-  config.pattern = pattern;
-  config.max_bytes = sizes.max_bytes;
-  config.communicator = comm_options;
-  config.graph_capture = graph_capture;
-  config.launch = parse_launch(f.launch);
-  config.timeout_s = timeout_s;
-  AllreduceBench bench(backend, config, std::max<std::size_t>(algos.size(), 4));
-  std::unique_ptr<WorldAllreduceBench> world_bench;
-  if (world) world_bench = std::make_unique<WorldAllreduceBench>(backend, *world, config, world_device(*world, backend.device_count()));
-  std::vector<SweepPoint> plan;
+  config.stopping = s.stopping;
+  config.check = s.check;
+  config.pattern = s.pattern;
+  config.max_bytes = s.sizes.max_bytes;
+  config.communicator = s.communicator;
+  config.graph_capture = s.graph_capture;
+  config.launch = s.launch;
+  config.timeout_s = s.timeout_s;
+  return config;
+}
+
+// Runs a point in this process, or with a process per rank (mpirun/srun) this rank's part of it.
+struct AllreduceRunners {
+  AllreduceBench& bench;
+  WorldAllreduceBench* world;
+  PointRecord run(const AllreducePointSpec& spec) const { return world ? world->run(spec) : bench.run(spec); }
+};
+
+// The points (declare): ranks, dtype, size, then algorithm and placement innermost, so the
+// algorithms are compared side by side at each size and the host inputs/reference of a size are
+// made once. The communicators of all --algo entries stay cached while a rank count runs.
+std::vector<AllreducePointSpec> declare_points(const AllreduceSettings& s, const std::vector<AlgorithmName>& algos,
+                                               const std::vector<std::vector<int>>& device_lists) {
   std::vector<AllreducePointSpec> specs;
-  for (int n : world ? std::vector<int>{world->size()} : rank_plan.rank_counts) {
-    const std::vector<int> devices = world ? world_bench->devices() : rank_plan.devices_for(n);
-    for (DType dtype : dtypes) {
+  for (const std::vector<int>& devices : device_lists) {
+    for (DType dtype : s.dtypes) {
       std::set<std::size_t> counts;  // sizes below one element collapse onto the same count
-      for (std::size_t bytes : sizes.sizes()) {
+      for (std::size_t bytes : s.sizes.sizes()) {
         const std::size_t count = element_count(bytes, dtype_size(dtype));
         if (!counts.insert(count).second) continue;
         for (const auto& algo : algos) {
-          for (bool in_place : placements) {
-            AllreducePointSpec spec{algo, dtype, devices, count, in_place, graph};
-            specs.push_back(spec);
-            plan.push_back(SweepPoint{allreduce_point_id(spec), "allreduce", allreduce_label(spec), allreduce_axes(spec),
-                                      [&bench, &world_bench, spec] {
-                                        return world_bench ? world_bench->run(spec) : bench.run(spec);
-                                      },
-                                      merge_allreduce_rounds});
-          }
+          for (bool in_place : s.placements) specs.push_back({algo, dtype, devices, count, in_place, s.graph});
         }
       }
     }
   }
-  validate_plan(plan);
-  if (f.dry_run) {
-    if (leader) print_dry_run(std::cout, specs, comm_options);
-    return 0;
-  }
+  return specs;
+}
 
+std::vector<SweepPoint> sweep_points(const std::vector<AllreducePointSpec>& specs, AllreduceRunners runners) {
+  std::vector<SweepPoint> plan;
+  for (const AllreducePointSpec& spec : specs) {
+    plan.push_back(SweepPoint{allreduce_point_id(spec), "allreduce", allreduce_label(spec), allreduce_axes(spec),
+                              [runners, spec] { return runners.run(spec); }, merge_allreduce_rounds});
+  }
+  return plan;
+}
+
+// The results file's `options`: every setting of the run, typed.
+nlohmann::json options_json(const AllreduceFlags& f, const AllreduceSettings& s, const std::vector<AlgorithmName>& algos,
+                            const RankPlan& rank_plan, const WorldAllreduceBench* world) {
   nlohmann::json options = backend_options_json(f.backend);
-  options["gpus"] = world ? std::vector<int>{world->size()} : rank_plan.rank_counts;
-  options["devices"] = world ? nlohmann::json(world_bench->devices())
+  options["gpus"] = world ? std::vector<int>{static_cast<int>(world->devices().size())} : rank_plan.rank_counts;
+  options["devices"] = world ? nlohmann::json(world->devices())
                        : rank_plan.devices ? nlohmann::json(*rank_plan.devices) : nlohmann::json(nullptr);
   options["algo"] = algo_texts(algos);
   std::vector<std::string> dtype_names;
-  for (DType d : dtypes) dtype_names.emplace_back(dtype_name(d));
+  for (DType d : s.dtypes) dtype_names.emplace_back(dtype_name(d));
   options["dtype"] = dtype_names;
-  options["min_bytes"] = sizes.min_bytes;
-  options["max_bytes"] = sizes.max_bytes;
-  options["factor"] = sizes.factor;
+  options["min_bytes"] = s.sizes.min_bytes;
+  options["max_bytes"] = s.sizes.max_bytes;
+  options["factor"] = s.sizes.factor;
   options["placement"] = f.in_place_only ? "in-place" : f.out_of_place_only ? "out-of-place" : "both";
-  options["graph"] = graph;
-  options["graph_capture"] = graph_capture ? std::string(graph_capture_name(*graph_capture)) : std::string("auto");
-  options["check"] = config.check;
-  options["check_pattern"] = input_pattern_name(pattern);
-  options["chunk_bytes"] = comm_options.chunk_bytes;
-  options["launch"] = launch_name(world ? Launch::process_per_rank : config.launch);
+  options["graph"] = s.graph;
+  options["graph_capture"] = s.graph_capture ? std::string(graph_capture_name(*s.graph_capture)) : std::string("auto");
+  options["check"] = s.check;
+  options["check_pattern"] = input_pattern_name(s.pattern);
+  options["chunk_bytes"] = s.communicator.chunk_bytes;
+  options["launch"] = launch_name(world ? Launch::process_per_rank : s.launch);
   options["nccl_multi_rank_gpu"] = f.nccl_multi_rank_gpu;
-  options["timeout_s"] = timeout_s ? nlohmann::json(*timeout_s) : nlohmann::json(nullptr);
-  options["stopping"] = stopping_options_json(stopping);
-  if (repeats > 1) options["repeats"] = repeats;  // absent = 1, as in files written before --repeats
+  options["timeout_s"] = s.timeout_s ? nlohmann::json(*s.timeout_s) : nlohmann::json(nullptr);
+  options["stopping"] = stopping_options_json(s.stopping);
+  if (s.repeats > 1) options["repeats"] = s.repeats;  // absent = 1, as in files written before --repeats
+  return options;
+}
 
-  std::optional<ResultsFile> results;
-  std::set<std::string> done;  // ids already in the file (process per rank: rank 0's verdict)
-  if (world) {
-    nlohmann::json system = describe_system(backend, {world_bench->devices()[0]});
-    describe_world(system, *world, world_bench->devices());
-    results = open_world_results_file(*world, f.output, ResultsHeader{"allreduce", inv.argv, options, system}, done);
-    if (!leader) drop_done_points(plan, done);
-  } else {
-    results = open_results_file(
-        f.output, ResultsHeader{"allreduce", inv.argv, options, describe_system(backend, rank_plan.distinct_devices())});
+std::string stopping_text(const StoppingOptions& stopping) {
+  if (stopping.fixed_iters) {
+    return "warm-up " + std::to_string(stopping.warmup_iters) + ", then exactly " +
+           std::to_string(*stopping.fixed_iters) + " timed calls";
   }
-  JobWatchdog watchdog;
-  if (world && timeout_s) guard_points(plan, *world, watchdog, *timeout_s, results ? &*results : nullptr);
+  return "warm-up " + std::to_string(stopping.warmup_iters) + ", then until the rel. std. error of the mean <= " +
+         CLI::detail::to_string(stopping.max_noise * 100) + "% (min " + std::to_string(stopping.min_iters) +
+         " calls), or " + CLI::detail::to_string(stopping.max_time_s) + " s, or " +
+         std::to_string(stopping.max_iters) + " calls";
+}
 
-  std::string stop_text = stopping.fixed_iters
-                              ? "warm-up " + std::to_string(stopping.warmup_iters) + ", then exactly " +
-                                    std::to_string(*stopping.fixed_iters) + " timed calls"
-                              : "warm-up " + std::to_string(stopping.warmup_iters) +
-                                    ", then until the rel. std. error of the mean <= " +
-                                    CLI::detail::to_string(stopping.max_noise * 100) + "% (min " +
-                                    std::to_string(stopping.min_iters) + " calls), or " +
-                                    CLI::detail::to_string(stopping.max_time_s) + " s, or " +
-                                    std::to_string(stopping.max_iters) + " calls";
+// The console table's header lines.
+std::vector<std::string> header_lines(const AllreduceSettings& s, const BackendSetup& setup, const World* world,
+                                      const std::optional<ResultsFile>& results, const OutputFlags& output) {
   std::vector<std::string> header = {
-      "dpbench allreduce  backend: " + std::string(backend.name()) + " (" + setup.choice.why + ")",
-      "time: median per call, device events on rank 0 from a common start to the last rank's end",
+      "dpbench allreduce  backend: " + std::string(setup.backend->name()) + " (" + setup.choice.why + ")",
+      world ? "time: median per call of the slowest rank (each rank's own events from a common barrier)"
+            : "time: median per call, device events on rank 0 from a common start to the last rank's end",
       "host: median host time to enqueue one call (the slowest rank's thread); 'host-bound' where host >= time",
-      "launch: " + std::string(launch_name(world ? Launch::process_per_rank : config.launch)) +
+      "launch: " + std::string(launch_name(world ? Launch::process_per_rank : s.launch)) +
           (world ? " (" + std::to_string(world->size()) + " ranks, " + world->library() + ")" : std::string()) +
-          "; p2p calls put at most " +
-          std::to_string(kMaxOpsPerStream) + " operations on a stream (--dry-run lists them)",
+          "; p2p calls put at most " + std::to_string(kMaxOpsPerStream) + " operations on a stream (--dry-run lists them)",
       "algbw = bytes / time, busbw = algbw x 2(n-1)/n (GB = 1e9 bytes); #wrong: elements off the host reference",
-      "stopping: " + stop_text + (repeats > 1 ? "; " + std::to_string(repeats) + " interleaved rounds per point" : "")};
+      "stopping: " + stopping_text(s.stopping) +
+          (s.repeats > 1 ? "; " + std::to_string(s.repeats) + " interleaved rounds per point" : "")};
   if (results && results->resumed_points() > 0) {
-    header.push_back("resumed: " + std::to_string(results->resumed_points()) + " points already in " + f.output.out);
+    header.push_back("resumed: " + std::to_string(results->resumed_points()) + " points already in " + output.out);
   }
-  if (world) header[1] = "time: median per call of the slowest rank (each rank's own events from a common barrier)";
-  if (leader) print_allreduce_header(std::cout, header);
+  return header;
+}
 
-  std::vector<int> last_devices;
-  SweepOptions so;
-  so.results = results ? &*results : nullptr;
-  so.progress = leader ? &std::cerr : nullptr;
-  so.progress_tty = stderr_is_tty();
-  so.repeats = repeats;
-  // A timed-out call aborted the communicator (and the cpu backend): nothing more can run.
-  so.stop_after = [](const PointRecord& rec) { return rec.status == PointStatus::timeout; };
-  if (leader) so.on_record = [&](const PointRecord& rec) {
+// The console table's rows, from the records (print): a group line whenever the devices change.
+std::function<void(const PointRecord&)> table_printer(std::ostream& os) {
+  return [&os, last_devices = std::vector<int>{}](const PointRecord& rec) mutable {
     const auto devices = rec.axes.value("devices", std::vector<int>{});
     if (devices != last_devices) {
-      print_allreduce_group(std::cout, devices);
+      print_allreduce_group(os, devices);
       last_devices = devices;
     }
-    print_allreduce_row(std::cout, rec);
+    print_allreduce_row(os, rec);
   };
+}
+
+void print_outcome(std::ostream& os, const SweepOutcome& outcome, const OutputFlags& output,
+                   const std::optional<ResultsFile>& results) {
+  os << "# points: " << outcome.ok << " ok, " << outcome.failed << " failed";
+  if (outcome.timeout) os << ", " << outcome.timeout << " timed out (sweep stopped)";
+  if (outcome.already_done) os << ", " << outcome.already_done << " already in the results file";
+  os << "\n";
+  os << results_location_line(output, results);
+}
+
+// Opens the results file (resuming it when asked); with a process per rank, rank 0 decides which
+// points are done and the other ranks drop them.
+std::optional<ResultsFile> open_results(const AllreduceFlags& f, const Invocation& inv, nlohmann::json options,
+                                        Backend& backend, const RankPlan& rank_plan, World* world,
+                                        const WorldAllreduceBench* world_bench, std::vector<SweepPoint>& plan) {
+  if (!world) {
+    return open_results_file(f.output, ResultsHeader{"allreduce", inv.argv, std::move(options),
+                                                     describe_system(backend, rank_plan.distinct_devices())});
+  }
+  std::set<std::string> done;  // ids already in the file (rank 0's verdict)
+  nlohmann::json system = describe_system(backend, {world_bench->devices()[0]});
+  describe_world(system, *world, world_bench->devices());
+  auto results =
+      open_world_results_file(*world, f.output, ResultsHeader{"allreduce", inv.argv, std::move(options), system}, done);
+  if (world->rank() != 0) drop_done_points(plan, done);
+  return results;
+}
+
+// Runs the points (measure, then each record printed as it lands); returns the exit status, which
+// with a process per rank is rank 0's verdict on every rank.
+int run_points(const std::vector<SweepPoint>& plan, SweepOptions so, World* world, bool leader,
+               const AllreduceFlags& f, const std::optional<ResultsFile>& results) {
   if (plan.empty()) {  // ranks other than 0 when everything was already recorded
     std::string code = "0";
     if (world) world->broadcast(code, 0);
@@ -286,13 +324,60 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
     world->broadcast(code, 0);
     if (!leader) return std::stoi(code);
   }
-
-  std::cout << "# points: " << outcome.ok << " ok, " << outcome.failed << " failed";
-  if (outcome.timeout) std::cout << ", " << outcome.timeout << " timed out (sweep stopped)";
-  if (outcome.already_done) std::cout << ", " << outcome.already_done << " already in the results file";
-  std::cout << "\n";
-  std::cout << results_location_line(f.output, results);
+  print_outcome(std::cout, outcome, f.output, results);
   return outcome.all_ok() ? 0 : 1;
+}
+
+int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
+  const AllreduceSettings s = parse_settings(f);
+  // Process per rank (mpirun/srun): this process is one rank; rank 0 prints and writes.
+  std::unique_ptr<World> world = open_world_if_launched();
+  const bool leader = !world || world->rank() == 0;
+  // One writer per results file: the leader holds the lock.
+  const std::optional<ResultsLock> lock = leader ? lock_output(f.output) : std::nullopt;
+
+  std::ostream quiet(nullptr);  // ranks other than 0 say nothing about the backend
+  BackendSetup setup = open_backend(f.backend, leader ? std::cerr : quiet);
+  Backend& backend = *setup.backend;
+  const std::vector<AlgorithmName> algos = parse_algo_flag(f.algo, backend);
+  check_algos(algos, world.get());
+  if (s.graph > 0) {
+    if (auto why = graph_capture_unsupported(backend)) throw std::invalid_argument("--graph: " + *why);
+  }
+  const RankPlan rank_plan = parse_rank_flags(f.ranks, backend.device_count(), backend.device_count());
+  // A dry run only prints the plan (it is how a plan for a bigger machine is checked).
+  if (!f.dry_run) check_plan_fits(backend, s, rank_plan, f);
+
+  const AllreduceConfig config = make_config(s);
+  AllreduceBench bench(backend, config, std::max<std::size_t>(algos.size(), 4));
+  std::unique_ptr<WorldAllreduceBench> world_bench;
+  if (world) world_bench = std::make_unique<WorldAllreduceBench>(backend, *world, config, world_device(*world, backend.device_count()));
+  std::vector<std::vector<int>> device_lists;
+  if (world) device_lists.push_back(world_bench->devices());
+  for (int n : world ? std::vector<int>{} : rank_plan.rank_counts) device_lists.push_back(rank_plan.devices_for(n));
+  const std::vector<AllreducePointSpec> specs = declare_points(s, algos, device_lists);
+  std::vector<SweepPoint> plan = sweep_points(specs, {bench, world_bench.get()});
+  validate_plan(plan);
+  if (f.dry_run) {
+    if (leader) print_dry_run(std::cout, specs, s.communicator);
+    return 0;
+  }
+
+  std::optional<ResultsFile> results = open_results(f, inv, options_json(f, s, algos, rank_plan, world_bench.get()),
+                                                    backend, rank_plan, world.get(), world_bench.get(), plan);
+  JobWatchdog watchdog;
+  if (world && s.timeout_s) guard_points(plan, *world, watchdog, *s.timeout_s, results ? &*results : nullptr);
+  if (leader) print_allreduce_header(std::cout, header_lines(s, setup, world.get(), results, f.output));
+
+  SweepOptions so;
+  so.results = results ? &*results : nullptr;
+  so.progress = leader ? &std::cerr : nullptr;
+  so.progress_tty = stderr_is_tty();
+  so.repeats = s.repeats;
+  // A timed-out call aborted the communicator (and the cpu backend): nothing more can run.
+  so.stop_after = [](const PointRecord& rec) { return rec.status == PointStatus::timeout; };
+  if (leader) so.on_record = table_printer(std::cout);
+  return run_points(plan, std::move(so), world.get(), leader, f, results);
 }
 
 }  // namespace

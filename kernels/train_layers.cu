@@ -1,13 +1,13 @@
 // CUDA kernels of the model's layers: __global__ wrappers around the bodies in train_layers_body.h
 // (which the CPU tests run under the CUDA emulation) and their launchers. The arithmetic is
-// kernels/train_math.h's, shared with the cpu backend (core/train/cpu_train_kernels.cpp).
+// kernels/train_math.h's, shared with the cpu backend (core/device/cpu_train_kernels.cpp).
 #include <cuda_runtime.h>
 
 #include <cstdint>
 
 #include "device/cuda_check.h"
 #include "device/dtype_dispatch.h"
-#include "train/train_launch.h"
+#include "device/train_launch.h"
 #include "train_layers_body.h"
 
 namespace dpb::train_kernels {

@@ -1,7 +1,7 @@
 // Bodies of the model layers' kernels (bias + activation, activation backward, bias gradient,
 // softmax cross-entropy), written against the thread context of thread_context.h: kernels/
 // train_layers.cu wraps them in __global__ functions, the CPU tests run them under the emulation.
-// The element math is train_math.h's, shared with the cpu backend (core/train/cpu_train_kernels.cpp).
+// The element math is train_math.h's, shared with the cpu backend (core/device/cpu_train_kernels.cpp).
 // The launch shapes are host functions here and in train_grid.h, so the launchers and the tests
 // agree on them.
 #pragma once

@@ -1,7 +1,7 @@
 // Element math of the reference training model, written once for host and device (ARCHITECTURE.md,
 // seam 3): activations and their derivatives, the softmax-cross-entropy gradient, the non-finite
 // test of the loss scaler, and the SGD-momentum / AdamW updates on fp32 master weights. The cpu
-// backend's model kernels (core/train/cpu_model_ops.cpp) and the CUDA kernels (kernels/train_*.cu)
+// backend's model kernels (core/device/cpu_model_ops.cpp) and the CUDA kernels (kernels/train_*.cu)
 // call these same functions, so both backends run the same formulas. Transcendental functions
 // (expf, tanhf, logf) come from libm on the host and CUDA's math library on the device; they may
 // differ by an ulp or two, everything else is bit-identical: the build turns off contraction of

@@ -7,7 +7,7 @@
 
 #include "device/cuda_check.h"
 #include "device/dtype_dispatch.h"
-#include "train/train_launch.h"
+#include "device/train_launch.h"
 #include "train_optimizer_body.h"
 
 namespace dpb::train_kernels {

@@ -1,7 +1,7 @@
 // The CUDA launchers of kernels/*.cu, mirrored for the CUDA emulation (tests/cuda_emulation.h):
 // the same dtype dispatch, alignment choice and launch shape (from the kernels' headers), the same
 // kernel bodies, run on emulated threads over host memory. The signatures are the cpu backend's
-// (core/device/cpu_elementwise.h, core/train/cpu_train_kernels.h), so a test runs both on the same
+// (core/device/cpu_elementwise.h, core/device/cpu_train_kernels.h), so a test runs both on the same
 // inputs and compares.
 #pragma once
 #include <cstddef>
@@ -9,7 +9,7 @@
 
 #include "device/dtype.h"
 #include "stream_block_launch.h"
-#include "train/model_ops.h"
+#include "device/model_ops.h"
 
 namespace dpb::emulated {
 

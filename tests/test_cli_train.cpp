@@ -1,6 +1,6 @@
 // `dpbench train` end to end through the built binary on the cpu backend: every bad flag value is
 // one error line naming the flag, exit 2 and no results file; a real sweep writes a complete
-// results file (checked against the schema when python3 with jsonschema is available) and prints
+// results file (its schema check is tests/python/test_results_schema.py's, the one place) and prints
 // its summary with efficiencies; a run killed after its first point and re-run with --resume ends
 // with every point exactly once; --timeout records a timeout and exits non-zero; strong-scaling
 // runs over different rank counts end with the same weights up to rounding.
@@ -138,12 +138,6 @@ TEST_F(CliTrain, SweepWritesAValidCompleteFileAndASummary) {
   EXPECT_EQ(doc["points"][0]["buckets"].size(), 3u);
   EXPECT_EQ(doc["points"][1]["buckets"].size(), 2u);
   EXPECT_NE(r.out.find("eff"), std::string::npos);
-  // Same validation the report scripts rely on, when the reference validator is installed.
-  const std::string check = "python3 -c 'import json,jsonschema,sys; jsonschema.validate(json.load(open(sys.argv[1])), "
-                            "json.load(open(sys.argv[2])))' '" + out.string() + "' '" + DPBENCH_SCHEMA_PATH + "'";
-  if (std::system("python3 -c 'import jsonschema' >/dev/null 2>&1") == 0) {
-    EXPECT_EQ(std::system(check.c_str()), 0) << "results file does not validate against the schema";
-  }
 }
 
 TEST_F(CliTrain, KilledRunResumesWithEveryPointOnce) {

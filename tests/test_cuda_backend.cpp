@@ -18,7 +18,7 @@
 #include "device/cpu_backend.h"
 #include "device/error.h"
 #include "float16.h"
-#include "p2p/stream_gate.h"
+#include "device/stream_gate.h"
 
 namespace dpb {
 namespace {
@@ -61,7 +61,7 @@ TEST(CudaBackend, WaitBlocksTheStreamNotTheCaller) {
   auto buf = be->allocate(0, 4);
   float value = 0;
   consumer->wait(*never);  // never recorded: complete, as in the cpu backend
-  auto gate = make_stream_gate(*be);
+  auto gate = be->make_stream_gate();
   gate->hold(*producer);
   producer->fill(DType::f32, buf.data(), 1, 42.0);
   producer->record(*ready);
@@ -100,7 +100,7 @@ TEST(CudaBackend, StreamGateTimesOutInsteadOfHanging) {
   DPB_REQUIRE_GPU();
   auto be = cuda();
   auto s = be->make_stream(0);
-  auto gate = make_stream_gate(*be, std::chrono::milliseconds(50));
+  auto gate = be->make_stream_gate(std::chrono::milliseconds(50));
   gate->hold(*s);
   s->synchronize();  // never released: the kernel gives up after 50 ms
   EXPECT_EQ(gate->timeouts(), 1u);

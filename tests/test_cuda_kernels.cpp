@@ -18,9 +18,9 @@
 #include "device/cpu_elementwise.h"
 #include "gpu_test_support.h"
 #include "kernel_test_support.h"
-#include "p2p/stream_gate.h"
-#include "train/cpu_train_kernels.h"
-#include "train/model_ops.h"
+#include "device/stream_gate.h"
+#include "device/cpu_train_kernels.h"
+#include "device/model_ops.h"
 
 namespace dpb {
 namespace {
@@ -39,7 +39,7 @@ class CudaKernels : public ::testing::TestWithParam<DType> {
     DPB_REQUIRE_GPU();
     backend = make_backend(BackendKind::cuda);
     stream = backend->make_stream(0);
-    ops = make_model_ops(*backend, *stream);
+    ops = backend->make_model_ops(*stream);
   }
 
   // A device copy of `bytes` host bytes, `offset` bytes past a 256-byte-aligned allocation (so the
@@ -248,7 +248,7 @@ TEST(CudaStreamBlock, EveryTimedOutHoldIsCounted) {
   auto be = make_backend(BackendKind::cuda);
   std::vector<std::unique_ptr<Stream>> streams;
   for (int i = 0; i < 8; ++i) streams.push_back(be->make_stream(i % be->device_count()));
-  auto gate = make_stream_gate(*be, std::chrono::milliseconds(200));
+  auto gate = be->make_stream_gate(std::chrono::milliseconds(200));
   for (auto& s : streams) gate->hold(*s);
   for (auto& s : streams) s->synchronize();  // never released: each kernel gives up after 200 ms
   EXPECT_EQ(gate->timeouts(), streams.size());

@@ -1,6 +1,6 @@
 // The model layers' kernels (kernels/train_layers_body.h) run under the CUDA emulation with the
 // launch shapes of kernels/train_layers.cu, against the cpu backend's loops
-// (core/train/cpu_train_kernels.cpp): bias + activation and activation backward bit for bit (same
+// (core/device/cpu_train_kernels.cpp): bias + activation and activation backward bit for bit (same
 // formulas, same host libm), bias gradient bit for bit (same summation order), softmax cross-entropy
 // within rounding (its block reductions add in a different order), plus the block reduction itself
 // at every block size the kernels may use.
@@ -15,7 +15,7 @@
 #include "device/dtype_dispatch.h"
 #include "emulated_kernels.h"
 #include "kernel_test_support.h"
-#include "train/cpu_train_kernels.h"
+#include "device/cpu_train_kernels.h"
 #include "train_layers_body.h"
 
 namespace dpb {

@@ -1,6 +1,6 @@
 // The training step's tail kernels (kernels/train_optimizer_body.h: the non-finite check and the
 // fused SGD / AdamW update) run under the CUDA emulation with the launch shape of
-// kernels/train_optimizer.cu, against the cpu backend's loops (core/train/cpu_train_kernels.cpp),
+// kernels/train_optimizer.cu, against the cpu backend's loops (core/device/cpu_train_kernels.cpp),
 // bit for bit, for every dtype, at sizes crossing the warp and block edges.
 #include <gtest/gtest.h>
 
@@ -12,7 +12,7 @@
 
 #include "emulated_kernels.h"
 #include "kernel_test_support.h"
-#include "train/cpu_train_kernels.h"
+#include "device/cpu_train_kernels.h"
 
 namespace dpb {
 namespace {

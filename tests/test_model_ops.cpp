@@ -1,4 +1,4 @@
-// The cpu backend's model kernels (core/train/cpu_train_kernels.cpp through CpuModelOps on a
+// The cpu backend's model kernels (core/device/cpu_train_kernels.cpp through CpuModelOps on a
 // CpuStream) against straightforward double-precision references: GEMM in every transpose and
 // precision, the layer epilogue, activation derivatives, bias gradient, softmax cross-entropy and
 // the non-finite check.
@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "device/cpu_backend.h"
-#include "train/model_ops.h"
+#include "device/model_ops.h"
 #include "train/synthetic_data.h"
 
 namespace dpb {
@@ -47,7 +47,7 @@ class ModelOpsTest : public ::testing::TestWithParam<DType> {
  protected:
   CpuBackend backend;
   std::unique_ptr<Stream> stream = backend.make_stream(0);
-  std::unique_ptr<ModelOps> ops = make_model_ops(backend, *stream);
+  std::unique_ptr<ModelOps> ops = backend.make_model_ops(*stream);
 };
 
 TEST_P(ModelOpsTest, GemmMatchesReferenceForEveryTranspose) {

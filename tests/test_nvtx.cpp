@@ -5,7 +5,7 @@
 #include <string>
 #include <thread>
 
-#include "measure/nvtx.h"
+#include "device/nvtx.h"
 
 namespace dpb {
 namespace {

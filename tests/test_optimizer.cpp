@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "train/cpu_train_kernels.h"
+#include "device/cpu_train_kernels.h"
 #include "train/optimizer.h"
 
 namespace dpb {

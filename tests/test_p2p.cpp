@@ -12,7 +12,7 @@
 #include "p2p/p2p_bench.h"
 #include "p2p/p2p_matrix.h"
 #include "p2p/p2p_record.h"
-#include "p2p/stream_gate.h"
+#include "device/stream_gate.h"
 
 namespace dpb {
 namespace {
@@ -167,7 +167,7 @@ TEST(P2PRecord, OnePointWithMatricesAndAStableId) {
 TEST(StreamGate, HoldsTheCpuStreamUntilReleased) {
   CpuBackend be(CpuBackendOptions{1, 1 << 20});
   auto s = be.make_stream(0);
-  auto gate = make_stream_gate(be);
+  auto gate = be.make_stream_gate();
   auto buf = be.allocate(0, 4);
   float value = 0;
   gate->hold(*s);
@@ -189,11 +189,11 @@ TEST(StreamGate, HoldsTheCpuStreamUntilReleased) {
 TEST(StreamGate, TimesOutInsteadOfHanging) {
   CpuBackend be(CpuBackendOptions{1, 1 << 20});
   auto s = be.make_stream(0);
-  auto gate = make_stream_gate(be, std::chrono::milliseconds(20));
+  auto gate = be.make_stream_gate(std::chrono::milliseconds(20));
   gate->hold(*s);
   s->synchronize();  // nobody releases: the hold ends by its timeout
   EXPECT_EQ(gate->timeouts(), 1u);
-  EXPECT_THROW(make_stream_gate(be, std::chrono::milliseconds(0)), std::invalid_argument);
+  EXPECT_THROW(be.make_stream_gate(std::chrono::milliseconds(0)), std::invalid_argument);
 }
 
 }  // namespace

@@ -2,6 +2,10 @@
 // primitives the harness enqueues on streams. Two implementations: `cpu` (host memory plus one
 // worker thread per stream) and `cuda`. Everything above this header is backend-agnostic.
 //
+// The backend is also the only factory for backend-specific objects (the model's kernels, the stream
+// gate, profiling ranges on a stream, what links two devices): code above device/ asks the backend or
+// its stream for them and never names a backend.
+//
 // Semantics follow CUDA's so that code written against the interface behaves the same on both:
 // - work enqueued on one stream runs in order; different streams run concurrently;
 // - Stream::wait(e) makes later work on that stream wait for the most recent Event::record of `e`
@@ -9,6 +13,7 @@
 // - host memory passed to copy_to_host/copy_from_host must stay alive until the stream is synced;
 // - an error inside enqueued work surfaces as an exception from a later synchronize/query.
 #pragma once
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -16,10 +21,14 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "device/dtype.h"
+#include "device/stream_gate.h"
 
 namespace dpb {
+
+class ModelOps;  // device/model_ops.h
 
 enum class BackendKind { cpu, cuda };
 
@@ -38,6 +47,22 @@ struct DeviceProperties {
   std::optional<double> clock_mhz;
   std::optional<double> memory_clock_mhz;
   std::optional<bool> ecc_enabled;
+};
+
+// How one device reaches another (schema $defs/system.peers). Fields a backend cannot read stay empty.
+struct PeerLink {
+  bool access_supported = false;
+  std::optional<int> performance_rank;  // 0 = best link (cuda: cudaDevP2PAttrPerformanceRank)
+  std::optional<bool> native_atomics;   // cuda: cudaDevP2PAttrNativeAtomicSupported
+  // Set where the backend itself knows ("host memory (cpu-simulated)"); empty where only NVML can
+  // tell (core/system/peers.cpp asks it then).
+  std::optional<std::string> link;
+};
+
+// A profiling range opened on a stream (Stream::open_range); destroying it closes the range.
+class StreamRange {
+ public:
+  virtual ~StreamRange() = default;
 };
 
 // Device memory: move-only, freed by the backend that allocated it.
@@ -148,6 +173,12 @@ class Stream {
   // Blocks the caller until all enqueued work is done; rethrows the first error of that work.
   virtual void synchronize() = 0;
   virtual bool query() = 0;
+
+  // A profiling range (NVTX, domain "dpbench", device/nvtx.h) named `name` around the work enqueued
+  // on this stream until the returned range is destroyed, opened and closed by the thread that runs
+  // that work (cpu: the stream's worker). nullptr where no host thread of the stream's own runs its
+  // work (cuda): a host range over the enqueueing stands for it then, as PyTorch's NVTX ranges do.
+  virtual std::unique_ptr<StreamRange> open_range(const std::string& name);
 };
 
 class Backend {
@@ -212,8 +243,26 @@ class Backend {
   // the set and all work enqueued on it. cpu: waits poll with backoff (no cross-process wake-up).
   virtual std::unique_ptr<SignalSet> make_signals_in(void* memory, std::size_t count);
 
+  // ---- Backend-specific objects: the backend is their only factory ----
+  // The defaults (backend_objects.cpp) are the cuda backend's implementations where CUDA is compiled
+  // in and kind() is cuda, else a refusal naming the backend; CpuBackend overrides them.
+
+  // The model's kernels on `compute`, a stream of this backend (device/model_ops.h). Throws
+  // std::invalid_argument where the backend has no model kernels in this build.
+  virtual std::unique_ptr<ModelOps> make_model_ops(Stream& compute);
+  // A gate that holds this backend's streams while timed work is queued (device/stream_gate.h).
+  // Throws std::invalid_argument for a timeout that is not positive.
+  std::unique_ptr<StreamGate> make_stream_gate(std::chrono::milliseconds timeout = kDefaultGateTimeout);
+  // What links `device` to `peer` (distinct devices of this backend). Never throws for an
+  // unreadable attribute (empty instead).
+  virtual PeerLink peer_link(int device, int peer) const;
+
   // Throws std::invalid_argument naming the device when it does not exist.
   void check_device(int device) const;
+
+ protected:
+  // make_stream_gate after the timeout was checked.
+  virtual std::unique_ptr<StreamGate> new_stream_gate(std::chrono::milliseconds timeout);
 };
 
 // Validates and describes `--backend auto|cpu|cuda` choices.
@@ -242,5 +291,7 @@ std::unique_ptr<Backend> make_backend(BackendKind kind, const CpuBackendOptions&
 // Number of visible CUDA devices: 0 without the cuda backend or without a driver/GPU.
 int visible_cuda_devices();
 bool cuda_compiled_in();
+// The backends compiled into this binary, cpu first ("cpu", and "cuda" where compiled in).
+std::vector<BackendKind> compiled_backends();
 
 }  // namespace dpb

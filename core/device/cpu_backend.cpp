@@ -341,6 +341,13 @@ bool CpuBackend::can_access_peer(int device, int peer) const {
 void CpuBackend::enable_peer_access(int device, int peer) { (void)can_access_peer(device, peer); }
 void CpuBackend::disable_peer_access(int device, int peer) { (void)can_access_peer(device, peer); }
 
+PeerLink CpuBackend::peer_link(int device, int peer) const {
+  PeerLink link;
+  link.access_supported = can_access_peer(device, peer);
+  link.link = "host memory (cpu-simulated)";
+  return link;
+}
+
 void CpuBackend::abort() { state_->aborted.store(true); }
 
 }  // namespace dpb

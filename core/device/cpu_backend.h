@@ -131,6 +131,9 @@ class CpuStream final : public Stream {
   void wait_signal(const SignalSet& signals, std::size_t index, std::uint64_t value) override;
   void synchronize() override;
   bool query() override;
+  // Opened and closed by tasks on this stream, so the range sits on the worker that ran the work
+  // (cpu_stream_range.cpp).
+  std::unique_ptr<StreamRange> open_range(const std::string& name) override;
 
   // Enqueues arbitrary host work in stream order: how cpu implementations of model kernels
   // (GEMM, activations, optimizer) run on this stream. A throwing task poisons the stream: later
@@ -185,6 +188,15 @@ class CpuBackend final : public Backend {
 
   // Makes every blocked and future wait throw: how a timed-out run is torn down (as ncclCommAbort).
   void abort() override;
+
+  // Host kernels enqueued on a CpuStream (cpu_model_ops.cpp).
+  std::unique_ptr<ModelOps> make_model_ops(Stream& compute) override;
+  // Every pair shares host memory: "host memory (cpu-simulated)".
+  PeerLink peer_link(int device, int peer) const override;
+
+ protected:
+  // A task on the held stream's worker waiting on a condition (cpu_stream_gate.cpp).
+  std::unique_ptr<StreamGate> new_stream_gate(std::chrono::milliseconds timeout) override;
 
  private:
   std::shared_ptr<CpuBackendState> state_;

@@ -59,14 +59,6 @@ double percentile_sorted(std::span<const double> sorted, double q) {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * frac;
 }
 
-std::optional<double> relative_standard_error(std::span<const double> samples) {
-  if (samples.size() < 2) return std::nullopt;
-  const double mean = mean_of(samples);
-  if (mean == 0) return std::nullopt;
-  const double se = stddev_of(samples, mean) / std::sqrt(static_cast<double>(samples.size()));
-  return se / std::fabs(mean);
-}
-
 std::optional<std::pair<std::size_t, std::size_t>> median_ci95_ranks(std::size_t n) {
   // P(B <= k) for B ~ binomial(n, 1/2), summed in log space so large n stays finite. The interval
   // [x(l), x(n+1-l)] covers the median with probability 1 - 2 P(B <= l-1); take the largest l

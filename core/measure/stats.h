@@ -57,10 +57,6 @@ Stats summarize_rounds(const std::vector<std::vector<double>>& rounds, std::stri
 // never ran still serializes validly; callers that need samples should check count.
 Stats summarize(std::span<const double> samples, std::string unit);
 
-// Relative standard error of the mean of `samples`; empty when undefined (n < 2 or mean 0).
-// Cheap enough to call after every sample (O(n)); the stopping loop keeps running sums instead.
-std::optional<double> relative_standard_error(std::span<const double> samples);
-
 // Linear-interpolation percentile of already-sorted values, q in [0, 100].
 double percentile_sorted(std::span<const double> sorted, double q);
 

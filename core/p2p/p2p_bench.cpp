@@ -30,7 +30,7 @@ enum class Test { unidir, bidir, latency };
 class P2PRun {
  public:
   P2PRun(Backend& backend, const P2POptions& options, std::ostream* log)
-      : backend_(backend), options_(options), log_(log), gate_(make_stream_gate(backend, options.gate_timeout)) {
+      : backend_(backend), options_(options), log_(log), gate_(backend.make_stream_gate(options.gate_timeout)) {
     // Room for the bandwidth and the latency copies, in whole floats for the fill pattern.
     const std::size_t floats = (std::max(options_.bytes, options_.latency_bytes) + 3) / 4;
     for (std::size_t p = 0; p < options_.devices.size(); ++p) {

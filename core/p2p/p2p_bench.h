@@ -21,7 +21,7 @@
 
 #include "device/backend.h"
 #include "p2p/p2p_matrix.h"
-#include "p2p/stream_gate.h"
+#include "device/stream_gate.h"
 
 namespace dpb {
 

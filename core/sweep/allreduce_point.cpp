@@ -6,15 +6,13 @@
 #include <cstdio>
 #include <cstring>
 #include <future>
-#include <thread>
 #include <stdexcept>
+#include <thread>
 
-#include "collectives/algorithm_rules.h"
 #include "device/error.h"
+#include "device/stream_gate.h"
 #include "graph/graph_capture.h"
-#include "p2p/stream_gate.h"
-#include "sweep/allreduce_metrics.h"
-#include "sweep/sizes.h"
+#include "sweep/allreduce_record.h"
 #include "train/watchdog.h"
 
 namespace dpb {
@@ -82,7 +80,7 @@ AllreduceBench::Ranks& AllreduceBench::ranks_for(const std::vector<int>& devices
   r->end = backend_.make_event(devices[0], true);
   if (config_.gate) {
     try {
-      r->gate = make_stream_gate(backend_);
+      r->gate = backend_.make_stream_gate();
     } catch (const std::invalid_argument&) {
       r->gate.reset();  // no gate for this backend: timed calls include the host's enqueue time
     }
@@ -129,6 +127,263 @@ class GateHold {
 
 }  // namespace
 
+// One point's measurement (the header's steps 1-3): returns samples and check results only; the
+// record is built from them by allreduce_record (allreduce_record.h).
+class AllreduceBench::PointRun {
+ public:
+  PointRun(AllreduceBench& bench, const AllreducePointSpec& spec, std::optional<Watchdog::Clock::time_point> deadline);
+  // 1. inputs, 2. the checked call (and with --graph the capture, checked too), 3. the timed calls.
+  AllreduceSamples run();
+  // How the calls ran (after run()).
+  AllreduceCallSetup setup() const;
+
+ private:
+  double timed_part(int i, std::uint64_t it, const std::function<void()>& collective);
+  double enqueue_call(std::uint64_t it);
+  void wait_for_call();
+  double call(bool gated);
+  void load_inputs();
+  AllreduceCheck check_outputs();
+  void capture(std::optional<AllreduceCheck>& check);
+
+  AllreduceBench& bench_;
+  const AllreducePointSpec& spec_;
+  const AllreduceConfig& config_;
+  const int n_;
+  const std::size_t bytes_;
+  Communicator& comm_;
+  Ranks& r_;
+  const Inputs& in_;
+  Watchdog watchdog_;
+  std::vector<const void*> send_;
+  std::vector<void*> recv_;
+  // With --graph N, spec.graph calls are captured once (after the checked call, so communicators
+  // are initialised, as nccl-tests requires) and each timed sample is one graph launch / N.
+  std::unique_ptr<CapturedWork> graph_;
+  const bool per_rank_;
+  // What the gated stream (rank 0's) receives while held: the hold, the start, one call, the waits
+  // for the other ranks and the end. The gate is used only where that fits under the queue depth.
+  const CallPlan plan_;
+  const std::size_t gated_ops_;
+  const bool gate_fits_;
+  std::vector<double> host_samples_;
+};
+
+AllreduceBench::PointRun::PointRun(AllreduceBench& bench, const AllreducePointSpec& spec,
+                                   std::optional<Watchdog::Clock::time_point> deadline)
+    : bench_(bench),
+      spec_(spec),
+      config_(bench.config_),
+      n_(spec.ranks()),
+      bytes_(spec.bytes()),
+      comm_(config_.communicator_for ? config_.communicator_for(spec)
+                                     : bench.comms_.get(spec.algo, spec.devices, config_.communicator)),
+      r_(bench.ranks_for(spec.devices)),
+      in_(bench.inputs_for(spec.dtype, n_, spec.count)),
+      watchdog_(deadline,
+                [&comm = comm_, &bench] {
+                  comm.abort();
+                  if (bench.ranks_) bench.ranks_->sync->release_all();  // the timing waits must let streams drain
+                }),
+      send_(static_cast<std::size_t>(n_)),
+      recv_(static_cast<std::size_t>(n_)),
+      per_rank_(r_.threads && spec.graph == 0),
+      plan_(plan_allreduce_call(spec.algo, n_, spec.dtype, spec.count, spec.in_place, config_.communicator)),
+      gated_ops_((spec.graph > 0 ? 1 : plan_.ops_per_stream) + static_cast<std::size_t>(n_) + 3),
+      gate_fits_(gated_ops_ < bench.backend_.stream_queue_depth()) {
+  for (std::size_t i = 0; i < send_.size(); ++i) {
+    send_[i] = r_.send[i].data();
+    recv_[i] = spec.in_place ? r_.send[i].data() : r_.recv[i].data();
+  }
+}
+
+// Rank i's part of one timed call (see header): the common start, the collective, the end.
+// Returns the host time the collective's enqueueing took (us).
+double AllreduceBench::PointRun::timed_part(int i, std::uint64_t it, const std::function<void()>& collective) {
+  Stream& s = *r_.streams[static_cast<std::size_t>(i)];
+  if (i == 0) {
+    s.record(*r_.start);
+    s.write_signal(*r_.sync, 0, it);
+  } else {
+    s.wait_signal(*r_.sync, 0, it);
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  collective();
+  const double host_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+  if (i == 0) {
+    for (int j = 1; j < n_; ++j) s.wait_signal(*r_.sync, static_cast<std::size_t>(j), it);
+    s.record(*r_.end);
+  } else {
+    s.write_signal(*r_.sync, static_cast<std::size_t>(i), it);
+  }
+  return host_us;
+}
+
+// Enqueues call `it` on every rank; returns the longest any rank's thread spent enqueueing it (us).
+double AllreduceBench::PointRun::enqueue_call(std::uint64_t it) {
+  if (per_rank_) {
+    std::vector<double> host(static_cast<std::size_t>(n_), 0.0);
+    r_.threads->run(
+        [&](int i) {
+          const auto u = static_cast<std::size_t>(i);
+          host[u] = timed_part(i, it, [&] {
+            comm_.allreduce_rank(i, spec_.dtype, send_[u], recv_[u], spec_.count, *r_.streams[u]);
+          });
+        },
+        [&] { comm_.abort(); });
+    return *std::max_element(host.begin(), host.end());
+  }
+  // One thread: rank 0 starts, every rank's collective is enqueued at once, the rest end. Each wait
+  // is enqueued after the write it needs (the order CUDA's scheduler can see).
+  return timed_part(0, it, [&] {
+    for (int i = 1; i < n_; ++i) r_.streams[static_cast<std::size_t>(i)]->wait_signal(*r_.sync, 0, it);
+    if (graph_) {
+      graph_->launch();
+    } else {
+      comm_.allreduce(spec_.dtype, send_, recv_, spec_.count, r_.stream_ptrs);
+    }
+    for (int i = 1; i < n_; ++i) {
+      r_.streams[static_cast<std::size_t>(i)]->write_signal(*r_.sync, static_cast<std::size_t>(i), it);
+    }
+  });
+}
+
+void AllreduceBench::PointRun::wait_for_call() {
+  if (!watchdog_.deadline()) {
+    r_.synchronize();  // also rethrows the first error of any rank's enqueued work
+    return;
+  }
+  watchdog_.wait(r_.stream_ptrs, "the all-reduce call");  // aborts the communicator at the deadline
+  if (watchdog_.expired()) {
+    char limit[32];
+    std::snprintf(limit, sizeof limit, "%g", *config_.timeout_s);
+    throw TimeoutError("the point took longer than its time limit of " + std::string(limit) + " s");
+  }
+}
+
+// One call (or one graph launch), timed on rank 0's clock from a common start to the last rank's
+// end (see header); returns microseconds per call. Timed (gated) calls add their host time.
+double AllreduceBench::PointRun::call(bool gated) {
+  const bool gate_now = gated && r_.gate && gate_fits_;
+  const std::uint32_t timeouts_before = gate_now ? r_.gate->timeouts() : 0;
+  const std::uint64_t it = ++r_.calls;
+  double host_us = 0;
+  {
+    GateHold hold(gate_now ? r_.gate.get() : nullptr, *r_.streams[0]);
+    host_us = enqueue_call(it);
+  }
+  wait_for_call();
+  if (graph_) comm_.rewind();
+  if (gate_now && r_.gate->timeouts() != timeouts_before) {
+    throw std::runtime_error("the stream gate timed out while the host enqueued the call; the timing is invalid");
+  }
+  const int per_launch = graph_ ? spec_.graph : 1;
+  if (gated) host_samples_.push_back(host_us / per_launch);
+  return r_.end->elapsed_ms_since(*r_.start) * 1000.0 / per_launch;
+}
+
+// The inputs, and out of place a sentinel in the receive buffers.
+void AllreduceBench::PointRun::load_inputs() {
+  for (int i = 0; i < n_; ++i) {
+    r_.streams[i]->copy_from_host(r_.send[i].data(), in_.host[i].data(), bytes_);
+    if (!spec_.in_place) r_.streams[i]->fill(spec_.dtype, r_.recv[i].data(), spec_.count, -1.0);
+  }
+  r_.synchronize();
+}
+
+// Every rank's output against the host reference, and out of place its send buffer against its
+// input. Checking is host work as large as the collective itself, so the ranks are spread over the
+// host's cores (each worker copies its ranks' outputs through its own staging buffer; the streams
+// are distinct, so the workers never share one).
+AllreduceCheck AllreduceBench::PointRun::check_outputs() {
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const auto workers = static_cast<int>(std::min<unsigned>(cores, static_cast<unsigned>(n_)));
+  if (r_.host.size() < static_cast<std::size_t>(workers)) r_.host.resize(static_cast<std::size_t>(workers));
+  std::vector<CheckResult> partial(static_cast<std::size_t>(workers));
+  std::vector<char> modified(static_cast<std::size_t>(workers), 0);
+  auto check_ranks = [&](int w) {
+    std::vector<std::byte>& staging = r_.host[static_cast<std::size_t>(w)];
+    if (staging.size() < bytes_) staging.resize(config_.max_bytes);
+    const std::span<std::byte> host(staging.data(), bytes_);
+    for (int i = w; i < n_; i += workers) {
+      r_.streams[i]->copy_to_host(host.data(), recv_[i], bytes_);
+      r_.streams[i]->synchronize();
+      partial[w].merge(in_.reference->check(host));
+      if (!spec_.in_place) {
+        r_.streams[i]->copy_to_host(host.data(), r_.send[i].data(), bytes_);
+        r_.streams[i]->synchronize();
+        if (bytes_ > 0 && std::memcmp(host.data(), in_.host[i].data(), bytes_) != 0) modified[w] = 1;
+      }
+    }
+  };
+  std::vector<std::future<void>> running;
+  for (int w = 1; w < workers; ++w) running.push_back(std::async(std::launch::async, check_ranks, w));
+  std::exception_ptr error;
+  try {
+    check_ranks(0);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  for (auto& f : running) {
+    try {
+      f.get();
+    } catch (...) {
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+  AllreduceCheck check;
+  for (int w = 0; w < workers; ++w) {
+    check.result.merge(partial[w]);
+    check.send_modified = check.send_modified || modified[w];
+  }
+  return check;
+}
+
+// Captures spec.graph calls into a graph; out of place (with a check) the graph's result is checked.
+void AllreduceBench::PointRun::capture(std::optional<AllreduceCheck>& check) {
+  // The captured calls' signal waits name fixed values (call * R + g), so every replay must start
+  // from the state the capture started from: rewind before capturing and after every replay.
+  r_.synchronize();
+  comm_.rewind();
+  graph_ = capture_graph(bench_.backend_, r_.stream_ptrs, [&] {
+    for (int i = 0; i < spec_.graph; ++i) comm_.allreduce(spec_.dtype, send_, recv_, spec_.count, r_.stream_ptrs);
+  }, config_.graph_capture.value_or(spec_.algo.transport == Transport::nccl ? GraphCapture::per_stream
+                                                                              : GraphCapture::fork_join));
+  // Out of place every replayed call computes the same sum, so the graph's own result is checked
+  // too (in place N calls compound, so only the plain call before is checked).
+  if (spec_.in_place || !check) return;
+  for (int i = 0; i < n_; ++i) r_.streams[i]->fill(spec_.dtype, recv_[i], spec_.count, -1.0);
+  call(false);
+  const std::span<std::byte> host(r_.host[0].data(), bytes_);
+  for (int i = 0; i < n_; ++i) {
+    r_.streams[i]->copy_to_host(host.data(), recv_[i], bytes_);
+    r_.streams[i]->synchronize();
+    check->result.merge(in_.reference->check(host));
+  }
+}
+
+AllreduceSamples AllreduceBench::PointRun::run() {
+  AllreduceSamples samples;
+  load_inputs();
+  call(false);
+  if (config_.check) samples.check = check_outputs();
+  if (spec_.graph > 0) capture(samples.check);
+  samples.timing = measure(config_.stopping, [&](const IterationInfo& it) { return call(!it.warmup); });
+  samples.host_us = std::move(host_samples_);
+  return samples;
+}
+
+AllreduceCallSetup AllreduceBench::PointRun::setup() const {
+  AllreduceCallSetup s;
+  s.plan = plan_;
+  s.launch = per_rank_ || n_ == 1 ? config_.launch : Launch::single_thread;
+  s.gated = r_.gate != nullptr && gate_fits_;
+  if (r_.gate != nullptr && !gate_fits_) s.gate_skipped = {gated_ops_, bench_.backend_.stream_queue_depth()};
+  if (graph_) s.graph = {spec_.graph, graph_->strategy(), graph_->nodes(), graph_->graphs()};
+  return s;
+}
+
 PointRecord AllreduceBench::run(const AllreducePointSpec& spec) {
   if (spec.devices.empty()) throw std::invalid_argument("allreduce: no ranks");
   if (spec.bytes() > config_.max_bytes) {
@@ -138,253 +393,14 @@ PointRecord AllreduceBench::run(const AllreducePointSpec& spec) {
   if (spec.graph > 0) {
     if (auto why = graph_capture_unsupported(backend_)) throw std::invalid_argument("--graph: " + *why);
   }
-  const int n = spec.ranks();
   std::optional<Watchdog::Clock::time_point> deadline;
   if (config_.timeout_s) {
     deadline = Watchdog::Clock::now() + std::chrono::duration_cast<Watchdog::Clock::duration>(
                                             std::chrono::duration<double>(*config_.timeout_s));
   }
-  Communicator& comm = config_.communicator_for ? config_.communicator_for(spec)
-                                                : comms_.get(spec.algo, spec.devices, config_.communicator);
-  Ranks& r = ranks_for(spec.devices);
-  const Inputs& in = inputs_for(spec.dtype, n, spec.count);
-  const std::size_t bytes = spec.bytes();
-
-  Watchdog watchdog(deadline, [&comm, this] {
-    comm.abort();
-    if (ranks_) ranks_->sync->release_all();  // the timing waits, too, must let the streams drain
-  });
-  std::vector<const void*> send(static_cast<std::size_t>(n));
-  std::vector<void*> recv(static_cast<std::size_t>(n));
-  for (std::size_t i = 0; i < send.size(); ++i) {
-    send[i] = r.send[i].data();
-    recv[i] = spec.in_place ? r.send[i].data() : r.recv[i].data();
-  }
-
-  // With --graph N, spec.graph calls are captured once (after the checked call, so communicators
-  // are initialised, as nccl-tests requires) and each timed sample is one graph launch / N.
-  std::unique_ptr<CapturedWork> graph;
-  auto enqueue_calls = [&] {
-    if (graph) {
-      graph->launch();
-    } else {
-      comm.allreduce(spec.dtype, send, recv, spec.count, r.stream_ptrs);
-    }
-  };
-
-  // Rank i's part of one timed call (see header): the common start, the collective, the end.
-  const auto timed_part = [&](int i, std::uint64_t it, const std::function<void()>& collective) {
-    Stream& s = *r.streams[static_cast<std::size_t>(i)];
-    if (i == 0) {
-      s.record(*r.start);
-      s.write_signal(*r.sync, 0, it);
-    } else {
-      s.wait_signal(*r.sync, 0, it);
-    }
-    const auto t0 = std::chrono::steady_clock::now();
-    collective();
-    const double host_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
-    if (i == 0) {
-      for (int j = 1; j < n; ++j) s.wait_signal(*r.sync, static_cast<std::size_t>(j), it);
-      s.record(*r.end);
-    } else {
-      s.write_signal(*r.sync, static_cast<std::size_t>(i), it);
-    }
-    return host_us;
-  };
-  const bool per_rank = r.threads && spec.graph == 0;
-  // What the gated stream (rank 0's) receives while held: the hold, the start, one call, the waits
-  // for the other ranks and the end. The gate is used only where that fits under the queue depth.
-  const CallPlan call_plan = plan_allreduce_call(spec.algo, n, spec.dtype, spec.count, spec.in_place, config_.communicator);
-  const std::size_t gated_ops = (spec.graph > 0 ? 1 : call_plan.ops_per_stream) + static_cast<std::size_t>(n) + 3;
-  const bool gate_fits = gated_ops < backend_.stream_queue_depth();
-
-  // One call (or one graph launch), timed on rank 0's clock from a common start to the last
-  // rank's end (see header); returns microseconds per call, device and host.
-  std::vector<double> host_samples;
-  auto call = [&](bool gated) {
-    const bool gate_now = gated && r.gate && gate_fits;
-    const std::uint32_t timeouts_before = gate_now ? r.gate->timeouts() : 0;
-    const std::uint64_t it = ++r.calls;
-    double host_us = 0;
-    {
-      GateHold hold(gate_now ? r.gate.get() : nullptr, *r.streams[0]);
-      if (per_rank) {
-        std::vector<double> host(static_cast<std::size_t>(n), 0.0);
-        r.threads->run(
-            [&](int i) {
-              const auto u = static_cast<std::size_t>(i);
-              host[u] = timed_part(i, it, [&] {
-                comm.allreduce_rank(i, spec.dtype, send[u], recv[u], spec.count, *r.streams[u]);
-              });
-            },
-            [&] { comm.abort(); });
-        host_us = *std::max_element(host.begin(), host.end());
-      } else {
-        // One thread: rank 0 starts, every rank's collective is enqueued at once, the rest end. Each
-        // wait is enqueued after the write it needs (the order CUDA's scheduler can see).
-        host_us = timed_part(0, it, [&] {
-          for (int i = 1; i < n; ++i) r.streams[static_cast<std::size_t>(i)]->wait_signal(*r.sync, 0, it);
-          enqueue_calls();
-          for (int i = 1; i < n; ++i) r.streams[static_cast<std::size_t>(i)]->write_signal(*r.sync, static_cast<std::size_t>(i), it);
-        });
-      }
-    }
-    if (deadline) {
-      watchdog.wait(r.stream_ptrs, "the all-reduce call");  // aborts the communicator at the deadline
-      if (watchdog.expired()) {
-        char limit[32];
-        std::snprintf(limit, sizeof limit, "%g", *config_.timeout_s);
-        throw TimeoutError("the point took longer than its time limit of " + std::string(limit) + " s");
-      }
-    } else {
-      r.synchronize();  // also rethrows the first error of any rank's enqueued work
-    }
-    if (graph) comm.rewind();
-    if (gate_now && r.gate->timeouts() != timeouts_before) {
-      throw std::runtime_error("the stream gate timed out while the host enqueued the call; the timing is invalid");
-    }
-    if (gated) host_samples.push_back(host_us / (graph ? spec.graph : 1));
-    return r.end->elapsed_ms_since(*r.start) * 1000.0 / (graph ? spec.graph : 1);  // us per call
-  };
-
-  // 1. inputs (and a sentinel in the receive buffers), 2. the checked call.
-  for (int i = 0; i < n; ++i) {
-    r.streams[i]->copy_from_host(r.send[i].data(), in.host[i].data(), bytes);
-    if (!spec.in_place) r.streams[i]->fill(spec.dtype, r.recv[i].data(), spec.count, -1.0);
-  }
-  r.synchronize();
-  call(false);
-  std::optional<CheckResult> check;
-  bool send_modified = false;
-  if (config_.check) {
-    check.emplace();
-    // Checking every rank's output is host work as large as the collective itself; spread the
-    // ranks over the host's cores (each worker copies its ranks' outputs through its own staging
-    // buffer; the streams are distinct, so the workers never share one).
-    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-    const auto workers = static_cast<int>(std::min<unsigned>(cores, static_cast<unsigned>(n)));
-    if (r.host.size() < static_cast<std::size_t>(workers)) r.host.resize(static_cast<std::size_t>(workers));
-    std::vector<CheckResult> partial(static_cast<std::size_t>(workers));
-    std::vector<char> modified(static_cast<std::size_t>(workers), 0);
-    auto check_ranks = [&](int w) {
-      std::vector<std::byte>& staging = r.host[static_cast<std::size_t>(w)];
-      if (staging.size() < bytes) staging.resize(config_.max_bytes);
-      const std::span<std::byte> host(staging.data(), bytes);
-      for (int i = w; i < n; i += workers) {
-        r.streams[i]->copy_to_host(host.data(), recv[i], bytes);
-        r.streams[i]->synchronize();
-        partial[w].merge(in.reference->check(host));
-        if (!spec.in_place) {
-          r.streams[i]->copy_to_host(host.data(), r.send[i].data(), bytes);
-          r.streams[i]->synchronize();
-          if (bytes > 0 && std::memcmp(host.data(), in.host[i].data(), bytes) != 0) modified[w] = 1;
-        }
-      }
-    };
-    std::vector<std::future<void>> running;
-    for (int w = 1; w < workers; ++w) running.push_back(std::async(std::launch::async, check_ranks, w));
-    std::exception_ptr error;
-    try {
-      check_ranks(0);
-    } catch (...) {
-      error = std::current_exception();
-    }
-    for (auto& f : running) {
-      try {
-        f.get();
-      } catch (...) {
-        if (!error) error = std::current_exception();
-      }
-    }
-    if (error) std::rethrow_exception(error);
-    for (int w = 0; w < workers; ++w) {
-      check->merge(partial[w]);
-      send_modified = send_modified || modified[w];
-    }
-  }
-
-  if (spec.graph > 0) {
-    // The captured calls' signal waits name fixed values (call * R + g), so every replay must start
-    // from the state the capture started from: rewind before capturing and after every replay.
-    r.synchronize();
-    comm.rewind();
-    graph = capture_graph(backend_, r.stream_ptrs, [&] {
-      for (int i = 0; i < spec.graph; ++i) comm.allreduce(spec.dtype, send, recv, spec.count, r.stream_ptrs);
-    }, config_.graph_capture.value_or(spec.algo.transport == Transport::nccl ? GraphCapture::per_stream
-                                                                                 : GraphCapture::fork_join));
-    // Out of place every replayed call computes the same sum, so the graph's own result is checked
-    // too (in place N calls compound, so only the plain call above is checked).
-    if (!spec.in_place && config_.check) {
-      for (int i = 0; i < n; ++i) r.streams[i]->fill(spec.dtype, recv[i], spec.count, -1.0);
-      call(false);
-      std::vector<std::byte>& staging = r.host[0];
-      const std::span<std::byte> host(staging.data(), bytes);
-      for (int i = 0; i < n; ++i) {
-        r.streams[i]->copy_to_host(host.data(), recv[i], bytes);
-        r.streams[i]->synchronize();
-        check->merge(in.reference->check(host));
-      }
-    }
-  }
-
-  // 3. warm-up and timed calls.
-  const Measurement m = measure(config_.stopping, [&](const IterationInfo& it) { return call(!it.warmup); });
-
-  PointRecord rec;
-  rec.id = allreduce_point_id(spec);
-  rec.kind = "allreduce";
-  rec.axes = allreduce_axes(spec);
-  rec.stats["time"] = summarize(m.samples, "us");
-  set_allreduce_bandwidth(rec, bytes, n);
-  rec.stopping = stopping_to_json(config_.stopping, m);
-  if (check) {
-    nlohmann::json c = {{"wrong_elements", check->wrong},
-                        {"checked_elements", check->checked},
-                        {"tolerance", check->tolerance},
-                        {"input_pattern", input_pattern_name(config_.pattern)}};
-    if (std::isfinite(check->max_abs_error)) c["max_abs_error"] = check->max_abs_error;
-    if (!spec.in_place) c["send_buffers_unchanged"] = !send_modified;
-    rec.check = std::move(c);
-    std::string why;
-    if (check->wrong > 0) {
-      why = std::to_string(check->wrong) + " of " + std::to_string(check->checked) +
-            " elements wrong (tolerance " + std::to_string(check->tolerance) + ", max abs error " +
-            (std::isfinite(check->max_abs_error) ? std::to_string(check->max_abs_error) : std::string("inf/nan")) + ")";
-    }
-    if (send_modified) why += std::string(why.empty() ? "" : "; ") + "the out-of-place call modified a send buffer";
-    if (!why.empty()) rec.set_status(PointStatus::failed, why);
-  }
-  const bool gated = r.gate != nullptr && gate_fits;
-  rec.stats["host_time"] = summarize(host_samples, "us");
-  const double host_median = rec.stats["host_time"].median;
-  const bool host_bound = host_median >= rec.stats["time"].median;
-  rec.more["extra"] = {{"timing", "rank 0 events: common start to the last rank's end"},
-                       {"stream_gate", gated},
-                       {"time_statistic", "median"},
-                       {"launch", launch_name(per_rank || n == 1 ? config_.launch : Launch::single_thread)},
-                       {"launch_mode", spec.graph > 0 ? "graph" : "eager"},
-                       {"ops_per_stream", call_plan.ops_per_stream},
-                       {"host_bound", host_bound}};
-  if (call_plan.scratch_bytes > 0) rec.more["extra"]["scratch_bytes_per_rank"] = call_plan.scratch_bytes;
-  if (spec.algo.transport == Transport::nccl && repeated_device(spec.devices)) {
-    // NCCL's multi-rank-per-GPU mode (>= 2.30) is experimental and shares one GPU's SMs and memory
-    // between ranks: the result is checked, but the time says nothing about a real multi-GPU node.
-    rec.more["extra"]["functional_only"] = "NCCL ranks share a GPU (NCCL_MULTI_RANK_GPU_ENABLE)";
-  }
-  if (call_plan.chunk_bytes > 0) rec.more["extra"]["chunk_bytes"] = call_plan.chunk_bytes;
-  if (r.gate != nullptr && !gate_fits) {
-    rec.more["extra"]["stream_gate_skipped"] = "one call's " + std::to_string(gated_ops) +
-                                               " operations on rank 0's stream would reach the queue depth of " +
-                                               std::to_string(backend_.stream_queue_depth());
-  }
-  if (graph) {
-    rec.more["extra"]["graph"] = {{"calls_per_launch", spec.graph},
-                                  {"capture", graph_capture_name(graph->strategy())},
-                                  {"nodes", graph->nodes()},
-                                  {"graphs", graph->graphs()}};
-  }
-  return rec;
+  PointRun point(*this, spec, deadline);
+  const AllreduceSamples samples = point.run();
+  return allreduce_record(spec, config_, samples, point.setup());
 }
 
 }  // namespace dpb

@@ -34,7 +34,7 @@
 // time reaches its median device time is marked host-bound (its device time then reflects how
 // fast the host feeds the device).
 //
-// For timed calls rank 0's stream is held by a stream gate (p2p/stream_gate.h, as nvbench and
+// For timed calls rank 0's stream is held by a stream gate (device/stream_gate.h, as nvbench and
 // p2pBandwidthLatencyTest do) while the host enqueues every rank's work, so the time is device
 // time, not the host's enqueue rate; warm-up and checked calls run ungated. A held stream must
 // never reach the backend's queue depth (the host would block on it for ever, as CUDA's would at
@@ -120,6 +120,7 @@ class AllreduceBench {
  private:
   struct Ranks;   // streams, buffers and events for one device list
   struct Inputs;  // host inputs and reference for one (dtype, ranks, count)
+  class PointRun;  // one point's measurement
   Ranks& ranks_for(const std::vector<int>& devices);
   const Inputs& inputs_for(DType dtype, int ranks, std::size_t count);
 

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "sweep/allreduce_point.h"
+#include "sweep/allreduce_record.h"
 #include "world/world.h"
 
 namespace dpb {
@@ -41,6 +42,12 @@ class WorldAllreduceBench {
 
  private:
   Communicator& communicator(const AlgorithmName& algo);
+  // Steps of run(): this rank's inputs and checked call (the check summed over ranks; empty
+  // without --check), then the warm-up and timed calls (per-rank times on rank 0).
+  std::optional<AllreduceCheck> checked_call(const AllreducePointSpec& spec, Communicator& comm);
+  AllreduceSamples timed_calls(const AllreducePointSpec& spec, Communicator& comm, AllreduceRankTimes& ranks);
+  // One call on this rank from a barrier's exit: every rank's device time and host time (us).
+  std::pair<std::vector<double>, std::vector<double>> call(const AllreducePointSpec& spec, Communicator& comm);
 
   Backend& backend_;
   World& world_;

@@ -19,8 +19,8 @@ std::string format_eta(double seconds) {
 
 }  // namespace
 
-Progress::Progress(std::ostream& out, std::size_t total, bool tty, bool quiet)
-    : out_(out), total_(total), tty_(tty), quiet_(quiet), started_(std::chrono::steady_clock::now()) {}
+Progress::Progress(std::ostream& out, std::size_t total, bool tty)
+    : out_(out), total_(total), tty_(tty), started_(std::chrono::steady_clock::now()) {}
 
 Progress::~Progress() { clear_line(); }
 
@@ -32,7 +32,6 @@ void Progress::clear_line() {
 }
 
 void Progress::start_point(std::string_view label) {
-  if (quiet_) return;
   std::string eta;
   if (done_ > 0) {
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();

@@ -13,8 +13,7 @@ namespace dpb {
 class Progress {
  public:
   // `total` points planned (after --resume skips). `tty`: rewrite one line (pass isatty(2)).
-  // `quiet`: print nothing but failures.
-  Progress(std::ostream& out, std::size_t total, bool tty, bool quiet = false);
+  Progress(std::ostream& out, std::size_t total, bool tty);
   ~Progress();  // ends a pending in-place line with a newline
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
@@ -28,7 +27,7 @@ class Progress {
  private:
   std::ostream& out_;
   std::size_t total_, done_ = 0;
-  bool tty_, quiet_;
+  bool tty_;
   bool line_pending_ = false;
   std::chrono::steady_clock::time_point started_;
 };

@@ -62,7 +62,7 @@ SweepOutcome run_sweep(const std::vector<SweepPoint>& points, const SweepOptions
   }
   const auto rounds = static_cast<std::size_t>(options.repeats);
   std::optional<Progress> progress;
-  if (options.progress) progress.emplace(*options.progress, todo.size() * rounds, options.progress_tty, options.quiet);
+  if (options.progress) progress.emplace(*options.progress, todo.size() * rounds, options.progress_tty);
   std::vector<std::vector<PointRecord>> measured(todo.size());
   std::vector<bool> settled(todo.size(), false);
   bool stopped = false;

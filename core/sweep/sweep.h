@@ -53,7 +53,6 @@ struct SweepOptions {
   ResultsFile* results = nullptr;  // null: nothing is written (no --out)
   std::ostream* progress = nullptr;  // null: no progress output
   bool progress_tty = false;
-  bool quiet = false;
   // Called with each finished record (after it is safely on disk), e.g. to print a table row.
   std::function<void(const PointRecord&)> on_record;
   // Stop after the first point that is not ok (e.g. a timed-out point whose backend was aborted

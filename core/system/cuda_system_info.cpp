@@ -1,4 +1,4 @@
-// Run-time CUDA and NCCL versions (CUDA builds only; system_info.cpp has the CPU-only fallback).
+// Run-time CUDA and NCCL versions (CUDA builds only; no_cuda_system_info.cpp stands in without CUDA).
 #include <cuda_runtime_api.h>
 #include <nccl.h>
 

@@ -1,6 +1,7 @@
 #include "system/peers.h"
 
 #include <algorithm>
+#include <map>
 
 #include "system/nvml.h"
 
@@ -20,6 +21,39 @@ std::vector<int> distinct_devices(const Backend& backend, const std::vector<int>
   return out;
 }
 
+// What the backend knows of each ordered pair of `devs`, row-major.
+std::vector<PeerInfo> backend_links(const Backend& backend, const std::vector<int>& devs) {
+  std::vector<PeerInfo> peers;
+  for (int src : devs) {
+    for (int dst : devs) {
+      if (src == dst) continue;
+      PeerLink a = backend.peer_link(src, dst);
+      peers.push_back({src, dst, a.access_supported, a.performance_rank, a.native_atomics, std::move(a.link)});
+    }
+  }
+  return peers;
+}
+
+bool links_left_open(const std::vector<PeerInfo>& peers) {
+  return std::any_of(peers.begin(), peers.end(), [](const PeerInfo& p) { return !p.link; });
+}
+
+// NVML's names for the links the backend left open.
+void fill_links(const Backend& backend, const Nvml& nvml, std::vector<PeerInfo>& peers) {
+  std::map<int, NvmlGpuId> ids;
+  auto id = [&](int d) -> const NvmlGpuId& {
+    auto it = ids.find(d);
+    if (it == ids.end()) {
+      const DeviceProperties p = backend.properties(d);
+      it = ids.emplace(d, NvmlGpuId{p.uuid, p.pci_bus_id}).first;
+    }
+    return it->second;
+  };
+  for (PeerInfo& p : peers) {
+    if (!p.link) p.link = nvml.link_between(id(p.src), id(p.dst));
+  }
+}
+
 template <class T>
 nlohmann::json opt(const std::optional<T>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
@@ -28,36 +62,8 @@ nlohmann::json opt(const std::optional<T>& v) {
 }  // namespace
 
 std::vector<PeerInfo> read_peers(Backend& backend, const std::vector<int>& devices, const Nvml* nvml) {
-  const std::vector<int> devs = distinct_devices(backend, devices);
-  std::vector<PeerInfo> peers;
-  std::vector<NvmlGpuId> ids;
-  if (backend.kind() == BackendKind::cuda && nvml) {
-    for (int d : devs) {
-      const DeviceProperties p = backend.properties(d);
-      ids.push_back({p.uuid, p.pci_bus_id});
-    }
-  }
-  for (std::size_t i = 0; i < devs.size(); ++i) {
-    for (std::size_t j = 0; j < devs.size(); ++j) {
-      if (i == j) continue;
-      PeerInfo info;
-      info.src = devs[i];
-      info.dst = devs[j];
-      if (backend.kind() == BackendKind::cpu) {
-        info.access_supported = backend.can_access_peer(info.src, info.dst);
-        info.link = "host memory (cpu-simulated)";
-      } else {
-#if DPBENCH_HAVE_CUDA
-        const CudaPeerAttributes a = cuda_peer_attributes(info.src, info.dst);
-        info.access_supported = a.access_supported.value_or(false);
-        info.performance_rank = a.performance_rank;
-        info.native_atomics = a.native_atomics;
-#endif
-        if (!ids.empty()) info.link = nvml->link_between(ids[i], ids[j]);
-      }
-      peers.push_back(std::move(info));
-    }
-  }
+  std::vector<PeerInfo> peers = backend_links(backend, distinct_devices(backend, devices));
+  if (nvml) fill_links(backend, *nvml, peers);
   return peers;
 }
 
@@ -75,9 +81,11 @@ nlohmann::json peers_to_json(const std::vector<PeerInfo>& peers) {
 }
 
 nlohmann::json describe_peers(Backend& backend, const std::vector<int>& devices) {
-  std::unique_ptr<Nvml> nvml;
-  if (backend.kind() == BackendKind::cuda) nvml = Nvml::load();
-  return peers_to_json(read_peers(backend, devices, nvml.get()));
+  std::vector<PeerInfo> peers = backend_links(backend, distinct_devices(backend, devices));
+  if (links_left_open(peers)) {
+    if (std::unique_ptr<Nvml> nvml = Nvml::load()) fill_links(backend, *nvml, peers);
+  }
+  return peers_to_json(peers);
 }
 
 }  // namespace dpb

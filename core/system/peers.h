@@ -1,7 +1,8 @@
 // The `peers` part of the system block (schema $defs/system.peers): for each ordered pair of
 // distinct devices, whether peer access is supported, CUDA's performance rank and native-atomics
 // attributes (cudaDeviceGetP2PAttribute), and the link type from NVML where NVML is present.
-// On the cpu backend the simulated devices share host memory; that is what is reported.
+// The backend says what it knows of each pair (Backend::peer_link; on the cpu backend the simulated
+// devices share host memory, and that is what is reported); NVML names the links it leaves open.
 #pragma once
 #include <optional>
 #include <string>
@@ -32,17 +33,7 @@ std::vector<PeerInfo> read_peers(Backend& backend, const std::vector<int>& devic
 nlohmann::json peers_to_json(const std::vector<PeerInfo>& peers);
 
 // The hook describe_system (core/system/system_info.cpp) calls: read_peers with NVML loaded for the
-// call when available, as schema JSON.
+// call when the backend leaves some link open and NVML is available, as schema JSON.
 nlohmann::json describe_peers(Backend& backend, const std::vector<int>& devices);
-
-#if DPBENCH_HAVE_CUDA
-// cudaDeviceGetP2PAttribute for a pair of distinct CUDA devices (core/system/cuda_peers.cpp).
-struct CudaPeerAttributes {
-  std::optional<bool> access_supported;
-  std::optional<int> performance_rank;
-  std::optional<bool> native_atomics;
-};
-CudaPeerAttributes cuda_peer_attributes(int src, int dst);
-#endif
 
 }  // namespace dpb

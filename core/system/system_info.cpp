@@ -56,8 +56,4 @@ nlohmann::json describe_system(Backend& backend, const std::vector<int>& devices
   return sys;
 }
 
-#if !DPBENCH_HAVE_CUDA
-RuntimeVersions read_runtime_versions() { return {}; }
-#endif
-
 }  // namespace dpb

@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "device/backend.h"
 #include "dpbench/version_info.h"
 
 namespace dpb {
@@ -10,12 +11,9 @@ BuildInfo build_info() {
   BuildInfo b;
   b.version = DPBENCH_VERSION_STRING;
   b.git_revision = DPBENCH_GIT_REVISION;
-  b.backends = {"cpu"};
-#if DPBENCH_HAVE_CUDA
-  b.backends.push_back("cuda");
-  b.cuda_build_version = DPBENCH_CUDA_BUILD_VERSION;
-  b.nccl_build_version = DPBENCH_NCCL_BUILD_VERSION;
-#endif
+  for (BackendKind kind : compiled_backends()) b.backends.emplace_back(backend_name(kind));
+  if (const std::string cuda = DPBENCH_CUDA_BUILD_VERSION; !cuda.empty()) b.cuda_build_version = cuda;
+  if (const std::string nccl = DPBENCH_NCCL_BUILD_VERSION; !nccl.empty()) b.nccl_build_version = nccl;
   return b;
 }
 

@@ -1,9 +1,8 @@
-// NVTX ranges (domain "dpbench", core/measure/nvtx.h) around a training phase on a set of streams.
-// NVTX ranges belong to a host thread. On the cpu backend the work runs on each stream's worker
-// thread, so the range is opened and closed by tasks enqueued on that stream: Nsight Systems then
-// shows "forward", "backward", "allreduce[b]" and "optimizer" on the threads that did the work. On
-// other backends (cuda) the range covers the host thread's enqueueing of the phase, as PyTorch's
-// NVTX ranges do.
+// A profiling range (NVTX, domain "dpbench") around a training phase on a set of streams. Each
+// stream opens its own range where its work runs on a host thread of its own (cpu: the worker, so
+// Nsight Systems shows "forward", "backward", "allreduce[b]" and "optimizer" on the threads that did
+// the work); for the others (cuda) one range covers the host thread's enqueueing of the phase, as
+// PyTorch's NVTX ranges do. Stream::open_range decides which.
 #pragma once
 #include <memory>
 #include <optional>
@@ -12,7 +11,7 @@
 #include <vector>
 
 #include "device/backend.h"
-#include "measure/nvtx.h"
+#include "device/nvtx.h"
 
 namespace dpb {
 
@@ -26,14 +25,8 @@ class PhaseRange {
   void end();
 
  private:
-  using Holder = std::shared_ptr<std::optional<NvtxRange>>;
-  struct OnStream {
-    Stream* stream;
-    Holder holder;
-  };
-  std::vector<OnStream> on_streams_;
+  std::vector<std::unique_ptr<StreamRange>> on_streams_;
   std::optional<NvtxRange> host_;
-  bool ended_ = false;
 };
 
 }  // namespace dpb

@@ -59,7 +59,7 @@ Replica::Replica(Backend& backend, int rank_, int device_, const TrainConfig& co
 
   compute = backend.make_stream(device);
   comm = backend.make_stream(device);
-  ops = make_model_ops(backend, *compute);
+  ops = backend.make_model_ops(*compute);
 
   // Gradient padding (and embedding rows a step does not look up) is never written by a kernel
   // and must be zero (it is all-reduced).

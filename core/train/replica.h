@@ -9,7 +9,7 @@
 
 #include "device/backend.h"
 #include "train/bucket.h"
-#include "train/model_ops.h"
+#include "device/model_ops.h"
 #include "train/train_config.h"
 
 namespace dpb {

@@ -115,7 +115,7 @@ def test_bundle_manifest_lists_what_the_gpu_run_needs(bundle):
     manifest = json.loads(bundle[prefix + "MANIFEST.json"])
     assert manifest["format"] == "dpbench-gpu-bundle"
     listed = {f["path"]: f for f in manifest["files"]}
-    for needed in ("bin/dpbench", "bin/dpbench_tests", "gpu-tests.txt", "gpu-filter.txt", "bundle.env"):
+    for needed in ("bin/dpbench", "bin/dpbench_gpu_tests", "gpu-tests.txt", "gpu-filter.txt", "bundle.env"):
         assert needed in listed, needed
         assert prefix + needed in bundle, needed
     for path, entry in listed.items():

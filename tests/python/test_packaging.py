@@ -36,7 +36,7 @@ def test_one_schema_file_and_everything_points_at_it() -> None:
     schemas = [p for p in _source_files() if p.name.endswith(".schema.json")]
     assert schemas == [SCHEMA]
     assert Path(str(packaged_schema())).resolve() == SCHEMA.resolve()
-    assert "scripts/dpbench_report/schema/dpbench-results.schema.json" in (REPO / "core" / "CMakeLists.txt").read_text()
+    assert "scripts/dpbench_report/schema/dpbench-results.schema.json" in (REPO / "bench" / "CMakeLists.txt").read_text()
     stale = [str(p.relative_to(REPO)) for p in _source_files()
              if p.suffix in (".txt", ".cpp", ".h", ".cu", ".cmake", ".sh", ".md", ".toml", ".json")
              and p.name != Path(__file__).name and "fixtures" not in p.parts

@@ -107,6 +107,29 @@ def test_p2p_file_validates(validator, tmp_path):
     assert validate_file(validator, out)["command"] == "p2p"
 
 
+def test_p2p_file_with_a_repeated_device_validates(validator, tmp_path):
+    require_flags("p2p", ["--out", "--backend", "--size", "--devices", "--repeats"])
+    out = tmp_path / "p2p.json"
+    run(["p2p", "--backend", "cpu", "--cpu-devices", "3", "--devices", "0,1,1", "--size", "64K", "--repeats", "2",
+         "--out", str(out)])
+    assert validate_file(validator, out)["command"] == "p2p"
+
+
+def test_the_schema_catches_a_broken_file(validator, tmp_path):
+    require_flags("p2p", ["--out", "--backend", "--size", "--repeats"])
+    out = tmp_path / "p2p.json"
+    run(["p2p", "--backend", "cpu", "--cpu-devices", "2", "--size", "4K", "--repeats", "1", "--out", str(out)])
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    broken = json.loads(json.dumps(doc))
+    broken["points"][0]["matrices"][0]["values"][0][1] = "fast"
+    del broken["points"][0]["status"]
+    assert len(list(validator.iter_errors(broken))) == 2
+    doc["points"][0]["status"] = "failed"  # a failed point must say why
+    assert len(list(validator.iter_errors(doc))) == 1
+    doc["points"][0]["reason"] = "link down"
+    assert not list(validator.iter_errors(doc))
+
+
 def test_train_file_validates(validator, tmp_path):
     require_flags("train", ["--out", "--backend", "--model", "--gpus", "--iters", "--warmup"])
     out = tmp_path / "train.json"

@@ -1,4 +1,4 @@
-#include "train/cuda_model_ops.h"
+#include "device/cuda_objects.h"
 
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
@@ -9,7 +9,7 @@
 #include "device/cuda_check.h"
 #include "device/cuda_handles.h"
 #include "device/error.h"
-#include "train/train_launch.h"
+#include "device/train_launch.h"
 
 #define DPB_CUBLAS_CHECK(call)                                                                       \
   do {                                                                                               \

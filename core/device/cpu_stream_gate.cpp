@@ -1,10 +1,10 @@
-#include "p2p/stream_gate.h"
-
+// The cpu stream gate: a task on the held stream's worker waiting on a condition.
 #include <condition_variable>
 #include <mutex>
 #include <stdexcept>
 
 #include "device/cpu_backend.h"
+#include "device/stream_gate.h"
 
 namespace dpb {
 namespace {
@@ -54,14 +54,8 @@ class CpuStreamGate final : public StreamGate {
 
 }  // namespace
 
-std::unique_ptr<StreamGate> make_stream_gate(Backend& backend, std::chrono::milliseconds timeout) {
-  if (timeout.count() <= 0) throw std::invalid_argument("stream gate: the timeout must be positive");
-  if (backend.kind() == BackendKind::cpu) return std::make_unique<CpuStreamGate>(timeout);
-#if DPBENCH_HAVE_CUDA
-  return make_cuda_stream_gate(timeout);
-#else
-  throw std::invalid_argument("stream gate: the cuda backend is not compiled in");
-#endif
+std::unique_ptr<StreamGate> CpuBackend::new_stream_gate(std::chrono::milliseconds timeout) {
+  return std::make_unique<CpuStreamGate>(timeout);
 }
 
 }  // namespace dpb

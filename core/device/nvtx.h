@@ -1,9 +1,10 @@
 // NVTX ranges in the "dpbench" domain, so Nsight Systems timelines show forward, backward, bucket
-// all-reduce and optimizer phases by name. In a CPU-only build the range compiles to nothing.
+// all-reduce and optimizer phases by name. In a build without CUDA (no NVTX) they do nothing.
 //
 //   { dpb::NvtxRange range("bucket_allreduce"); ... }   // pushed here, popped at scope exit
 //
 // Ranges are per host thread (NVTX push/pop semantics): open and close a range on the same thread.
+// Which thread that is for a stream's work is the backend's business (Stream::open_range).
 #pragma once
 #include <string>
 
@@ -11,15 +12,9 @@ namespace dpb {
 
 class NvtxRange {
  public:
-#if DPBENCH_HAVE_CUDA
   explicit NvtxRange(const char* name);
   explicit NvtxRange(const std::string& name) : NvtxRange(name.c_str()) {}
   ~NvtxRange();
-#else
-  explicit NvtxRange(const char*) {}
-  explicit NvtxRange(const std::string&) {}
-  ~NvtxRange() = default;
-#endif
   NvtxRange(const NvtxRange&) = delete;
   NvtxRange& operator=(const NvtxRange&) = delete;
 };

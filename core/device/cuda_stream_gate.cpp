@@ -7,7 +7,7 @@
 
 #include "device/cuda_check.h"
 #include "device/cuda_handles.h"
-#include "p2p/stream_gate.h"
+#include "device/cuda_objects.h"
 #include "stream_block_launch.h"
 
 namespace dpb {

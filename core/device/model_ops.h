@@ -1,4 +1,4 @@
-// The model's kernels on one rank's compute stream, per backend: GEMMs with low-precision inputs
+// The model's kernels on one rank's compute stream, made by the backend (Backend::make_model_ops): GEMMs with low-precision inputs
 // and fp32 accumulation, the layer epilogues, softmax cross-entropy, the overflow check and the
 // fused optimizer. Implementations: cpu (host work enqueued on a CpuStream, CBLAS sgemm with one
 // BLAS thread) and cuda (cuBLAS cublasGemmEx + kernels/train_*.cu). Both call the element math of
@@ -60,9 +60,5 @@ class ModelOps {
   virtual void check_nonfinite(DType type, const void* data, std::size_t count, float* flag) = 0;
   virtual void optimizer_step(const OptimizerArgs& args) = 0;
 };
-
-// Ops for `stream` (a compute stream of `backend`). Throws std::invalid_argument when the backend
-// has no model kernels (cuda in a build without CUDA).
-std::unique_ptr<ModelOps> make_model_ops(Backend& backend, Stream& stream);
 
 }  // namespace dpb

@@ -1,10 +1,6 @@
-#include "train/cpu_model_ops.h"
+#include "device/cpu_model_ops.h"
 
 #include <stdexcept>
-
-#if DPBENCH_HAVE_CUDA
-#include "train/cuda_model_ops.h"
-#endif
 
 namespace dpb {
 
@@ -41,12 +37,10 @@ void CpuModelOps::optimizer_step(const OptimizerArgs& args) {
   stream_->enqueue([args] { cpu::optimizer_step(args); });
 }
 
-std::unique_ptr<ModelOps> make_model_ops(Backend& backend, Stream& stream) {
-  if (auto* cpu_stream = dynamic_cast<CpuStream*>(&stream)) return std::make_unique<CpuModelOps>(*cpu_stream);
-#if DPBENCH_HAVE_CUDA
-  if (backend.kind() == BackendKind::cuda) return make_cuda_model_ops(stream);
-#endif
-  throw std::invalid_argument("no model kernels for the " + std::string(backend.name()) + " backend in this build");
+std::unique_ptr<ModelOps> CpuBackend::make_model_ops(Stream& compute) {
+  auto* stream = dynamic_cast<CpuStream*>(&compute);
+  if (!stream) throw std::invalid_argument("cpu backend: model kernels need a stream of the cpu backend");
+  return std::make_unique<CpuModelOps>(*stream);
 }
 
 }  // namespace dpb

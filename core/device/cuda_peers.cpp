@@ -1,6 +1,7 @@
+// What links two CUDA devices: cudaDeviceCanAccessPeer and cudaDeviceGetP2PAttribute.
 #include <cuda_runtime_api.h>
 
-#include "system/peers.h"
+#include "device/cuda_objects.h"
 
 namespace dpb {
 namespace {
@@ -17,13 +18,13 @@ std::optional<int> p2p_attribute(cudaDeviceP2PAttr attr, int src, int dst) {
 
 }  // namespace
 
-CudaPeerAttributes cuda_peer_attributes(int src, int dst) {
-  CudaPeerAttributes a;
+PeerLink cuda_peer_link(int src, int dst) {
+  PeerLink a;
   int can = 0;
   if (cudaDeviceCanAccessPeer(&can, src, dst) == cudaSuccess) {
     a.access_supported = can != 0;
   } else {
-    (void)cudaGetLastError();
+    (void)cudaGetLastError();  // unreadable: reported as not supported
   }
   a.performance_rank = p2p_attribute(cudaDevP2PAttrPerformanceRank, src, dst);
   if (auto atomics = p2p_attribute(cudaDevP2PAttrNativeAtomicSupported, src, dst)) a.native_atomics = *atomics != 0;

@@ -5,8 +5,8 @@
 #include <memory>
 
 #include "device/cpu_backend.h"
-#include "train/cpu_train_kernels.h"
-#include "train/model_ops.h"
+#include "device/cpu_train_kernels.h"
+#include "device/model_ops.h"
 
 namespace dpb {
 

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "train/model_ops.h"
+#include "device/model_ops.h"
 
 namespace dpb::cpu {
 

@@ -2,12 +2,12 @@
 // element math of kernels/train_math.h, the functions the cpu backend's loops call. The stream is
 // taken as CUstream_st* (what cudaStream_t is) so host code can include this without CUDA headers.
 // The current device must own the pointers and the stream. Launch errors throw dpb::DeviceError.
-// Only defined in CUDA builds (DPBENCH_HAVE_CUDA).
+// Only defined in CUDA builds (kernels/train_*.cu).
 #pragma once
 #include <cstddef>
 #include <cstdint>
 
-#include "train/model_ops.h"
+#include "device/model_ops.h"
 
 struct CUstream_st;
 

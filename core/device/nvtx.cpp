@@ -1,4 +1,4 @@
-#include "measure/nvtx.h"
+#include "device/nvtx.h"
 
 #if DPBENCH_HAVE_CUDA
 #include <nvtx3/nvToolsExt.h>
@@ -39,6 +39,8 @@ void nvtx_mark(const char* message) {
   nvtxDomainMarkEx(dpbench_domain(), &attr);
 }
 #else
+NvtxRange::NvtxRange(const char*) {}
+NvtxRange::~NvtxRange() = default;
 void nvtx_mark(const char*) {}
 #endif
 

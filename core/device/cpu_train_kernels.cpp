@@ -1,4 +1,4 @@
-#include "train/cpu_train_kernels.h"
+#include "device/cpu_train_kernels.h"
 #include "device/dtype_dispatch.h"
 
 #include <cblas.h>
