@@ -14,9 +14,11 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Hashable, Sequence, cast
 
+import numpy as np
+
 from . import regression_stats as rs
 from .comparable import check_overlap, check_sides, system_warnings
-from .interference import set_aside
+from .interference import burst_limit, is_burst, set_aside
 from .load import ResultsFile
 from .repeats import PRIMARY_STATISTIC, Repeat, Side, SidePoint, build_side
 from .verdict_text import reason_for
@@ -261,7 +263,7 @@ def compare_sides(baseline: Side, contender: Side, settings: rs.Settings = rs.Se
         judged.append((out, kept, b, c))
     inputs = [j[1] for j in judged]
     priors = rs.fit_priors(inputs, settings)
-    overall_inputs = _overall_inputs(judged)
+    overall_inputs = _overall_inputs(judged, settings.burst_pct)
     # alpha is shared: half across the points, half across the overall rows. Within the points, weighted
     # Bonferroni: point i has level alpha/2 * w_i / sum(w), a noisy point a smaller share (regression_stats).
     share = 2.0 if overall_inputs else 1.0
@@ -295,20 +297,32 @@ def _noise_summary(priors: rs.Priors, judged: Sequence[Comparison]) -> dict[str,
             "set_aside": sum(c.set_aside_baseline + c.set_aside_contender for c in judged)}
 
 
-def _overall_inputs(judged: Sequence[tuple[Comparison, rs.PointInput, SidePoint, SidePoint]]
+def _overall_inputs(judged: Sequence[tuple[Comparison, rs.PointInput, SidePoint, SidePoint]], burst_pct: float
                     ) -> dict[str, tuple[rs.PointInput, list[Comparison]]]:
-    """Per kind: the geometric mean over the compared points, one value per repeat seen for all of them."""
+    """Per kind: the sweep's level in each run, the geometric mean over the compared points.
+
+    A point's repeats set aside as bursts are left out of their run's mean; to keep runs that miss
+    different points comparable, each point enters as its log deviation from its baseline centre (the
+    mean of its kept baseline repeats), and the mean of the centres is added back. A run counts when at
+    least half of the points are in it.
+    """
     out: dict[str, tuple[rs.PointInput, list[Comparison]]] = {}
-    kinds = sorted({j[0].kind for j in judged})
-    for kind in kinds:
+    for kind in sorted({j[0].kind for j in judged}):
         rows = [j for j in judged if j[0].kind == kind]
-        sides = []
-        for index in (2, 3):
-            per_repeat: dict[tuple[str, int], list[float]] = {}
-            for row in rows:
-                for r in cast(SidePoint, row[index]).repeats:
-                    per_repeat.setdefault((r.file, r.round), []).append(math.log(r.median))
-            sides.append([math.exp(sum(v) / len(v)) for v in per_repeat.values() if len(v) == len(rows)])
+        runs: tuple[dict[tuple[str, int], list[float]], dict[tuple[str, int], list[float]]] = ({}, {})
+        centres = []
+        for comp, kept, b, c in rows:
+            limit = burst_limit([r.median for r in b.repeats], [r.median for r in c.repeats], burst_pct,
+                                comp.lower_is_better)
+            centre = float(np.mean(np.log(kept.baseline)))
+            centres.append(centre)
+            for side, sp in zip(runs, (b, c)):
+                for r in sp.repeats:
+                    if not is_burst(r.median, limit, comp.lower_is_better):
+                        side.setdefault((r.file, r.round), []).append(math.log(r.median) - centre)
+        level = float(np.mean(centres)) if centres else 0.0
+        sides = [[math.exp(level + sum(v) / len(v)) for v in side.values() if 2 * len(v) >= len(rows)]
+                 for side in runs]
         # With one repeat per side the sweep's run-to-run noise is not seen at all: no overall verdict.
         if len(rows) >= 2 and sides[0] and sides[1] and len(sides[0]) + len(sides[1]) > 2:
             out[kind] = (rs.PointInput(sides[0], sides[1]), [j[0] for j in rows])
@@ -319,7 +333,7 @@ def _overall(kind: str, point: rs.PointInput, comps: list[Comparison], settings:
              n_tests: float) -> Comparison:
     stat, lower_is_better = PRIMARY_STATISTIC[kind]
     out = Comparison(id=f"{OVERALL_ID}/{kind}", kind=kind, matched_by=OVERALL_ID, axes={}, verdict=INCONCLUSIVE,
-                     statistic=f"geomean {stat} over {len(comps)} points", unit=comps[0].unit,
+                     statistic=f"geomean {stat} over {len(comps)} points, bursts set aside", unit=comps[0].unit,
                      lower_is_better=lower_is_better,
                      baseline_center=_geomean([Repeat("", 0, m, None) for m in point.baseline]),
                      contender_center=_geomean([Repeat("", 0, m, None) for m in point.contender]),

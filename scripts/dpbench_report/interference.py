@@ -52,18 +52,28 @@ class Kept:
         return len(self.aside_baseline) + len(self.aside_contender)
 
 
+def burst_limit(baseline: Sequence[float], contender: Sequence[float], burst_pct: float,
+                lower_is_better: bool = True) -> float | None:
+    """The signed log value above which a repeat is set aside (sign * log x > limit), or None: keep all.
+
+    For a statistic where higher is better (a rate), interference lowers it: sign is -1 and the rule mirrors.
+    """
+    if burst_pct <= 0 or min(len(baseline), len(contender)) < MIN_REPEATS:
+        return None
+    sign = 1.0 if lower_is_better else -1.0
+    medians = [float(np.median(sign * np.log(np.asarray(side, dtype=float)))) for side in (baseline, contender)]
+    return max(medians) + math.log1p(burst_pct / 100.0)
+
+
+def is_burst(value: float, limit: float | None, lower_is_better: bool = True) -> bool:
+    return limit is not None and (1.0 if lower_is_better else -1.0) * math.log(value) > limit
+
+
 def set_aside(baseline: Sequence[float], contender: Sequence[float], burst_pct: float,
               lower_is_better: bool = True) -> Kept:
-    """Split each side's repeats into kept and set aside (see the module docstring).
-
-    For a statistic where higher is better (a rate), interference lowers it: the rule mirrors.
-    """
-    b, c = list(baseline), list(contender)
-    if burst_pct <= 0 or min(len(b), len(c)) < MIN_REPEATS:
-        return Kept(b, c, [], [])
-    sign = 1.0 if lower_is_better else -1.0
-    lb = sign * np.log(np.asarray(b, dtype=float))
-    lc = sign * np.log(np.asarray(c, dtype=float))
-    limit = max(float(np.median(lb)), float(np.median(lc))) + math.log1p(burst_pct / 100.0)
-    return Kept([x for x, y in zip(b, lb) if y <= limit], [x for x, y in zip(c, lc) if y <= limit],
-                [x for x, y in zip(b, lb) if y > limit], [x for x, y in zip(c, lc) if y > limit])
+    """Split each side's repeats into kept and set aside (see the module docstring)."""
+    limit = burst_limit(baseline, contender, burst_pct, lower_is_better)
+    b = [x for x in baseline if not is_burst(x, limit, lower_is_better)]
+    c = [x for x in contender if not is_burst(x, limit, lower_is_better)]
+    return Kept(b, c, [x for x in baseline if is_burst(x, limit, lower_is_better)],
+                [x for x in contender if is_burst(x, limit, lower_is_better)])
