@@ -5,8 +5,9 @@
 For each trial t (OUT_DIR/aa-t and OUT_DIR/chunk-t):
   A/A            aa-t baseline repeats vs contender repeats: must give no regression (exit 0).
   A/A single     the first baseline file vs the first contender file (two runs, one repeat each): no regression.
-  A/A relabelled the other interleaved A/A comparisons of aa-t: in each round either run may be called the
-                 baseline (2^(rounds-1) - 1 more per trial, not independent of each other): no regression.
+  A/A relabelled other interleaved A/A comparisons of aa-t: in each round either run may be called the
+                 baseline (up to 2^(rounds-1) - 1 more per trial, --relabelled of them, not independent of
+                 each other): no regression.
   chunk          chunk-t (contender with 16x smaller --chunk-bytes): must be caught (exit 1).
   planted x1.3   aa-t with one point's samples x1.3 in every contender file: that point must be a regression.
   planted x1.1   the same with x1.1 (a 10% slowdown, threshold 5%): regression or inconclusive, never unchanged.
@@ -104,14 +105,16 @@ def noise_structure(base: list[Path], cont: list[Path]) -> dict[str, float]:
             "bursts_set_aside": p(np.asarray(kept_sd))}
 
 
-def relabelled(base: list[Path], cont: list[Path]) -> list[tuple[list[Path], list[Path]]]:
-    """Every other assignment of each round's two runs to the sides (round 1 fixed: the mirror is the same)."""
+def relabelled(base: list[Path], cont: list[Path], most: int) -> list[tuple[list[Path], list[Path]]]:
+    """Other assignments of each round's two runs to the sides (round 1 fixed: the mirror is the same);
+    at most `most` of them, spread evenly over all 2^(rounds-1) - 1."""
     out = []
     for flips in itertools.product((False, True), repeat=len(base) - 1):
         if any(flips):
             pairs = [(b, c) if not f else (c, b) for b, c, f in zip(base, cont, (False, *flips))]
             out.append(([x for x, _ in pairs], [y for _, y in pairs]))
-    return out
+    step = max(1, math.ceil(len(out) / most)) if most > 0 else len(out) + 1
+    return out[::step][:most] if most > 0 else []
 
 
 def scale_stats(stats: dict[str, Any], factor: float) -> None:
@@ -189,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="directory written by run-trials.sh")
     parser.add_argument("--json", type=Path, help="also write the counts and per-trial verdicts here")
+    parser.add_argument("--relabelled", type=int, default=7, metavar="N",
+                        help="relabelled A/A comparisons per trial (default %(default)s; 0: none)")
     args = parser.parse_args(argv)
     kinds = ["A/A", "A/A single", "A/A relabelled", "chunk", "planted x1.3", "planted x1.1"]
     kinds += [f"{k} @{s:g}% noise" for s in CONTROLLED_NOISE_PCT for k in ("A/A", "planted x1.3", "planted x1.1")]
@@ -213,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
                     "repeat: " + ", ".join(f"{k} ±{v:g}%" for k, v in structure.items()))
             record("A/A", not r.regressions, {"trial": d.name, "summary": n, "noise": r.noise_prior,
                                               "noise_structure": structure, "what": what})
-            for rb, rc in relabelled(base, cont):
+            for rb, rc in relabelled(base, cont, args.relabelled):
                 rr = compare_paths(rb, rc)
                 record("A/A relabelled", not rr.regressions, {"trial": d.name, "summary": rr.counts(),
                                                               "what": f"{len(rr.regressions)} failing CI, "

@@ -373,3 +373,19 @@ def test_html_page_has_every_verdict_with_its_reason(tmp_path: Path) -> None:
     assert text.startswith("<!DOCTYPE html>") and "FAIL: 1 failing CI" in text
     for c in result["comparisons"] + result["overall"]:
         assert c["reason"] and html_mod.escape(c["reason"]) in text
+
+
+def test_overall_row_leaves_bursts_out_of_each_run(tmp_path: Path) -> None:
+    from repeat_docs import write_repeats
+    ids = comparable_ids(fixture_doc("allreduce_cpu"))
+    # a broad 12% slowdown, and one run per side where a third of the points were hit by interference
+    burst_b = {0: {p: 3.0 for p in ids[::3]}}
+    burst_c = {2: {p: 4.0 for p in ids[1::3]}}
+    base = write_repeats(tmp_path, "a", _repeats("allreduce_cpu", range(1, 5), bursts=burst_b))
+    cont = write_repeats(tmp_path, "b", _repeats("allreduce_cpu", range(11, 15),
+                                                 factors={p: 1.12 for p in ids}, bursts=burst_c))
+    code, _, result = run_compare(tmp_path, base, cont)
+    row = result["overall"][0]
+    assert "bursts set aside" in row["statistic"]
+    assert row["change_pct"] == pytest.approx(12.0, abs=2.0)  # the bursts do not move the sweep's level
+    assert row["verdict"] == REGRESSION and code == 1
