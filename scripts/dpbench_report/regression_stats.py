@@ -32,8 +32,9 @@ stays at most alpha (Bourgon et al. 2010 on filtering by a statistic independent
 
 Why pairing by round is not used: in interleaved A/B the two runs of a round are seconds apart, so a
 slow drift is shared, but on the loaded runner the noise is bursts shorter than one run: paired
-log-ratios per round had a larger spread than unpaired repeats (trials in scripts/trials/README.md),
-and dividing each run by its geometric mean over all points removed almost nothing. The ABBA order
+log-ratios per round were about as noisy as unpaired repeats (±47% vs ±50% per repeat, trials in
+scripts/trials/README.md), and dividing each run by its geometric mean over all points removed almost
+nothing (±46%); setting bursts aside left ±12%. The ABBA order
 already balances a drift between the sides; the analysis compares the sides' repeats unpaired.
 
 Why fewer than three (kept) repeats per side is never a regression (MIN_REPEATS_FOR_VERDICT): single-run
@@ -47,7 +48,8 @@ of repeats per side that would likely settle it: noise is reported, never hidden
 
 Known limit: a point whose time is bimodal (each run lands in a fast or a slow mode) can, by chance,
 land slow in every baseline run and fast in every contender run; a handful of numbers cannot tell that
-from a change. Interleaving makes it rare; more rounds make it rarer.
+from a change. For one such point that takes about 2^-(2n-1) with n rounds: 1 in 128 with 4, 1 in 2048
+with 6 (the trials' relabelled A/A comparisons met it 3 times in 70 with 4 rounds, 2 in 110 with 6).
 """
 
 from __future__ import annotations
