@@ -97,7 +97,8 @@ def add_ab_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, help="rounds; each runs both binaries once "
                    "(default %(default)s)")
     p.add_argument("--out-dir", type=Path, required=True, metavar="DIR",
-                   help="where the results files (base-rN.json, cont-rN.json), logs and the comparison go")
+                   help="where the results files (base-rN.json, cont-rN.json), logs and the comparison "
+                        "(compare.md, compare.json, compare.html) go")
     p.add_argument("--timeout", type=float, metavar="S", help="limit for each dpbench run in seconds")
     p.add_argument("--no-compare", action="store_true", help="only run the rounds")
     p.add_argument("dpbench_args", nargs=argparse.REMAINDER, metavar="-- DPBENCH_ARGS",
@@ -118,4 +119,5 @@ def run_ab(args: argparse.Namespace) -> int:
         return EXIT_OK
     args.markdown = args.markdown or args.out_dir / "compare.md"
     args.json = args.json or args.out_dir / "compare.json"
+    args.html = args.html or args.out_dir / "compare.html"
     return judge_and_report([str(p) for p in base_files], [str(p) for p in cont_files], args)

@@ -14,8 +14,11 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Hashable, Sequence, cast
 
+import numpy as np
+
 from . import regression_stats as rs
 from .comparable import check_overlap, check_sides, system_warnings
+from .interference import burst_limit, is_burst, set_aside
 from .load import ResultsFile
 from .repeats import PRIMARY_STATISTIC, Repeat, Side, SidePoint, build_side
 from .verdict_text import reason_for
@@ -71,6 +74,9 @@ class Comparison:
     repeats_baseline: int = 0
     repeats_contender: int = 0
     repeats_needed: int | None = None
+    set_aside_baseline: int = 0
+    set_aside_contender: int = 0
+    noise_class: str | None = None
     baseline_status: str = "ok"
     contender_status: str = "ok"
     notes: list[str] = field(default_factory=list)
@@ -89,6 +95,7 @@ class CompareResult:
     alpha: float
     noise_floor_pct: float
     single_run_noise_pct: float
+    burst_pct: float
     confidence_per_point: float
     noise_prior: dict[str, Any]
     comparisons: list[Comparison]
@@ -198,7 +205,16 @@ def _status_only(b: SidePoint, c: SidePoint, matched_by: str) -> Comparison | No
     return out
 
 
-def _judged(out: Comparison, point: rs.PointInput, prior: rs.Prior, n_tests: int, settings: rs.Settings) -> Comparison:
+def _kept(out: Comparison, baseline: Sequence[float], contender: Sequence[float], settings: rs.Settings
+          ) -> rs.PointInput:
+    """The repeats judged: interference bursts set aside (interference.py), counted on the comparison."""
+    kept = set_aside(baseline, contender, settings.burst_pct, out.lower_is_better)
+    out.set_aside_baseline, out.set_aside_contender = len(kept.aside_baseline), len(kept.aside_contender)
+    return rs.PointInput(kept.baseline, kept.contender)
+
+
+def _judged(out: Comparison, point: rs.PointInput, prior: rs.Prior, n_tests: float, settings: rs.Settings
+            ) -> Comparison:
     e = rs.estimate(point, prior, n_tests, settings)
     out.change_pct = e.change_pct
     out.ci_low_pct, out.ci_high_pct = e.ci_pct
@@ -210,6 +226,8 @@ def _judged(out: Comparison, point: rs.PointInput, prior: rs.Prior, n_tests: int
         out.repeats_needed = max(rs.repeats_needed(e, settings, n_tests, prior.df) or rs.MIN_REPEATS_FOR_VERDICT,
                                  rs.MIN_REPEATS_FOR_VERDICT)
         runs = "one run" if fewest == 1 else f"{fewest} runs"
+        if out.set_aside_baseline or out.set_aside_contender:
+            runs += " left after setting bursts aside"
         out.reason = (f"{reason_for(out, settings).split(' straddles')[0]} is beyond ±{settings.threshold_pct:g}%, "
                       f"but {runs} per side cannot tell a change from a burst of interference; "
                       f"about {out.repeats_needed} repeats per side would settle it")
@@ -241,43 +259,70 @@ def compare_sides(baseline: Side, contender: Side, settings: rs.Settings = rs.Se
                          repeats_contender=len(c.repeats), metrics=_metrics(b, c),
                          contender_id=c.id if c.id != b.id else None)
         comparisons.append(out)
-        judged.append((out, rs.PointInput([r.median for r in b.repeats], [r.median for r in c.repeats]), b, c))
+        kept = _kept(out, [r.median for r in b.repeats], [r.median for r in c.repeats], settings)
+        judged.append((out, kept, b, c))
     inputs = [j[1] for j in judged]
-    prior = rs.fit_prior(inputs, settings)
-    overall_inputs = _overall_inputs(judged)
-    # alpha is shared: half across the points, half across the overall rows (Bonferroni within each half)
-    point_settings = rs.Settings(settings.threshold_pct, settings.alpha / (2 if overall_inputs else 1),
-                                 settings.noise_floor_pct, settings.single_run_noise_pct)
-    for out, point, _, _ in judged:
-        _judged(out, point, prior, len(judged), point_settings)
-    overall = [_overall(kind, point, comps, settings, len(overall_inputs))
+    priors = rs.fit_priors(inputs, settings)
+    overall_inputs = _overall_inputs(judged, settings.burst_pct)
+    # alpha is shared: half across the points, half across the overall rows. Within the points, weighted
+    # Bonferroni: point i has level alpha/2 * w_i / sum(w), a noisy point a smaller share (regression_stats).
+    share = 2.0 if overall_inputs else 1.0
+    weights = [rs.weight(p, priors) for p in inputs]
+    total = sum(weights)
+    for (out, point, _, _), w in zip(judged, weights):
+        out.noise_class = "noisy" if w < 1.0 else "quiet"
+        _judged(out, point, priors.of(point), share * total / w, settings)
+    overall = [_overall(kind, point, comps, settings, 2.0 * len(overall_inputs))
                for kind, (point, comps) in overall_inputs.items()]
     first_b, first_c = baseline.files[0], contender.files[0]
     return CompareResult(
         baseline=baseline.names, contender=contender.names, baseline_machine=first_b.machine,
         contender_machine=first_c.machine, command=first_b.command, threshold_pct=settings.threshold_pct,
         alpha=settings.alpha, noise_floor_pct=settings.noise_floor_pct,
-        single_run_noise_pct=settings.single_run_noise_pct,
-        confidence_per_point=1.0 - point_settings.alpha / max(len(judged), 1),
-        noise_prior={"sd_pct": rs.pct(math.sqrt(prior.variance)), "df": prior.df, "source": prior.source},
+        single_run_noise_pct=settings.single_run_noise_pct, burst_pct=settings.burst_pct,
+        confidence_per_point=1.0 - settings.alpha / max(share * total, 1.0),
+        noise_prior=_noise_summary(priors, [c for c, _, _, _ in judged]),
         comparisons=comparisons, overall=overall, only_in_baseline=[_ref(p) for p in only_b],
         only_in_contender=[_ref(p) for p in only_c], warnings=system_warnings(baseline, contender))
 
 
-def _overall_inputs(judged: Sequence[tuple[Comparison, rs.PointInput, SidePoint, SidePoint]]
+def _noise_summary(priors: rs.Priors, judged: Sequence[Comparison]) -> dict[str, Any]:
+    """The typical noise per repeat, overall and per class, as the JSON and the markdown report it."""
+    def sd(p: rs.Prior) -> float:
+        return rs.pct(math.sqrt(p.variance))
+    return {"sd_pct": sd(priors.all), "df": priors.all.df, "source": priors.all.source,
+            "quiet_sd_pct": sd(priors.quiet), "noisy_sd_pct": sd(priors.noisy),
+            "quiet_points": len([c for c in judged if c.noise_class == "quiet"]),
+            "noisy_points": len([c for c in judged if c.noise_class == "noisy"]),
+            "set_aside": sum(c.set_aside_baseline + c.set_aside_contender for c in judged)}
+
+
+def _overall_inputs(judged: Sequence[tuple[Comparison, rs.PointInput, SidePoint, SidePoint]], burst_pct: float
                     ) -> dict[str, tuple[rs.PointInput, list[Comparison]]]:
-    """Per kind: the geometric mean over the compared points, one value per repeat seen for all of them."""
+    """Per kind: the sweep's level in each run, the geometric mean over the compared points.
+
+    A point's repeats set aside as bursts are left out of their run's mean; to keep runs that miss
+    different points comparable, each point enters as its log deviation from its baseline centre (the
+    mean of its kept baseline repeats), and the mean of the centres is added back. A run counts when at
+    least half of the points are in it.
+    """
     out: dict[str, tuple[rs.PointInput, list[Comparison]]] = {}
-    kinds = sorted({j[0].kind for j in judged})
-    for kind in kinds:
+    for kind in sorted({j[0].kind for j in judged}):
         rows = [j for j in judged if j[0].kind == kind]
-        sides = []
-        for index in (2, 3):
-            per_repeat: dict[tuple[str, int], list[float]] = {}
-            for row in rows:
-                for r in cast(SidePoint, row[index]).repeats:
-                    per_repeat.setdefault((r.file, r.round), []).append(math.log(r.median))
-            sides.append([math.exp(sum(v) / len(v)) for v in per_repeat.values() if len(v) == len(rows)])
+        runs: tuple[dict[tuple[str, int], list[float]], dict[tuple[str, int], list[float]]] = ({}, {})
+        centres = []
+        for comp, kept, b, c in rows:
+            limit = burst_limit([r.median for r in b.repeats], [r.median for r in c.repeats], burst_pct,
+                                comp.lower_is_better)
+            centre = float(np.mean(np.log(kept.baseline)))
+            centres.append(centre)
+            for side, sp in zip(runs, (b, c)):
+                for r in sp.repeats:
+                    if not is_burst(r.median, limit, comp.lower_is_better):
+                        side.setdefault((r.file, r.round), []).append(math.log(r.median) - centre)
+        level = float(np.mean(centres)) if centres else 0.0
+        sides = [[math.exp(level + sum(v) / len(v)) for v in side.values() if 2 * len(v) >= len(rows)]
+                 for side in runs]
         # With one repeat per side the sweep's run-to-run noise is not seen at all: no overall verdict.
         if len(rows) >= 2 and sides[0] and sides[1] and len(sides[0]) + len(sides[1]) > 2:
             out[kind] = (rs.PointInput(sides[0], sides[1]), [j[0] for j in rows])
@@ -285,30 +330,30 @@ def _overall_inputs(judged: Sequence[tuple[Comparison, rs.PointInput, SidePoint,
 
 
 def _overall(kind: str, point: rs.PointInput, comps: list[Comparison], settings: rs.Settings,
-             n_rows: int) -> Comparison:
+             n_tests: float) -> Comparison:
     stat, lower_is_better = PRIMARY_STATISTIC[kind]
     out = Comparison(id=f"{OVERALL_ID}/{kind}", kind=kind, matched_by=OVERALL_ID, axes={}, verdict=INCONCLUSIVE,
-                     statistic=f"geomean {stat} over {len(comps)} points", unit=comps[0].unit,
+                     statistic=f"geomean {stat} over {len(comps)} points, bursts set aside", unit=comps[0].unit,
                      lower_is_better=lower_is_better,
                      baseline_center=_geomean([Repeat("", 0, m, None) for m in point.baseline]),
                      contender_center=_geomean([Repeat("", 0, m, None) for m in point.contender]),
                      repeats_baseline=len(point.baseline), repeats_contender=len(point.contender))
-    row_settings = rs.Settings(settings.threshold_pct, settings.alpha / 2, settings.noise_floor_pct,
-                               settings.single_run_noise_pct)
     # Its own repeats only (there are at least three in all): the point-level prior describes points, not
-    # sweep averages.
+    # sweep averages. A run whose whole sweep was slowed by interference is set aside like a point's burst.
     prior = rs.Prior(0.0, 0.0, "repeats of the sweep")
-    return _judged(out, point, prior, n_rows, row_settings)
+    return _judged(out, _kept(out, point.baseline, point.contender, settings), prior, n_tests, settings)
 
 
 def compare_files(baseline: ResultsFile | Sequence[ResultsFile], contender: ResultsFile | Sequence[ResultsFile],
                   threshold_pct: float = DEFAULT_THRESHOLD_PCT, alpha: float = DEFAULT_ALPHA,
                   noise_floor_pct: float = rs.DEFAULT_NOISE_FLOOR_PCT,
-                  single_run_noise_pct: float = rs.DEFAULT_SINGLE_RUN_NOISE_PCT) -> CompareResult:
+                  single_run_noise_pct: float = rs.DEFAULT_SINGLE_RUN_NOISE_PCT,
+                  burst_pct: float = rs.DEFAULT_BURST_PCT) -> CompareResult:
     """Compare a baseline and a contender, each one results file or a list of repeats."""
     sides = [build_side(label, [f] if isinstance(f, ResultsFile) else list(f))
              for label, f in (("baseline", baseline), ("contender", contender))]
-    return compare_sides(sides[0], sides[1], rs.Settings(threshold_pct, alpha, noise_floor_pct, single_run_noise_pct))
+    return compare_sides(sides[0], sides[1], rs.Settings(threshold_pct, alpha, noise_floor_pct, single_run_noise_pct,
+                                                         burst_pct))
 
 
 def dump_json(result: CompareResult) -> str:

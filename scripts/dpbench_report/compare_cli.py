@@ -46,7 +46,11 @@ def add_judgement_args(p: argparse.ArgumentParser) -> None:
                    help="least run-to-run noise (percent per repeat) ever assumed (default %(default)s)")
     p.add_argument("--single-run-noise", type=float, default=rs.DEFAULT_SINGLE_RUN_NOISE_PCT, metavar="PCT",
                    help="run-to-run noise assumed where no point has two repeats on a side (default %(default)s)")
+    p.add_argument("--burst", type=float, default=rs.DEFAULT_BURST_PCT, metavar="PCT",
+                   help="set aside a repeat more than PCT slower than the typical repeat of both sides, as "
+                        "interference (with 3+ repeats per side; 0 keeps every repeat; default %(default)s)")
     p.add_argument("--markdown", type=Path, metavar="FILE", help="also write the markdown here")
+    p.add_argument("--html", type=Path, metavar="FILE", help="also write a standalone HTML page here")
     p.add_argument("--json", "--out", dest="json", type=Path, metavar="FILE",
                    help="write the full comparison as JSON here")
     p.add_argument("--no-print", action="store_true", help="do not print the markdown to stdout")
@@ -61,7 +65,7 @@ def add_compare_args(p: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> rs.Settings:
-    return rs.Settings(args.threshold, args.alpha, args.noise_floor, args.single_run_noise)
+    return rs.Settings(args.threshold, args.alpha, args.noise_floor, args.single_run_noise, args.burst)
 
 
 def sides_from(args: argparse.Namespace) -> tuple[list[str], list[str]]:
@@ -85,10 +89,13 @@ def judge_and_report(baseline: list[str], contender: list[str], args: argparse.N
     settings.check()
     base_files, cont_files = load_many(baseline), load_many(contender)
     result = compare_files(base_files, cont_files, settings.threshold_pct, settings.alpha,
-                           settings.noise_floor_pct, settings.single_run_noise_pct)
+                           settings.noise_floor_pct, settings.single_run_noise_pct, settings.burst_pct)
     markdown = to_markdown(result)
     if args.markdown:
         write_text(args.markdown, markdown, "--markdown")
+    if args.html:
+        from .compare_html import to_html
+        write_text(args.html, to_html(result), "--html")
     if args.json:
         write_text(args.json, dump_json(result), "--json")
     if not args.no_print:

@@ -79,14 +79,26 @@ def _sides(result: CompareResult) -> str:
             f"Contender: {names(result.contender)} ({md(result.contender_machine)})")
 
 
-def _method(result: CompareResult) -> str:
+def method_text(result: CompareResult) -> str:
+    """How the verdicts were reached, in two or three plain sentences (markdown and HTML share it)."""
     prior = result.noise_prior
-    return (f"Each point's change is judged on repeat medians (one per file per in-file repeat) with a "
-            f"{result.confidence_per_point * 100:.2f}% interval per point (all points together: "
-            f"{(1 - result.alpha) * 100:g}%). A regression's whole interval lies beyond {result.threshold_pct:g}%; "
-            f"unchanged lies within ±{result.threshold_pct:g}%; anything else is inconclusive. "
-            f"Typical run-to-run noise here: ±{prior['sd_pct']:.1f}% per repeat ({md(prior['source'])}); "
-            f"noise floor {result.noise_floor_pct:g}%.")
+    text = (f"Each point's change is judged on repeat medians (one per file per in-file repeat) with an interval "
+            f"of {result.confidence_per_point * 100:.2f}% or more per quiet point (all points and overall rows "
+            f"together: {(1 - result.alpha) * 100:g}%). A regression's whole interval lies beyond "
+            f"{result.threshold_pct:g}%; unchanged lies within ±{result.threshold_pct:g}%; anything else is "
+            f"inconclusive. Typical run-to-run noise here: ±{prior['sd_pct']:.1f}% per repeat ({prior['source']})")
+    if prior.get("noisy_points"):
+        text += (f"; {prior['quiet_points']} quiet points ±{prior['quiet_sd_pct']:.1f}%, {prior['noisy_points']} "
+                 f"noisy points ±{prior['noisy_sd_pct']:.1f}% (each class pools its own noise)")
+    text += f"; noise floor {result.noise_floor_pct:g}%."
+    if prior.get("set_aside"):
+        text += (f" {prior['set_aside']} repeats were set aside as interference bursts (over "
+                 f"{result.burst_pct:g}% slower than the typical repeat of both sides).")
+    return text
+
+
+def _method(result: CompareResult) -> str:
+    return md(method_text(result))
 
 
 def to_markdown(result: CompareResult) -> str:

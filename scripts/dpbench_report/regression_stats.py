@@ -4,37 +4,52 @@ Why repeat medians and not per-iteration samples: on a shared machine the median
 more from run to run (other jobs, frequency, placement) than its iterations scatter around it, so a test
 that treats iterations as independent (Mann-Whitney U on samples) calls most of an A/A comparison
 significant. The unit of replication is therefore the repeat: one median per results file per in-file
-repeat. Each repeat median already carries its within-run sampling noise, so a test on repeat medians is
-the hierarchical answer without resampling samples inside repeats.
+repeat. Each repeat median already carries its within-run sampling noise.
 
-Why a moderated t interval on log medians rather than a bootstrap: CI jobs run 1-5 repeats per side. A
-bootstrap over 3 repeats has 10 distinct resamples and understates the spread; a t interval on the log
-ratio with the variance of each point *moderated* toward the variance typical of all points of the same
-comparison (empirical Bayes, Smyth 2004, the "limma" method) borrows strength across the dozens of points
-of a sweep while still letting a noisy point be noisy. Logs make the change relative (percent) and the
-noise multiplicative, as timing noise is.
+Why interference bursts are set aside first (interference.py): interference only adds time, and on a
+loaded runner a few repeats of a point are 1.3x-5x slower while the rest agree within a few percent.
+Such a repeat is not noise to average over; kept in, it makes every point look ±30-50% noisy.
 
-Why intervals are simultaneous (Bonferroni over the points compared): a CI gate makes one decision per
-run, not one per point. With 40 points at 95% each, some point of an A/A comparison would fail most days.
-`alpha` is the chance of any false verdict among all points; each point's interval has confidence
-1 - alpha / N.
+Why a moderated t interval on log medians rather than a bootstrap: CI jobs run 3-6 repeats per side. A
+bootstrap over 4 repeats has few distinct resamples and understates the spread; a t interval on the log
+ratio with the variance of each point *moderated* toward the variance typical of similar points
+(empirical Bayes, Smyth 2004, the "limma" method) borrows strength across the dozens of points of a
+sweep. Two refinements, both because a loaded machine is not one noise scale:
+- Two noise classes. After bursts are set aside, points are either quiet (a few percent: small
+  messages, two threads) or noisy (15-40%: large messages, more threads than cores). A point is
+  moderated toward the noise of its own class (NOISY_PCT splits them); pooled over both, the prior is
+  so spread that it gives a quiet point almost no extra degrees of freedom.
+- Robust fitting. The prior's scale comes from the median and MAD of the log variances, and a point
+  whose variance is far above its class (upper 5% of the prior's F distribution) keeps its own variance
+  (Phipson et al. 2016, "robust hyperparameter estimation").
 
-Why a point is never judged quieter than the comparison's typical point: bursty interference makes
-three agreeing repeats weak evidence of quiet; see estimate().
+Why intervals are simultaneous (weighted Bonferroni): a CI gate makes one decision per run, not one per
+point. `alpha` is the chance of any false verdict among all points and overall rows together. Each test
+gets a share of alpha; a noisy point (which can only show a very large change anyway) gets NOISY_WEIGHT
+of a quiet point's share, so the quiet points, where a 30% change is visible, are tested at a less
+extreme level. The weights depend on the noise only, never on the change, so the family-wise error
+stays at most alpha (Bourgon et al. 2010 on filtering by a statistic independent of the test).
 
-Why fewer than three repeats per side is never a regression (MIN_REPEATS_FOR_VERDICT): single-run A/A trials on a shared runner had a point 10x
-slower in one of two identical runs while the bulk agreed within 10%. One run per side cannot tell a
-regression from such a burst, whatever noise is assumed; the verdict is then inconclusive and says so
-(a point that newly fails still fails CI).
+Why pairing by round is not used: in interleaved A/B the two runs of a round are seconds apart, so a
+slow drift is shared, but on the loaded runner the noise is bursts shorter than one run: paired
+log-ratios per round were about as noisy as unpaired repeats (±47% vs ±50% per repeat, trials in
+scripts/trials/README.md), and dividing each run by its geometric mean over all points removed almost
+nothing (±46%); setting bursts aside left ±12%. The ABBA order
+already balances a drift between the sides; the analysis compares the sides' repeats unpaired.
+
+Why fewer than three (kept) repeats per side is never a regression (MIN_REPEATS_FOR_VERDICT): single-run
+A/A trials on a shared runner had a point 10x slower in one of two identical runs while the bulk agreed
+within 10%. One run per side cannot tell a regression from such a burst, whatever noise is assumed; the
+verdict is then inconclusive and says so (a point that newly fails still fails CI).
 
 Why four verdicts: a change is a regression only when the whole interval lies beyond the threshold, and
 unchanged only when the whole interval lies inside it. Everything else is inconclusive, with the number
 of repeats per side that would likely settle it: noise is reported, never hidden as "unchanged".
 
-Known limit: a point whose time is bimodal (each process lands fast or several times slower) can, with
-three repeats per side, land slow in every baseline run and fast in every contender run; six numbers
-cannot tell that from a change. The A/A trials (scripts/trials) met it once in 400 point verdicts, as an
-improvement; five or more repeats per side make it rare.
+Known limit: a point whose time is bimodal (each run lands in a fast or a slow mode) can, by chance,
+land slow in every baseline run and fast in every contender run; a handful of numbers cannot tell that
+from a change. For one such point that takes about 2^-(2n-1) with n rounds: 1 in 128 with 4, 1 in 2048
+with 6 (the trials' relabelled A/A comparisons met it 3 times in 70 with 4 rounds, 2 in 110 with 6).
 """
 
 from __future__ import annotations
@@ -45,7 +60,10 @@ from typing import Sequence
 
 import numpy as np
 from scipy.special import digamma, polygamma
+from scipy.stats import f as f_dist
 from scipy.stats import t as student_t
+
+from .interference import DEFAULT_BURST_PCT
 
 REGRESSION, IMPROVEMENT, UNCHANGED, INCONCLUSIVE = "regression", "improvement", "unchanged", "inconclusive"
 
@@ -69,6 +87,15 @@ DEFAULT_SINGLE_RUN_NOISE_PCT = 25.0
 # single-run verdicts to changes far outside the bulk of the points.
 SINGLE_RUN_PRIOR_DF = 6.0
 MAX_REPEATS_SUGGESTED = 100
+# Noise (relative SD of one kept repeat) above which a point is in the noisy class: moderated toward the
+# noisy points' noise and given NOISY_WEIGHT of a quiet point's share of alpha. 15% = 3x the default
+# threshold: such a point can only show a change several times larger than the threshold anyway.
+NOISY_PCT = 15.0
+NOISY_WEIGHT = 0.25
+# A point's variance above this upper quantile of its class prior's F distribution is its own (robust fit).
+OUTLIER_P = 0.05
+# Fewest points with seen noise to fit a class of its own; fewer share the prior of all points.
+MIN_CLASS_POINTS = 5
 
 
 @dataclass(frozen=True)
@@ -79,13 +106,15 @@ class Settings:
     alpha: float = DEFAULT_ALPHA
     noise_floor_pct: float = DEFAULT_NOISE_FLOOR_PCT
     single_run_noise_pct: float = DEFAULT_SINGLE_RUN_NOISE_PCT
+    burst_pct: float = DEFAULT_BURST_PCT
 
     def check(self) -> None:
         if not (math.isfinite(self.threshold_pct) and self.threshold_pct >= 0):
             raise ValueError(f"threshold must be a non-negative percentage, got {self.threshold_pct}")
         if not 0 < self.alpha < 1:
             raise ValueError(f"alpha must lie in (0, 1), got {self.alpha}")
-        for name, value in (("noise floor", self.noise_floor_pct), ("single-run noise", self.single_run_noise_pct)):
+        for name, value in (("noise floor", self.noise_floor_pct), ("single-run noise", self.single_run_noise_pct),
+                            ("burst", self.burst_pct)):
             if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a non-negative percentage, got {value}")
 
@@ -134,7 +163,8 @@ class Estimate:
 
 
 def pct(log_ratio: float) -> float:
-    return (math.exp(log_ratio) - 1.0) * 100.0
+    """A log ratio as a percent change (an interval end beyond e^700 is +inf, written as null in JSON)."""
+    return math.expm1(log_ratio) * 100.0 if log_ratio < 700.0 else math.inf
 
 
 def _own_variance(p: PointInput) -> tuple[float, int]:
@@ -164,61 +194,117 @@ def _trigamma_inverse(x: float) -> float:
     return y
 
 
-def fit_prior(points: Sequence[PointInput], settings: Settings) -> Prior:
-    """Empirical-Bayes prior for the per-point variances (method of moments on log s^2, Smyth 2004).
+def _single_run_prior(points: Sequence[PointInput], settings: Settings) -> Prior:
+    """No point seen twice on a side: the spread of the change across points stands in (robust: most
+    points of a comparison do not change), never below the single-run floor."""
+    changes = [float(np.mean(np.log(p.contender)) - np.mean(np.log(p.baseline))) for p in points]
+    spread = 0.0
+    if len(changes) >= 5:
+        c = np.asarray(changes)
+        mad = float(np.median(np.abs(c - np.median(c)))) * 1.4826
+        spread = mad / math.sqrt(2.0)  # the change of one repeat per side carries two repeats' noise
+    floor = math.log1p(settings.single_run_noise_pct / 100.0)
+    if spread > floor:
+        return Prior(spread ** 2, SINGLE_RUN_PRIOR_DF, "spread of the change across points, single repeats",
+                     seen=False)
+    return Prior(floor ** 2, SINGLE_RUN_PRIOR_DF, f"assumed {settings.single_run_noise_pct:g}%, single repeats",
+                 seen=False)
 
-    Heterogeneous noise across points gives a small d0 (each point mostly trusts its own repeats); similar
-    noise gives a large d0 (a point with 3 repeats borrows the precision of all of them). With no point
-    seen twice on a side, the spread of the change across points stands in (robust: most points of a
-    comparison do not change), never below the single-run floor.
-    """
-    own = [_own_variance(p) for p in points]
+
+def _seen_variances(points: Sequence[PointInput], settings: Settings) -> list[tuple[float, int]]:
     # Variances below the floor count as the floor (they are floored later anyway); this keeps log s^2
     # finite when repeats agree exactly.
     tiny = max(math.log1p(settings.noise_floor_pct / 100.0), 1e-6) ** 2
-    seen = [(max(v, tiny), d) for v, d in own if d > 0]
-    if len(seen) < 3:
-        changes = [float(np.mean(np.log(p.contender)) - np.mean(np.log(p.baseline))) for p in points]
-        spread = 0.0
-        if len(changes) >= 5:
-            c = np.asarray(changes)
-            mad = float(np.median(np.abs(c - np.median(c)))) * 1.4826
-            spread = mad / math.sqrt(2.0)  # the change of one repeat per side carries two repeats' noise
-        floor = math.log1p(settings.single_run_noise_pct / 100.0)
-        if spread > floor:
-            return Prior(spread ** 2, SINGLE_RUN_PRIOR_DF, "spread of the change across points, single repeats",
-                         seen=False)
-        return Prior(floor ** 2, SINGLE_RUN_PRIOR_DF, f"assumed {settings.single_run_noise_pct:g}%, single repeats",
-                     seen=False)
+    return [(max(v, tiny), d) for v, d in (_own_variance(p) for p in points) if d > 0]
+
+
+def _fit(seen: Sequence[tuple[float, int]], source: str) -> Prior:
+    """Scaled inverse-chi-square prior from (variance, df) pairs: median and MAD of the bias-corrected log
+    variances (Smyth 2004's moments, made robust: a few burst-ridden points do not set the scale)."""
     dfs = np.asarray([d for _, d in seen], dtype=float)
-    z = np.log(np.asarray([v for v, _ in seen]))
-    e = z - digamma(dfs / 2) + np.log(dfs / 2)
-    excess = float(np.mean((e - e.mean()) ** 2 * len(e) / (len(e) - 1) - polygamma(1, dfs / 2)))
+    e = np.log(np.asarray([v for v, _ in seen])) - digamma(dfs / 2) + np.log(dfs / 2)
+    center = float(np.median(e))
+    spread = 1.4826 * float(np.median(np.abs(e - center)))
+    excess = spread ** 2 - float(np.mean(polygamma(1, dfs / 2)))
     if excess > 0:
         d0 = 2.0 * _trigamma_inverse(excess)
-        s0 = math.exp(float(e.mean()) + float(digamma(d0 / 2)) - math.log(d0 / 2))
-    else:
-        d0, s0 = math.inf, math.exp(float(e.mean()))
-    return Prior(s0, d0, "repeats of all points")
+        return Prior(math.exp(center + float(digamma(d0 / 2)) - math.log(d0 / 2)), d0, source)
+    return Prior(math.exp(center), math.inf, source)
 
 
-def estimate(p: PointInput, prior: Prior, n_points: int, settings: Settings) -> Estimate:
-    """Log change of the geometric mean of repeat medians, with a simultaneous interval."""
+def fit_prior(points: Sequence[PointInput], settings: Settings) -> Prior:
+    """Empirical-Bayes prior for the per-point variances of all points (robust moments on log s^2).
+
+    Heterogeneous noise across points gives a small d0 (each point mostly trusts its own repeats); similar
+    noise gives a large d0 (a point with 3 repeats borrows the precision of all of them). With fewer than
+    three points seen twice on a side, the single-run prior (assumed noise) stands in.
+    """
+    seen = _seen_variances(points, settings)
+    if len(seen) < 3:
+        return _single_run_prior(points, settings)
+    return _fit(seen, "repeats of all points")
+
+
+@dataclass(frozen=True)
+class Priors:
+    """The noise of the quiet and the noisy class of points (see NOISY_PCT), and of all points."""
+
+    all: Prior
+    quiet: Prior
+    noisy: Prior
+
+    def of(self, p: PointInput) -> Prior:
+        var, df = _own_variance(p)
+        if df == 0 or not self.all.seen:
+            return self.all
+        return self.noisy if is_noisy(var) else self.quiet
+
+
+def is_noisy(variance: float) -> bool:
+    return math.sqrt(variance) > math.log1p(NOISY_PCT / 100.0)
+
+
+def fit_priors(points: Sequence[PointInput], settings: Settings) -> Priors:
+    """One prior per noise class; a class with fewer than MIN_CLASS_POINTS points uses the prior of all."""
+    everything = fit_prior(points, settings)
+    if not everything.seen:
+        return Priors(everything, everything, everything)
+    seen = _seen_variances(points, settings)
+    classes = []
+    for noisy, label in ((False, "quiet"), (True, "noisy")):
+        members = [x for x in seen if is_noisy(x[0]) == noisy]
+        classes.append(_fit(members, f"repeats of the {label} points") if len(members) >= MIN_CLASS_POINTS
+                       else everything)
+    return Priors(everything, classes[0], classes[1])
+
+
+def weight(p: PointInput, priors: Priors) -> float:
+    """A point's share of alpha relative to a quiet point's: NOISY_WEIGHT for a noisy one."""
+    var, df = _own_variance(p)
+    return NOISY_WEIGHT if df > 0 and priors.all.seen and is_noisy(var) else 1.0
+
+
+def estimate(p: PointInput, prior: Prior, n_points: float, settings: Settings) -> Estimate:
+    """Log change of the geometric mean of repeat medians, with a simultaneous interval.
+
+    n_points is the Bonferroni divisor of this test: alpha / n_points is its level (with weights, the
+    sum of all weights over this test's weight).
+    """
     yb, yc = np.log(np.asarray(p.baseline, dtype=float)), np.log(np.asarray(p.contender, dtype=float))
     change = float(yc.mean() - yb.mean())
     var, df = _own_variance(p)
     if df == 0:  # this point was never seen twice on a side: the prior is all there is
         post, post_df, source = prior.variance, (prior.df if prior.df > 0 else math.inf), prior.source
+    elif prior.df <= 0:
+        post, post_df, source = var, float(df), "repeats"
+    elif var / prior.variance > float(f_dist.ppf(1.0 - OUTLIER_P, df, min(prior.df, 1e6))):
+        # far noisier than its class: its own repeats only (a robust prior does not vouch for it)
+        post, post_df, source = var, float(df), "repeats (noisier than its class)"
     elif math.isinf(prior.df):
         post, post_df, source = prior.variance, math.inf, prior.source
     else:
         post = (prior.df * prior.variance + df * var) / (prior.df + df)
-        post_df, source = prior.df + df, "repeats (moderated)" if prior.df > 0 else "repeats"
-    # Never quieter than the comparison's typical point: interference on a shared machine is bursty (a
-    # run is 3x slower while a build links), so three repeats that happen to agree are not evidence of a
-    # quiet point. A/A trials showed false verdicts on exactly such points without this floor.
-    if post < prior.variance:
-        post, source = prior.variance, f"typical noise of this comparison ({prior.source})"
+        post_df, source = prior.df + df, "repeats (moderated)"
     floor = math.log1p(settings.noise_floor_pct / 100.0)
     sd = max(math.sqrt(post), floor)
     if sd == floor and floor > 0 and math.sqrt(post) < floor:
@@ -228,8 +314,8 @@ def estimate(p: PointInput, prior: Prior, n_points: int, settings: Settings) -> 
     return Estimate(change, change - half, change + half, sd, post_df, t_crit, source)
 
 
-def critical_t(alpha: float, n_points: int, df: float) -> float:
-    """Two-sided Student t quantile at the per-point (Bonferroni) level alpha / n_points."""
+def critical_t(alpha: float, n_points: float, df: float) -> float:
+    """Two-sided Student t quantile at the per-test (Bonferroni) level alpha / n_points."""
     level = 1.0 - alpha / max(n_points, 1) / 2.0
     return float(student_t.ppf(level, df)) if math.isfinite(df) else float(student_t.ppf(level, 1e9))
 
@@ -247,7 +333,7 @@ def decide(e: Estimate, lower_is_better: bool, settings: Settings) -> str:
     return INCONCLUSIVE
 
 
-def repeats_needed(e: Estimate, settings: Settings, n_points: int, prior_df: float) -> int | None:
+def repeats_needed(e: Estimate, settings: Settings, n_points: float, prior_df: float) -> int | None:
     """Repeats per side at which the interval would clear the threshold it straddles (same change and noise).
 
     prior_df is what the noise estimate gets besides the repeats themselves (0 for an overall row, inf for

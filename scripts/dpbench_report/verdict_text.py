@@ -27,8 +27,25 @@ def _noise(c: "Comparison") -> str:
     return f"run-to-run noise ±{c.noise_pct:.1f}% per repeat{where}"
 
 
+def _aside(c: "Comparison", settings: Settings) -> str:
+    """'; set aside 1 of 4 contender runs (interference: over 10% slower than both sides' typical run)'."""
+    parts = [f"{n} of {total} {side} run{'s' if total != 1 else ''}"
+             for n, total, side in ((c.set_aside_baseline, c.repeats_baseline, "baseline"),
+                                    (c.set_aside_contender, c.repeats_contender, "contender")) if n]
+    if not parts:
+        return ""
+    worse = "slower" if c.lower_is_better else "lower"
+    return (f"; set aside {' and '.join(parts)} as interference (over {settings.burst_pct:g}% {worse} than "
+            "both sides' typical run)")
+
+
 def reason_for(c: "Comparison", settings: Settings) -> str:
-    """Why this verdict: the change, its interval, and what the threshold or the noise made of it."""
+    """Why this verdict: the change, its interval, what the threshold or the noise made of it, and which
+    repeats were set aside as interference."""
+    return _verdict_reason(c, settings) + _aside(c, settings)
+
+
+def _verdict_reason(c: "Comparison", settings: Settings) -> str:
     limit = f"{settings.threshold_pct:g}%"
     worse = "slower" if c.lower_is_better else "lower"
     better = "faster" if c.lower_is_better else "higher"

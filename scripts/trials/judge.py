@@ -5,6 +5,9 @@
 For each trial t (OUT_DIR/aa-t and OUT_DIR/chunk-t):
   A/A            aa-t baseline repeats vs contender repeats: must give no regression (exit 0).
   A/A single     the first baseline file vs the first contender file (two runs, one repeat each): no regression.
+  A/A relabelled other interleaved A/A comparisons of aa-t: in each round either run may be called the
+                 baseline (up to 2^(rounds-1) - 1 more per trial, --relabelled of them, not independent of
+                 each other): no regression.
   chunk          chunk-t (contender with 16x smaller --chunk-bytes): must be caught (exit 1).
   planted x1.3   aa-t with one point's samples x1.3 in every contender file: that point must be a regression.
   planted x1.1   the same with x1.1 (a 10% slowdown, threshold 5%): regression or inconclusive, never unchanged.
@@ -12,12 +15,20 @@ For each trial t (OUT_DIR/aa-t and OUT_DIR/chunk-t):
                  run-to-run noise of N% (what the gate does on a quieter machine).
 The planted point is chosen from the baseline alone, before anything is planted: the point whose repeat
 medians agree best across the baseline files (a gate can only promise to see changes larger than a
-point's noise; the noise of each point is printed beside the verdict).
+point's noise; the noise of each point is printed beside the verdict). Planting multiplies that point's
+samples, summaries and per-round repeat summaries in every contender file, so compare sees exactly
+what a slower binary would have written.
+
+It also prints, per A/A trial, the noise structure behind the choice of analysis: the noise of one
+repeat unpaired (spread of each side's repeats), paired by round (spread of the per-round log ratio,
+over sqrt 2), paired after dividing each run by its geometric mean over all points, and after setting
+interference bursts aside.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import sys
@@ -29,6 +40,7 @@ import numpy as np
 
 from dpbench_report.ab import FILE_STEM
 from dpbench_report.compare import REGRESSION, UNCHANGED, CompareResult, compare_files
+from dpbench_report.interference import DEFAULT_BURST_PCT, set_aside
 from dpbench_report.load import load_many
 
 STAT = "time"
@@ -60,6 +72,49 @@ def quietest_point(base: list[Path]) -> tuple[str, float]:
     spread = {i: float(np.std(np.log(v), ddof=1)) for i, v in medians.items() if len(v) == len(base)}
     best = min(spread, key=lambda i: spread[i])
     return best, (math.exp(spread[best]) - 1) * 100
+
+
+def log_medians(files: list[Path]) -> dict[str, list[float]]:
+    """point id -> log repeat median per file, for points ok in every file."""
+    out: dict[str, list[float]] = {}
+    for path in files:
+        for p in json.loads(path.read_text(encoding="utf-8"))["points"]:
+            if p["status"] == "ok":
+                out.setdefault(p["id"], []).append(math.log(float(p["stats"][STAT]["median"])))
+    return {i: v for i, v in out.items() if len(v) == len(files)}
+
+
+def noise_structure(base: list[Path], cont: list[Path]) -> dict[str, float]:
+    """Median over points of the noise of one repeat (percent), analysed four ways (see the docstring)."""
+    b, c = log_medians(base), log_medians(cont)
+    ids = [i for i in b if i in c]
+    lb, lc = np.array([b[i] for i in ids]), np.array([c[i] for i in ids])
+    d = lc - lb                                     # points x rounds
+    normalised = d - np.median(d, axis=0)           # each round's run-wide speed factor removed
+    unpaired = np.sqrt((lb.var(axis=1, ddof=1) + lc.var(axis=1, ddof=1)) / 2)
+    kept_sd = []
+    for row_b, row_c in zip(np.exp(lb), np.exp(lc)):
+        k = set_aside(list(row_b), list(row_c), DEFAULT_BURST_PCT)
+        parts = [np.log(np.asarray(x)) for x in (k.baseline, k.contender) if len(x) > 1]
+        dof = sum(len(x) - 1 for x in parts)
+        kept_sd.append(math.sqrt(sum(float(((x - x.mean()) ** 2).sum()) for x in parts) / dof) if dof else math.nan)
+    def p(values: np.ndarray) -> float:
+        return round((math.exp(float(np.nanmedian(values))) - 1) * 100, 1)
+    return {"unpaired": p(unpaired), "paired": p(d.std(axis=1, ddof=1) / math.sqrt(2)),
+            "paired_normalised": p(normalised.std(axis=1, ddof=1) / math.sqrt(2)),
+            "bursts_set_aside": p(np.asarray(kept_sd))}
+
+
+def relabelled(base: list[Path], cont: list[Path], most: int) -> list[tuple[list[Path], list[Path]]]:
+    """Other assignments of each round's two runs to the sides (round 1 fixed: the mirror is the same);
+    at most `most` of them, spread evenly over all 2^(rounds-1) - 1."""
+    out = []
+    for flips in itertools.product((False, True), repeat=len(base) - 1):
+        if any(flips):
+            pairs = [(b, c) if not f else (c, b) for b, c, f in zip(base, cont, (False, *flips))]
+            out.append(([x for x, _ in pairs], [y for _, y in pairs]))
+    step = max(1, math.ceil(len(out) / most)) if most > 0 else len(out) + 1
+    return out[::step][:most] if most > 0 else []
 
 
 def scale_stats(stats: dict[str, Any], factor: float) -> None:
@@ -137,8 +192,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="directory written by run-trials.sh")
     parser.add_argument("--json", type=Path, help="also write the counts and per-trial verdicts here")
+    parser.add_argument("--relabelled", type=int, default=7, metavar="N",
+                        help="relabelled A/A comparisons per trial (default %(default)s; 0: none)")
     args = parser.parse_args(argv)
-    kinds = ["A/A", "A/A single", "chunk", "planted x1.3", "planted x1.1"]
+    kinds = ["A/A", "A/A single", "A/A relabelled", "chunk", "planted x1.3", "planted x1.1"]
     kinds += [f"{k} @{s:g}% noise" for s in CONTROLLED_NOISE_PCT for k in ("A/A", "planted x1.3", "planted x1.1")]
     counts: dict[str, dict[str, int]] = {k: {"trials": 0, "pass": 0} for k in kinds}
     trials: list[dict[str, Any]] = []
@@ -155,9 +212,17 @@ def main(argv: list[str] | None = None) -> int:
             base, cont = side_files(d, "baseline"), side_files(d, "contender")
             r = compare_paths(base, cont)
             n = r.counts()
-            what = (f"{n[REGRESSION]} regressions, {n['inconclusive']} inconclusive, {n[UNCHANGED]} unchanged; "
-                    f"noise ±{r.noise_prior['sd_pct']:.0f}%")
-            record("A/A", not r.regressions, {"trial": d.name, "summary": n, "noise": r.noise_prior, "what": what})
+            structure = noise_structure(base, cont)
+            what = (f"{n[REGRESSION]} regressions, {n['improvement']} improvements, {n['inconclusive']} inconclusive, "
+                    f"{n[UNCHANGED]} unchanged; {r.noise_prior['set_aside']} repeats set aside; median noise per "
+                    "repeat: " + ", ".join(f"{k} ±{v:g}%" for k, v in structure.items()))
+            record("A/A", not r.regressions, {"trial": d.name, "summary": n, "noise": r.noise_prior,
+                                              "noise_structure": structure, "what": what})
+            for rb, rc in relabelled(base, cont, args.relabelled):
+                rr = compare_paths(rb, rc)
+                record("A/A relabelled", not rr.regressions, {"trial": d.name, "summary": rr.counts(),
+                                                              "what": f"{len(rr.regressions)} failing CI, "
+                                                                      f"{len(rr.improvements)} improvements"})
             r1 = compare_paths(base[:1], cont[:1])
             record("A/A single", not r1.regressions, {"trial": d.name, "summary": r1.counts(),
                                                       "what": f"{len(r1.regressions)} failing CI"})
@@ -183,6 +248,10 @@ def main(argv: list[str] | None = None) -> int:
         verdicts = [t["verdict"] for t in trials if t["kind"] == kind and "verdict" in t]
         tally = ", ".join(f"{v}: {verdicts.count(v)}" for v in sorted(set(verdicts)))
         print(f"{kind:13s} {c['pass']} of {c['trials']} trials pass" + (f" (planted point {tally})" if tally else ""))
+    structures = [t["noise_structure"] for t in trials if "noise_structure" in t]
+    if structures:
+        print("median noise of one repeat over the A/A trials: " + ", ".join(
+            f"{k} ±{float(np.median([s[k] for s in structures])):.1f}%" for k in structures[0]))
     if args.json:
         args.json.write_text(json.dumps({"counts": counts, "trials": trials}, indent=2) + "\n", encoding="utf-8")
     return 0

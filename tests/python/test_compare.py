@@ -293,3 +293,99 @@ def test_single_run_burst_is_inconclusive_not_a_regression(tmp_path: Path, make_
     c = entry(result, victim)
     assert c["verdict"] == INCONCLUSIVE and c["ci_low_pct"] > 5.0
     assert "one run per side cannot tell" in c["reason"] and c["repeats_needed"] >= 2
+
+
+def _repeats(name: str, seeds: range, factors: dict[str, float] | None = None,
+             bursts: dict[int, dict[str, float]] | None = None) -> list[dict[str, Any]]:
+    docs = []
+    for i, seed in enumerate(seeds):
+        f = dict(factors or {})
+        for point, extra in (bursts or {}).get(i, {}).items():
+            f[point] = f.get(point, 1.0) * extra
+        docs.append(repeat_doc(name, seed, factors=f))
+    return docs
+
+
+def test_bursts_are_set_aside_and_a_planted_slowdown_still_caught(tmp_path: Path) -> None:
+    from repeat_docs import write_repeats
+    doc = fixture_doc("allreduce_cpu")
+    victim, others = target_id(doc), [i for i in comparable_ids(doc) if i != target_id(doc)]
+    # interference: the victim 3x slower in one baseline run, 2.5x more in one contender run, and bursts
+    # on other points on both sides
+    base = write_repeats(tmp_path, "a", _repeats("allreduce_cpu", range(1, 5), bursts={
+        1: {victim: 3.0, others[0]: 4.0}, 3: {others[1]: 2.0}}))
+    cont = write_repeats(tmp_path, "b", _repeats("allreduce_cpu", range(11, 15), factors={victim: 1.3}, bursts={
+        2: {victim: 2.5, others[0]: 5.0}, 0: {others[2]: 1.8}}))
+    code, markdown, result = run_compare(tmp_path, base, cont)
+    assert code == 1
+    assert [c["id"] for c in result["comparisons"] if c["verdict"] == REGRESSION] == [victim]
+    c = entry(result, victim)
+    assert c["set_aside_baseline"] == 1 and c["set_aside_contender"] == 1
+    assert c["change_pct"] == pytest.approx(30.0, abs=4.0)
+    assert c["reason"].startswith("slower:")
+    assert "set aside 1 of 4 baseline runs and 1 of 4 contender runs" in c["reason"]
+    assert entry(result, others[0])["set_aside_baseline"] == 1 and entry(result, others[0])["set_aside_contender"] == 1
+    assert result["noise_prior"]["set_aside"] >= 5
+    assert "set aside as interference" in markdown
+
+
+def test_aa_with_bursts_passes(tmp_path: Path) -> None:
+    from repeat_docs import write_repeats
+    ids = comparable_ids(fixture_doc("allreduce_cpu"))
+    bursts_b = {i % 4: {p: 2.0 + i} for i, p in enumerate(ids[::3])}
+    bursts_c = {(i + 1) % 4: {p: 1.5 + i} for i, p in enumerate(ids[1::3])}
+    base = write_repeats(tmp_path, "a", _repeats("allreduce_cpu", range(1, 5), bursts=bursts_b))
+    cont = write_repeats(tmp_path, "b", _repeats("allreduce_cpu", range(11, 15), bursts=bursts_c))
+    code, _, result = run_compare(tmp_path, base, cont)
+    assert code == 0 and result["summary"][REGRESSION] == 0 and result["summary"][IMPROVEMENT] == 0
+    assert result["noise_prior"]["set_aside"] == len(bursts_b) + len(bursts_c)
+    # without setting bursts aside the same files leave those points inconclusive, not unchanged
+    code, _, kept_all = run_compare(tmp_path, base, cont, "--burst", "0")
+    assert code == 0 and kept_all["noise_prior"]["set_aside"] == 0
+    assert kept_all["summary"][UNCHANGED] < result["summary"][UNCHANGED]
+
+
+def test_noisy_points_form_their_own_class(tmp_path: Path) -> None:
+    doc = fixture_doc("allreduce_cpu")
+    ids = comparable_ids(doc)
+    noisy = {i: 0.4 for i in ids[: len(ids) // 2]}
+    base = side(tmp_path, "a", "allreduce_cpu", range(1, 5), noisy=noisy)
+    cont = side(tmp_path, "b", "allreduce_cpu", range(11, 15), noisy=noisy)
+    code, markdown, result = run_compare(tmp_path, base, cont, "--burst", "0")
+    assert code == 0
+    classes = {c["id"]: c["noise_class"] for c in result["comparisons"] if c["noise_class"]}
+    assert sum(1 for i in ids if classes.get(i) == "noisy") >= len(noisy) - 2
+    assert all(classes[i] == "quiet" for i in ids[len(ids) // 2:])
+    prior = result["noise_prior"]
+    assert prior["quiet_sd_pct"] < 3.0 < 20.0 < prior["noisy_sd_pct"]
+    assert "noisy points" in markdown
+
+
+def test_html_page_has_every_verdict_with_its_reason(tmp_path: Path) -> None:
+    import html as html_mod
+    victim = target_id(fixture_doc("allreduce_cpu"))
+    base = side(tmp_path, "a", "allreduce_cpu", range(1, 4))
+    cont = side(tmp_path, "b", "allreduce_cpu", range(11, 14), factors={victim: 1.3})
+    page = tmp_path / "cmp.html"
+    code, _, result = run_compare(tmp_path, base, cont, "--html", str(page))
+    assert code == 1
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and "FAIL: 1 failing CI" in text
+    for c in result["comparisons"] + result["overall"]:
+        assert c["reason"] and html_mod.escape(c["reason"]) in text
+
+
+def test_overall_row_leaves_bursts_out_of_each_run(tmp_path: Path) -> None:
+    from repeat_docs import write_repeats
+    ids = comparable_ids(fixture_doc("allreduce_cpu"))
+    # a broad 12% slowdown, and one run per side where a third of the points were hit by interference
+    burst_b = {0: {p: 3.0 for p in ids[::3]}}
+    burst_c = {2: {p: 4.0 for p in ids[1::3]}}
+    base = write_repeats(tmp_path, "a", _repeats("allreduce_cpu", range(1, 5), bursts=burst_b))
+    cont = write_repeats(tmp_path, "b", _repeats("allreduce_cpu", range(11, 15),
+                                                 factors={p: 1.12 for p in ids}, bursts=burst_c))
+    code, _, result = run_compare(tmp_path, base, cont)
+    row = result["overall"][0]
+    assert "bursts set aside" in row["statistic"]
+    assert row["change_pct"] == pytest.approx(12.0, abs=2.0)  # the bursts do not move the sweep's level
+    assert row["verdict"] == REGRESSION and code == 1

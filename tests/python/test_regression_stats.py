@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from dpbench_report import regression_stats as rs
@@ -73,3 +74,43 @@ def test_settings_are_checked() -> None:
         rs.Settings(threshold_pct=-1).check()
     with pytest.raises(ValueError):
         rs.Settings(alpha=0).check()
+
+
+def _points(rng: "np.random.Generator", sds: list[float], n: int = 4) -> list[rs.PointInput]:
+    return [rs.PointInput(list(100 * np.exp(rng.normal(0, s, n))), list(100 * np.exp(rng.normal(0, s, n))))
+            for s in sds]
+
+
+def test_two_noise_classes_each_pool_their_own_noise() -> None:
+    rng = np.random.default_rng(5)
+    points = _points(rng, [0.02] * 20 + [0.35] * 20)
+    priors = rs.fit_priors(points, S)
+    assert math.sqrt(priors.quiet.variance) == pytest.approx(0.02, rel=0.4)
+    assert math.sqrt(priors.noisy.variance) == pytest.approx(0.35, rel=0.4)
+    assert priors.quiet.df > priors.all.df  # one class is far more alike than both together
+    quiet, noisy = points[0], points[-1]
+    assert priors.of(quiet) is priors.quiet and priors.of(noisy) is priors.noisy
+    assert rs.weight(quiet, priors) == 1.0 and rs.weight(noisy, priors) == rs.NOISY_WEIGHT
+
+
+def test_a_class_too_small_shares_the_prior_of_all() -> None:
+    rng = np.random.default_rng(6)
+    points = _points(rng, [0.02] * 20 + [0.35] * 2)
+    priors = rs.fit_priors(points, S)
+    assert priors.noisy is priors.all and priors.quiet is not priors.all
+
+
+def test_a_point_far_noisier_than_its_class_keeps_its_own_variance() -> None:
+    prior = rs.Prior(0.02 ** 2, 20.0, "test")
+    wild = rs.PointInput([100, 100, 160, 100], [100, 150, 100, 100])
+    e = rs.estimate(wild, prior, 40, S)
+    assert e.noise_source == "repeats (noisier than its class)" and e.df == 6
+    tame = rs.PointInput([100, 101, 99, 100], [100, 102, 99, 101])
+    assert rs.estimate(tame, prior, 40, S).noise_source == "repeats (moderated)"
+
+
+def test_noisy_points_get_a_smaller_share_of_alpha() -> None:
+    p = rs.PointInput([100, 101, 99, 100], [120, 121, 119, 120])
+    prior = rs.Prior(0.01 ** 2, 10.0, "test")
+    quiet, noisy = rs.estimate(p, prior, 40, S), rs.estimate(p, prior, 40 / rs.NOISY_WEIGHT, S)
+    assert noisy.t_crit > quiet.t_crit
