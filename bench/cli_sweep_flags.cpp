@@ -114,7 +114,7 @@ void validate_output_flags(const OutputFlags& flags) {
     const char* flag = flags.resume ? "--resume" : flags.resume_force ? "--resume-force" : "--retry-failed";
     throw std::invalid_argument(std::string(flag) + ": needs --out FILE to resume");
   }
-  if (!flags.out.empty()) ResultsFile::check_writable(flags.out, "--out");
+  if (!flags.out.empty()) ResultsFile::check_writable(flags.out);
 }
 
 std::optional<ResultsLock> lock_output(const OutputFlags& flags) {
@@ -165,17 +165,30 @@ std::string flag_for_setting(const std::string& setting) {
       {"check", "-c/--check"},              {"placement", "--inplace/--out-of-place"},
       {"precision", "--dtype"},             {"timeout_s", "--timeout"},
       {"widths", "--model"},                {"param_count", "--model"},
-      {"cpu_device_memory", "--cpu-device-memory"}};
+      {"cpu_device_memory", "--cpu-device-memory"}, {"local_batch", "--batch"},
+      {"bytes", "--size"}};
   if (auto it = kFlags.find(setting); it != kFlags.end()) return it->second;
   std::string key = setting.substr(setting.rfind('.') == std::string::npos ? 0 : setting.rfind('.') + 1);
   for (char& c : key) c = c == '_' ? '-' : c;
   return "--" + key;
 }
 
+std::string with_flags(const std::string& message) {
+  std::string out;
+  std::size_t at = 0;
+  for (std::size_t open; (open = message.find('{', at)) != std::string::npos;) {
+    const std::size_t close = message.find('}', open);
+    if (close == std::string::npos) break;
+    out += message.substr(at, open - at) + flag_for_setting(message.substr(open + 1, close - open - 1));
+    at = close + 1;
+  }
+  return out + message.substr(at);
+}
+
 std::invalid_argument flag_error(const SettingError& e, const std::map<std::string, std::string>& typed) {
   const auto it = typed.find(e.setting());
   return std::invalid_argument(flag_for_setting(e.setting()) + (it != typed.end() ? " " + it->second : "") + ": " +
-                               e.what());
+                               with_flags(e.message()));
 }
 
 void print_points_footer(std::ostream& out, const SweepOutcome& outcome) {

@@ -19,7 +19,7 @@
 #include "measure/stopping.h"
 #include "results/results_file.h"
 #include "results/results_lock.h"
-#include "sweep/setting_error.h"
+#include "device/error.h"
 #include "sweep/sweep.h"
 #include "sweep/rank_devices.h"
 
@@ -77,6 +77,8 @@ void print_points_footer(std::ostream& out, const SweepOutcome& outcome);
 // The flag that sets a core setting or a recorded option ("gpus" -> "--gpus", "stopping.iters"
 // -> "-n/--iters", "max_bytes" -> "-e/--maxbytes"); unknown keys become "--<key-with-dashes>".
 std::string flag_for_setting(const std::string& setting);
+// `message` with every "{setting}" reference replaced by that setting's flag.
+std::string with_flags(const std::string& message);
 // std::invalid_argument("<flag> <typed value>: <message>") for a core SettingError; `typed` maps
 // settings to the text the user gave (left out when absent).
 std::invalid_argument flag_error(const SettingError& e, const std::map<std::string, std::string>& typed = {});

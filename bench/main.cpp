@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_sweep_flags.h"
 #include "commands.h"
 #include "system/version.h"
 
@@ -41,6 +42,9 @@ int main(int argc, char** argv) {
     if (c.app->parsed()) {
       try {
         return c.run(inv);
+      } catch (const dpb::SettingError& e) {
+        std::cerr << "dpbench " << c.app->get_name() << ": error: " << dpb::cli::flag_error(e).what() << "\n";
+        return 2;
       } catch (const std::exception& e) {
         std::cerr << "dpbench " << c.app->get_name() << ": error: " << e.what() << "\n";
         return 2;

@@ -78,6 +78,8 @@ TEST_F(CliAllreduce, BadInputsAreOneErrorLineNamingTheFlag) {
   expect_rejected(with({"--max-noise", "0"}), "--max-noise");
   expect_rejected(with({"--max-time", "-1"}), "--max-time");
   expect_rejected(with({"--min-iters", "0"}), "--min-iters");
+  // Core names settings; the CLI puts the flags in, also where a message refers to another setting.
+  expect_rejected(with({"--min-iters", "5", "--max-iters", "2"}), "--max-iters: 2 is below --min-iters 5");
   expect_rejected(with({"--iters", "zero"}), "--iters");
   expect_rejected(with({"--inplace", "--out-of-place"}), "--inplace");
   expect_rejected(with({"--graph", "4"}), "--graph");

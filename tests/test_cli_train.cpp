@@ -199,7 +199,7 @@ TEST_F(CliTrain, TimeoutIsRecordedAndExitsNonZero) {
   const json doc = json::parse(slurp(out));
   ASSERT_EQ(doc["points"].size(), 1u);  // the sweep stops at the timed-out point
   EXPECT_EQ(doc["points"][0]["status"], "timeout");
-  EXPECT_NE(doc["points"][0]["reason"].get<std::string>().find("--timeout"), std::string::npos);
+  EXPECT_NE(doc["points"][0]["reason"].get<std::string>().find("timeout of"), std::string::npos);
   EXPECT_FALSE(doc["invocation"].value("complete", false));
 }
 

@@ -57,7 +57,7 @@ TEST(AlgorithmRules, NcclRefusesRepeatedDevicesBefore2_30) {
   EXPECT_FALSE(nccl_device_refusal(ring, {0, 1, 2}, false, 22809));
   const auto why = nccl_device_refusal(ring, {0, 1, 0}, false, 22809);
   ASSERT_TRUE(why);
-  EXPECT_NE(why->find("NCCL refuses two ranks on one GPU (NCCL < 2.30); use a p2p-* algorithm or distinct --devices"),
+  EXPECT_NE(why->find("NCCL refuses two ranks on one GPU (NCCL < 2.30); use a p2p-* algorithm or give each rank its own device"),
             std::string::npos)
       << *why;
   EXPECT_NE(why->find("nccl-ring"), std::string::npos) << *why;

@@ -7,7 +7,7 @@
 #include "device/error.h"
 #include "sweep/allreduce_plan_check.h"
 #include "sweep/memory_plan.h"
-#include "sweep/setting_error.h"
+#include "device/error.h"
 #include "system/host_memory.h"
 
 namespace dpb {

@@ -50,7 +50,7 @@ TEST(LossScaler, DisabledScalerIsOneAndNeverSkips) {
   EXPECT_EQ(s.skipped_steps(), 0);
 }
 
-TEST(LossScaler, ValidateNamesTheFlags) {
+TEST(LossScaler, ValidateNamesTheSettings) {
   LossScalerConfig c;
   c.init_scale = 0;
   EXPECT_THROW(c.validate(), std::invalid_argument);
@@ -60,7 +60,7 @@ TEST(LossScaler, ValidateNamesTheFlags) {
     c.validate();
     ADD_FAILURE();
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("--loss-scale-interval"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("loss_scale_interval: "), std::string::npos);
   }
 }
 

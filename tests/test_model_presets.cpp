@@ -62,13 +62,13 @@ TEST(ModelPresets, FlopsPerSampleMatchTheReferences) {
   }
 }
 
-TEST(ModelPresets, BadSequenceLengthsNameTheFlag) {
+TEST(ModelPresets, BadSequenceLengthsNameTheSetting) {
   for (const char* bad : {"gpt2-small:0", "gpt2-small:2048", "gpt2-small:", "bert-base:x", "bert-base:513"}) {
     try {
       parse_model(bad);
       ADD_FAILURE() << bad;
     } catch (const std::invalid_argument& e) {
-      EXPECT_NE(std::string(e.what()).find("--model"), std::string::npos);
+      EXPECT_EQ(std::string(e.what()).rfind("model: ", 0), 0u) << e.what();
     }
   }
 }

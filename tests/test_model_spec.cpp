@@ -32,14 +32,14 @@ TEST(ModelSpec, ExplicitWidthsGiveLinearLayersInRegistrationOrder) {
   EXPECT_EQ(m.param_count(), 512u * 1024 + 1024 + 1024u * 1024 + 1024 + 1024u * 10 + 10);
 }
 
-TEST(ModelSpec, BadValuesNameTheFlag) {
+TEST(ModelSpec, BadValuesNameTheSetting) {
   for (const char* bad : {"", "huge", "512", "512,,10", "512,10,", "0,10", "512,1", "512,-4,10", "512,1e3,10",
                           "512,70000,10"}) {
     try {
       parse_model(bad);
       ADD_FAILURE() << "accepted --model '" << bad << "'";
     } catch (const std::invalid_argument& e) {
-      EXPECT_NE(std::string(e.what()).find("--model"), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).rfind("model: ", 0), 0u) << e.what();
     }
   }
 }

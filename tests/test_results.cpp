@@ -202,7 +202,7 @@ TEST_F(ResultsFileTest, ResumeMismatchIsOneClearError) {
     return std::string();
   };
   std::string msg = message(header("allreduce"));
-  EXPECT_EQ(msg.rfind("--resume: ", 0), 0u) << msg;
+  EXPECT_EQ(msg.rfind("resume: ", 0), 0u) << msg;
   EXPECT_NE(msg.find("train"), std::string::npos);
 
   auto doc = read(p);
@@ -224,7 +224,7 @@ TEST_F(ResultsFileTest, ResumeMismatchIsOneClearError) {
 TEST_F(ResultsFileTest, UnwritablePathsFailBeforeMeasuringAndLeaveNothing) {
   auto message = [](const fs::path& p) {
     try {
-      ResultsFile::check_writable(p, "--out");
+      ResultsFile::check_writable(p);
     } catch (const std::invalid_argument& e) {
       return std::string(e.what());
     }
@@ -232,11 +232,11 @@ TEST_F(ResultsFileTest, UnwritablePathsFailBeforeMeasuringAndLeaveNothing) {
   };
   EXPECT_EQ(message(dir_ / "ok.json"), "");
   EXPECT_FALSE(fs::exists(dir_ / "ok.json"));
-  EXPECT_EQ(message(dir_ / "missing" / "r.json").rfind("--out: cannot write", 0), 0u);
+  EXPECT_EQ(message(dir_ / "missing" / "r.json").rfind("out: cannot write", 0), 0u);
   EXPECT_NE(message(dir_ / "missing" / "r.json").find("does not exist"), std::string::npos);
-  EXPECT_EQ(message(dir_).rfind("--out: ", 0), 0u);  // a directory
-  EXPECT_EQ(message("/proc/dpbench-results.json").rfind("--out: ", 0), 0u);
-  EXPECT_EQ(message("").rfind("--out: ", 0), 0u);
+  EXPECT_EQ(message(dir_).rfind("out: ", 0), 0u);  // a directory
+  EXPECT_EQ(message("/proc/dpbench-results.json").rfind("out: ", 0), 0u);
+  EXPECT_EQ(message("").rfind("out: ", 0), 0u);
   std::size_t entries = 0;
   for (const auto& e : fs::directory_iterator(dir_)) (void)e, ++entries;
   EXPECT_EQ(entries, 0u);

@@ -62,7 +62,7 @@ TEST(Sizes, GridStepsLikeNcclTests) {
   EXPECT_EQ(r.sizes().size(), 64u);
 }
 
-TEST(Sizes, RangeErrorsNameTheFlag) {
+TEST(Sizes, RangeErrorsNameTheSetting) {
   auto msg = [](SizeRange r) {
     try {
       r.validate();
@@ -71,8 +71,8 @@ TEST(Sizes, RangeErrorsNameTheFlag) {
     }
     return std::string();
   };
-  EXPECT_EQ(msg({1024, 8, 2}).rfind("-e/--maxbytes", 0), 0u);
-  EXPECT_EQ(msg({8, 1024, 1}).rfind("-f/--stepfactor", 0), 0u);
+  EXPECT_EQ(msg({1024, 8, 2}).rfind("max_bytes: ", 0), 0u);
+  EXPECT_EQ(msg({8, 1024, 1}).rfind("factor: ", 0), 0u);
   EXPECT_EQ(msg({8, 1024, 2}), "");
 }
 

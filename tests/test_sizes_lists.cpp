@@ -65,11 +65,11 @@ TEST(RankDevices, ExplicitDevicesAreUsedInOrderWithRepeats) {
   EXPECT_EQ(p.devices_for(4), (std::vector<int>{3, 3, 0, 1}));
 }
 
-TEST(RankDevices, TooManyRanksNamesGpus) {
-  EXPECT_EQ(error_of([] { RankPlan{{16}, std::nullopt}.validate(8); }).rfind("--gpus: ", 0), 0u);
-  EXPECT_EQ(error_of([] { RankPlan{{3}, std::vector<int>{0, 1}}.validate(8); }).rfind("--gpus: ", 0), 0u);
-  EXPECT_EQ(error_of([] { RankPlan{{1}, std::vector<int>{0, 9}}.validate(8); }).rfind("--devices: ", 0), 0u);
-  EXPECT_EQ(error_of([] { RankPlan{{}, std::nullopt}.validate(8); }).rfind("--gpus: ", 0), 0u);
+TEST(RankDevices, TooManyRanksNameTheRankCountSetting) {
+  EXPECT_EQ(error_of([] { RankPlan{{16}, std::nullopt}.validate(8); }).rfind("gpus: ", 0), 0u);
+  EXPECT_EQ(error_of([] { RankPlan{{3}, std::vector<int>{0, 1}}.validate(8); }).rfind("gpus: ", 0), 0u);
+  EXPECT_EQ(error_of([] { RankPlan{{1}, std::vector<int>{0, 9}}.validate(8); }).rfind("devices: ", 0), 0u);
+  EXPECT_EQ(error_of([] { RankPlan{{}, std::nullopt}.validate(8); }).rfind("gpus: ", 0), 0u);
 }
 
 }  // namespace

@@ -101,7 +101,7 @@ TEST(Stopping, ExceptionsPropagate) {
                std::runtime_error);
 }
 
-TEST(Stopping, ValidateNamesTheFlag) {
+TEST(Stopping, ValidateNamesTheSetting) {
   auto message = [](StoppingOptions o) {
     try {
       o.validate();
@@ -112,23 +112,23 @@ TEST(Stopping, ValidateNamesTheFlag) {
   };
   StoppingOptions o;
   o.warmup_iters = -1;
-  EXPECT_EQ(message(o).rfind("--warmup", 0), 0u);
+  EXPECT_EQ(message(o).rfind("stopping.warmup: ", 0), 0u);
   o = {};
   o.min_iters = 0;
-  EXPECT_EQ(message(o).rfind("--min-iters", 0), 0u);
+  EXPECT_EQ(message(o).rfind("stopping.min_iters: ", 0), 0u);
   o = {};
   o.max_iters = 2;
   o.min_iters = 3;
-  EXPECT_EQ(message(o).rfind("--max-iters", 0), 0u);
+  EXPECT_EQ(message(o).rfind("stopping.max_iters: ", 0), 0u);
   o = {};
   o.max_noise = 0;
-  EXPECT_EQ(message(o).rfind("--max-noise", 0), 0u);
+  EXPECT_EQ(message(o).rfind("stopping.max_noise_pct: ", 0), 0u);
   o = {};
   o.max_time_s = -1;
-  EXPECT_EQ(message(o).rfind("--max-time", 0), 0u);
+  EXPECT_EQ(message(o).rfind("stopping.max_time_s: ", 0), 0u);
   o = {};
   o.fixed_iters = 0;
-  EXPECT_EQ(message(o).rfind("--iters", 0), 0u);
+  EXPECT_EQ(message(o).rfind("stopping.iters: ", 0), 0u);
 }
 
 TEST(Stopping, JsonCarriesTheSchemaFields) {

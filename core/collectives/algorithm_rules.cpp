@@ -41,7 +41,7 @@ std::optional<std::string> nccl_device_refusal(const AlgorithmName& algo, const 
     list += std::to_string(d);
   }
   std::string why = algo.text() + ": devices " + list + " put two ranks on GPU " + std::to_string(*repeated) +
-                    ": NCCL refuses two ranks on one GPU (NCCL < 2.30); use a p2p-* algorithm or distinct --devices";
+                    ": NCCL refuses two ranks on one GPU (NCCL < 2.30); use a p2p-* algorithm or give each rank its own device";
   if (multi_rank_requested) {
     why += " (multi-rank GPUs were requested, but the loaded NCCL is " + nccl_version_text(version_code) + ")";
   }

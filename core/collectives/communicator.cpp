@@ -1,7 +1,5 @@
 #include "collectives/communicator.h"
 
-#include "collectives/schedule_counts.h"
-
 #include <algorithm>
 #include <stdexcept>
 
@@ -9,10 +7,9 @@
 #include "collectives/p2p_communicator.h"
 #include "collectives/process_p2p_communicator.h"
 #include "collectives/schedule_counts.h"
-#include "collectives/world_allreduce_communicator.h"
-#if DPBENCH_HAVE_CUDA
 #include "collectives/nccl_communicator.h"
-#endif
+#include "collectives/world_allreduce_communicator.h"
+#include "device/error.h"
 
 namespace dpb {
 
@@ -37,7 +34,7 @@ AlgorithmName parse_algorithm(std::string_view name) {
   }
   std::string valid;
   for (const auto& n : all_algorithm_names()) valid += (valid.empty() ? "" : ", ") + n;
-  throw std::invalid_argument("--algo: unknown algorithm '" + std::string(name) + "' (expected one of " + valid + ")");
+  throw SettingError("algo", "unknown algorithm '" + std::string(name) + "' (expected one of " + valid + ")");
 }
 
 void Communicator::allreduce_rank(int, DType, const void*, void*, std::size_t, Stream&) {
@@ -87,11 +84,7 @@ std::unique_ptr<Communicator> make_communicator(Backend& backend, const Algorith
   if (algo.transport == Transport::mpi) {
     throw std::invalid_argument("mpi needs a process per rank: run dpbench under mpirun or srun");
   }
-#if DPBENCH_HAVE_CUDA
   return make_nccl_communicator(backend, algo, devices, options);
-#else
-  throw std::invalid_argument(algo.text() + " needs NCCL, and this dpbench was built without CUDA");
-#endif
 }
 
 std::unique_ptr<Communicator> make_world_communicator(Backend& backend, World& world, const AlgorithmName& algo,
@@ -104,11 +97,7 @@ std::unique_ptr<Communicator> make_world_communicator(Backend& backend, World& w
       return std::make_unique<ProcessP2pCommunicator>(backend, world, algo.algorithm, device, options);
     case Transport::nccl: break;
   }
-#if DPBENCH_HAVE_CUDA
   return make_nccl_world_communicator(backend, world, algo, device, options);
-#else
-  throw std::invalid_argument(algo.text() + " needs NCCL, and this dpbench was built without CUDA");
-#endif
 }
 
 }  // namespace dpb

@@ -1,6 +1,6 @@
 // Checking macros for NCCL calls. DPB_NCCL_CHECK throws dpb::DeviceError naming the call, file,
 // line, ncclGetErrorString and ncclGetLastError; DPB_NCCL_WARN logs to stderr and never throws
-// (destructors, cleanup). Only include this from files compiled with CUDA (DPBENCH_HAVE_CUDA).
+// (destructors, cleanup). Only include this from the CUDA-only files (core/CMakeLists.txt, DPBENCH_CORE_CUDA).
 #pragma once
 #include <nccl.h>
 

@@ -10,7 +10,8 @@
 // thread.
 //
 // This header includes no NCCL or CUDA header, so host code may include it; the definitions are in
-// nccl_communicator.cpp, compiled only with CUDA (DPBENCH_HAVE_CUDA).
+// nccl_communicator.cpp and nccl_world_communicator.cpp in CUDA builds, and in
+// no_nccl_communicator.cpp (refusals) otherwise: core/CMakeLists.txt compiles one set.
 #pragma once
 #include <memory>
 #include <vector>

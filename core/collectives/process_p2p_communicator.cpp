@@ -118,7 +118,7 @@ std::vector<int> ProcessP2pCommunicator::local_devices() {
     if (local[r] < 0) {
       why = name_ + " with a process per rank: rank " + std::to_string(rank_) + " cannot see rank " +
             std::to_string(r) + "'s GPU " + ids[r] + " (CUDA IPC maps a peer's memory only where its GPU is "
-            "visible): do not narrow CUDA_VISIBLE_DEVICES per process; pick each rank's GPU with --devices";
+            "visible): do not narrow CUDA_VISIBLE_DEVICES per process; pick each rank's GPU in the device list";
     }
   }
   refuse_together(why);

@@ -3,6 +3,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "device/error.h"
+
 namespace dpb {
 
 std::string_view launch_name(Launch launch) {
@@ -18,11 +20,9 @@ Launch parse_launch(std::string_view name) {
   if (name == "thread-per-rank") return Launch::thread_per_rank;
   if (name == "single-thread") return Launch::single_thread;
   if (name == "process-per-rank") {
-    throw std::invalid_argument("launch: process-per-rank is chosen by starting dpbench under mpirun or srun, not "
-                                "by --launch");
+    throw SettingError("launch", "process-per-rank is chosen by starting dpbench under mpirun or srun, not here");
   }
-  throw std::invalid_argument("launch: unknown mode '" + std::string(name) +
-                              "' (expected thread-per-rank or single-thread)");
+  throw SettingError("launch", "unknown mode '" + std::string(name) + "' (expected thread-per-rank or single-thread)");
 }
 
 RankThreads::RankThreads(int ranks) : errors_(static_cast<std::size_t>(ranks)) {

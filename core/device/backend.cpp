@@ -6,6 +6,7 @@
 #include "device/cpu_backend.h"
 #if DPBENCH_HAVE_CUDA
 #include "device/cuda_backend.h"
+#include "device/error.h"
 #endif
 
 namespace dpb {
@@ -41,9 +42,9 @@ BackendChoice choose_backend(std::string_view requested) {
   const int gpus = visible_cuda_devices();
   if (requested == "cuda") {
     if (!cuda_compiled_in()) {
-      throw std::invalid_argument("--backend cuda: this dpbench was built without CUDA");
+      throw SettingError("backend", "cuda was asked for, but this dpbench was built without CUDA");
     }
-    if (gpus == 0) throw std::invalid_argument("--backend cuda: no CUDA device is visible");
+    if (gpus == 0) throw SettingError("backend", "cuda was asked for, but no CUDA device is visible");
     return {BackendKind::cuda, "cuda: requested, " + std::to_string(gpus) + " device(s) visible"};
   }
   if (requested == "auto") {
@@ -51,8 +52,7 @@ BackendChoice choose_backend(std::string_view requested) {
     return {BackendKind::cpu, cuda_compiled_in() ? "auto picked cpu: no CUDA device is visible"
                                                  : "auto picked cpu: built without CUDA"};
   }
-  throw std::invalid_argument("--backend: unknown backend '" + std::string(requested) +
-                              "' (expected auto, cpu or cuda)");
+  throw SettingError("backend", "unknown backend '" + std::string(requested) + "' (expected auto, cpu or cuda)");
 }
 
 std::unique_ptr<Backend> make_backend(BackendKind kind, const CpuBackendOptions& cpu) {

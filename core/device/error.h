@@ -2,6 +2,7 @@
 #pragma once
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace dpb {
 
@@ -19,6 +20,29 @@ class DeviceError : public std::runtime_error {
 class TimeoutError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+// A wrong setting of a run, named by its config name (e.g. "max_bytes", "stopping.min_iters",
+// "local_batch"), never by a command-line flag: flag names live in bench/ only, and bench maps the
+// setting to the flag the user typed (bench/cli_sweep_flags.h, flag_for_setting). The message may
+// name other settings as "{setting}" (bench puts their flags there). what() is "<setting>: <message>"
+// with the braces dropped, so an error that reaches a results file still names what was wrong.
+class SettingError : public std::invalid_argument {
+ public:
+  SettingError(std::string setting, std::string message)
+      : std::invalid_argument(setting + ": " + without_braces(message)),
+        setting_(std::move(setting)),
+        message_(std::move(message)) {}
+  const std::string& setting() const { return setting_; }
+  const std::string& message() const { return message_; }  // "{setting}" references kept
+
+ private:
+  static std::string without_braces(std::string text) {
+    std::erase_if(text, [](char c) { return c == '{' || c == '}'; });
+    return text;
+  }
+  std::string setting_;
+  std::string message_;
 };
 
 }  // namespace dpb

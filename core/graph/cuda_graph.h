@@ -46,8 +46,4 @@ class CudaGraphExec {
   cudaGraphExec_t exec_ = nullptr;
 };
 
-// capture_graph for cuda streams (validated non-empty and distinct by the caller).
-std::unique_ptr<CapturedWork> capture_cuda_graph(std::span<Stream* const> streams, const std::function<void()>& enqueue,
-                                                 GraphCapture strategy);
-
 }  // namespace dpb

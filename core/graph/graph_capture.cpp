@@ -4,10 +4,6 @@
 #include <stdexcept>
 #include <string>
 
-#if DPBENCH_HAVE_CUDA
-#include "graph/cuda_graph.h"
-#endif
-
 namespace dpb {
 
 std::string_view graph_capture_name(GraphCapture strategy) {
@@ -24,7 +20,7 @@ GraphCapture parse_graph_capture(std::string_view text, std::string_view flag) {
 std::optional<std::string> graph_capture_unsupported(const Backend& backend) {
   if (backend.kind() == BackendKind::cpu) {
     return "CUDA graphs need the cuda backend: the cpu backend runs each stream's queue on a worker thread and has "
-           "no graph to capture (run without --graph, or with --backend cuda on a GPU machine)";
+           "no graph to capture (capture needs the cuda backend on a GPU machine)";
   }
   if (!cuda_compiled_in()) return "CUDA graphs need the cuda backend, and this dpbench was built without CUDA";
   return std::nullopt;
@@ -42,13 +38,7 @@ std::unique_ptr<CapturedWork> capture_graph(Backend& backend, std::span<Stream* 
                                   " is listed twice (give each rank its own stream)");
     }
   }
-#if DPBENCH_HAVE_CUDA
   return capture_cuda_graph(streams, enqueue, strategy);
-#else
-  (void)enqueue;
-  (void)strategy;
-  throw std::invalid_argument("CUDA graphs need the cuda backend, and this dpbench was built without CUDA");
-#endif
 }
 
 }  // namespace dpb

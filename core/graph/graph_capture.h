@@ -67,4 +67,9 @@ std::unique_ptr<CapturedWork> capture_graph(Backend& backend, std::span<Stream* 
                                             const std::function<void()>& enqueue,
                                             GraphCapture strategy = GraphCapture::fork_join);
 
+// capture_graph for cuda streams (validated non-empty and distinct by capture_graph): cuda_graph.cpp
+// in CUDA builds, a refusal in no_cuda_graph.cpp otherwise (core/CMakeLists.txt compiles one).
+std::unique_ptr<CapturedWork> capture_cuda_graph(std::span<Stream* const> streams, const std::function<void()>& enqueue,
+                                                 GraphCapture strategy);
+
 }  // namespace dpb

@@ -6,19 +6,27 @@
 #include <stdexcept>
 #include <string>
 
+#include "device/error.h"
+
 namespace dpb {
 
 void StoppingOptions::validate() const {
-  auto fail = [](const std::string& msg) { throw std::invalid_argument(msg); };
-  if (warmup_iters < 0) fail("--warmup: must be >= 0, got " + std::to_string(warmup_iters));
-  if (min_iters < 1) fail("--min-iters: must be >= 1, got " + std::to_string(min_iters));
-  if (max_iters < 1) fail("--max-iters: must be >= 1, got " + std::to_string(max_iters));
+  if (warmup_iters < 0) throw SettingError("stopping.warmup", "must be >= 0, got " + std::to_string(warmup_iters));
+  if (min_iters < 1) throw SettingError("stopping.min_iters", "must be >= 1, got " + std::to_string(min_iters));
+  if (max_iters < 1) throw SettingError("stopping.max_iters", "must be >= 1, got " + std::to_string(max_iters));
   if (max_iters < min_iters) {
-    fail("--max-iters: " + std::to_string(max_iters) + " is below --min-iters " + std::to_string(min_iters));
+    throw SettingError("stopping.max_iters", std::to_string(max_iters) + " is below {stopping.min_iters} " +
+                                                 std::to_string(min_iters));
   }
-  if (!(max_noise > 0) || !std::isfinite(max_noise)) fail("--max-noise: must be a positive percentage");
-  if (!(max_time_s > 0) || !std::isfinite(max_time_s)) fail("--max-time: must be a positive number of seconds");
-  if (fixed_iters && *fixed_iters < 1) fail("--iters: must be >= 1, got " + std::to_string(*fixed_iters));
+  if (!(max_noise > 0) || !std::isfinite(max_noise)) {
+    throw SettingError("stopping.max_noise_pct", "must be a positive percentage");
+  }
+  if (!(max_time_s > 0) || !std::isfinite(max_time_s)) {
+    throw SettingError("stopping.max_time_s", "must be a positive number of seconds");
+  }
+  if (fixed_iters && *fixed_iters < 1) {
+    throw SettingError("stopping.iters", "must be >= 1, got " + std::to_string(*fixed_iters));
+  }
 }
 
 std::string_view stop_rule_name(StopRule rule) {

@@ -276,19 +276,19 @@ class P2PRun {
 
 void validate(const P2POptions& options, const Backend& backend) {
   if (options.devices.size() < 2) {
-    throw std::invalid_argument("--devices: a matrix needs at least two positions (repeat a device, e.g. '0,0', "
-                                "to measure copies within one device)");
+    throw SettingError("devices", "a matrix needs at least two positions (repeat a device, e.g. '0,0', to "
+                                  "measure copies within one device)");
   }
   for (int d : options.devices) {
     if (d < 0 || d >= backend.device_count()) {
-      throw std::invalid_argument("--devices: device " + std::to_string(d) + " does not exist (the " +
+      throw SettingError("devices", "device " + std::to_string(d) + " does not exist (the " +
                                   std::string(backend.name()) + " backend has " +
                                   std::to_string(backend.device_count()) + " devices)");
     }
   }
-  if (options.bytes == 0) throw std::invalid_argument("--size: must be positive");
+  if (options.bytes == 0) throw SettingError("bytes", "must be positive");
   if (options.repeats < 1 || options.repeats > P2POptions::kMaxRepeats) {
-    throw std::invalid_argument("--repeats: " + std::to_string(options.repeats) + " is outside 1.." +
+    throw SettingError("repeats", std::to_string(options.repeats) + " is outside 1.." +
                                 std::to_string(P2POptions::kMaxRepeats));
   }
   if (options.latency_bytes == 0 || options.latency_repeats < 1 || options.latency_repeats > P2POptions::kMaxRepeats) {

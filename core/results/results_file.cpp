@@ -12,6 +12,7 @@
 
 #include "results/invocation.h"
 #include "results/results_resume.h"
+#include "device/error.h"
 
 namespace dpb {
 
@@ -101,9 +102,9 @@ void write_text_atomically(const fs::path& path, const std::string& text) {
   fsync_directory(parent_dir(path));
 }
 
-void ResultsFile::check_writable(const fs::path& path, std::string_view flag) {
+void ResultsFile::check_writable(const fs::path& path, std::string_view setting) {
   auto fail = [&](const std::string& why) {
-    throw std::invalid_argument(std::string(flag) + ": cannot write '" + path.string() + "': " + why);
+    throw SettingError(std::string(setting), "cannot write '" + path.string() + "': " + why);
   };
   if (path.empty()) fail("empty path");
   if (path.filename().empty() || path.filename() == "." || path.filename() == "..") fail("not a file name");
@@ -123,9 +124,9 @@ void ResultsFile::check_writable(const fs::path& path, std::string_view flag) {
   ::unlink(probe.c_str());
 }
 
-nlohmann::json load_results(const fs::path& path, std::string_view command, std::string_view what) {
+nlohmann::json load_results(const fs::path& path, std::string_view command, std::string_view setting) {
   auto fail = [&](const std::string& why) {
-    throw std::invalid_argument(std::string(what) + ": '" + path.string() + "' " + why);
+    throw SettingError(std::string(setting), "'" + path.string() + "' " + why);
   };
   std::ifstream in(path);
   if (!in) fail("cannot be read: " + errno_text(errno));
@@ -182,8 +183,8 @@ ResultsFile ResultsFile::create(const fs::path& path, const ResultsHeader& heade
 ResultsFile ResultsFile::resume(const fs::path& path, const ResultsHeader& header, const ResumeOptions& options) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return create(path, header);
-  nlohmann::json doc = load_results(path, header.command, "--resume");
-  check_resumable_points(doc["points"], path, "--resume");
+  nlohmann::json doc = load_results(path, header.command, "resume");
+  check_resumable_points(doc["points"], path, "resume");
   const std::vector<ResumeDifference> differences = resume_differences(doc, header);
   if (!differences.empty() && !options.force) throw ResumeMismatch(path, differences.front());
   ResultsFile file(path, std::move(doc));

@@ -14,7 +14,7 @@
 // beside it ("<stem>.failed<ext>", see written_beside()).
 //
 // Typical use by a command:
-//   ResultsFile::check_writable(out, "--out");             // before any measuring
+//   ResultsFile::check_writable(out);             // before any measuring
 //   ResultsHeader h{"allreduce", argv, options_json, describe_system(backend, devices)};
 //   ResultsFile file = resume ? ResultsFile::resume(out, h) : ResultsFile::create(out, h);
 //   for each planned point: if (file.is_done(id)) skip; else file.append(record);
@@ -58,9 +58,9 @@ class ResultsFile {
  public:
   // Fails fast on an unusable output path, before any measuring: the parent directory must exist
   // and accept a new file (a temporary is created and removed), and an existing target must be a
-  // regular file. Throws std::invalid_argument "<flag>: cannot write '<path>': <why>". Creates
+  // regular file. Throws SettingError(setting, "cannot write '<path>': <why>"). Creates
   // nothing that outlives the call.
-  static void check_writable(const std::filesystem::path& path, std::string_view flag = "--out");
+  static void check_writable(const std::filesystem::path& path, std::string_view setting = "out");
 
   // How `create` treats an existing file: replaced once a point is ok (sweeps), or at once
   // (documents without points, e.g. `dpbench info`).
@@ -128,12 +128,12 @@ class ResultsFile {
   std::size_t resumed_ = 0;
 };
 
-// Reads and checks a results document (format, version, command if non-empty). Throws
-// std::invalid_argument with `what` as the prefix of the message.
 // "<dir>/<stem>.failed<ext>": where a run without an ok point writes instead of replacing `path`.
 std::filesystem::path failed_run_path(const std::filesystem::path& path);
 
+// Reads and checks a results document (format, version, command if non-empty). Throws
+// SettingError naming `setting`.
 nlohmann::json load_results(const std::filesystem::path& path, std::string_view command,
-                            std::string_view what = "--resume");
+                            std::string_view setting = "resume");
 
 }  // namespace dpb

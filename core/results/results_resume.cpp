@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "device/error.h"
+
 namespace dpb {
 
 namespace fs = std::filesystem;
@@ -70,12 +72,12 @@ std::vector<ResumeDifference> resume_differences(const nlohmann::json& doc, cons
   return out;
 }
 
-void check_resumable_points(const nlohmann::json& points, const fs::path& path, std::string_view what) {
+void check_resumable_points(const nlohmann::json& points, const fs::path& path, std::string_view setting) {
   static const std::set<std::string, std::less<>> kStatuses = {"ok", "failed", "skipped", "timeout"};
   std::set<std::string> ids;
   for (std::size_t i = 0; i < points.size(); ++i) {
     auto fail = [&](const std::string& why) {
-      throw std::invalid_argument(std::string(what) + ": '" + path.string() + "' point " + std::to_string(i) + " " +
+      throw SettingError(std::string(setting), "'" + path.string() + "' point " + std::to_string(i) + " " +
                                   why + "; the file is not continued (repair or remove it)");
     };
     const auto& p = points[i];

@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "results/results_file.h"
-#include "sweep/setting_error.h"
+#include "device/error.h"
 
 namespace dpb {
 
@@ -38,8 +38,8 @@ class ResumeMismatch : public SettingError {
 // Every difference between the file and this run, options first (in key order), then the system.
 std::vector<ResumeDifference> resume_differences(const nlohmann::json& doc, const ResultsHeader& header);
 
-// Throws std::invalid_argument ("<what>: '<path>' point N ...") for a malformed points array.
-void check_resumable_points(const nlohmann::json& points, const std::filesystem::path& path, std::string_view what);
+// Throws SettingError(setting, "'<path>' point N ...") for a malformed points array.
+void check_resumable_points(const nlohmann::json& points, const std::filesystem::path& path, std::string_view setting);
 
 // True for statuses --retry-failed measures again ("failed", "timeout").
 bool is_retryable_status(const nlohmann::json& point);

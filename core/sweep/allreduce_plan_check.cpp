@@ -4,7 +4,7 @@
 #include <thread>
 
 #include "sweep/memory_plan.h"
-#include "sweep/setting_error.h"
+#include "device/error.h"
 
 namespace dpb {
 

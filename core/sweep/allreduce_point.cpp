@@ -391,7 +391,7 @@ PointRecord AllreduceBench::run(const AllreducePointSpec& spec) {
                                 std::to_string(config_.max_bytes) + ")");
   }
   if (spec.graph > 0) {
-    if (auto why = graph_capture_unsupported(backend_)) throw std::invalid_argument("--graph: " + *why);
+    if (auto why = graph_capture_unsupported(backend_)) throw SettingError("graph", *why);
   }
   std::optional<Watchdog::Clock::time_point> deadline;
   if (config_.timeout_s) {

@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "device/error.h"
+
 namespace dpb {
 
 namespace {
@@ -135,7 +137,7 @@ PointRecord WorldAllreduceBench::run(const AllreducePointSpec& spec) {
     throw std::invalid_argument("allreduce: a " + std::to_string(spec.ranks()) + "-rank point in a world of " +
                                 std::to_string(n) + " processes");
   }
-  if (spec.graph > 0) throw std::invalid_argument("--graph: not supported with a process per rank (MPI)");
+  if (spec.graph > 0) throw SettingError("graph", "not supported with a process per rank (MPI)");
   if (spec.bytes() > config_.max_bytes) throw std::invalid_argument("allreduce: message larger than the buffers");
   Communicator& comm = communicator(spec.algo);
   std::optional<AllreduceCheck> check = checked_call(spec, comm);

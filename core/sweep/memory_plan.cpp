@@ -4,7 +4,7 @@
 #include <limits>
 #include <map>
 
-#include "sweep/setting_error.h"
+#include "device/error.h"
 #include "system/host_memory.h"
 
 namespace dpb {

@@ -5,37 +5,39 @@
 #include <stdexcept>
 #include <string>
 
+#include "device/error.h"
+
 namespace dpb {
 
 void RankPlan::validate(int device_count) const {
-  if (rank_counts.empty()) throw std::invalid_argument("--gpus: no rank counts given");
+  if (rank_counts.empty()) throw SettingError("gpus", "no rank counts given");
   if (devices) {
-    if (devices->empty()) throw std::invalid_argument("--devices: no devices given");
+    if (devices->empty()) throw SettingError("devices", "no devices given");
     for (int d : *devices) {
       if (d < 0 || d >= device_count) {
-        throw std::invalid_argument("--devices: device " + std::to_string(d) + " does not exist (" +
+        throw SettingError("devices", "device " + std::to_string(d) + " does not exist (" +
                                     std::to_string(device_count) + " device" + (device_count == 1 ? "" : "s") +
                                     " visible)");
       }
     }
   }
   for (int n : rank_counts) {
-    if (n < 1) throw std::invalid_argument("--gpus: rank counts must be >= 1, got " + std::to_string(n));
+    if (n < 1) throw SettingError("gpus", "rank counts must be >= 1, got " + std::to_string(n));
     if (devices && static_cast<std::size_t>(n) > devices->size()) {
-      throw std::invalid_argument("--gpus: " + std::to_string(n) + " ranks need " + std::to_string(n) +
-                                  " entries in --devices, which lists " + std::to_string(devices->size()));
+      throw SettingError("gpus", std::to_string(n) + " ranks need " + std::to_string(n) +
+                                  " entries in {devices}, which lists " + std::to_string(devices->size()));
     }
     if (!devices && n > device_count) {
-      throw std::invalid_argument("--gpus: " + std::to_string(n) + " ranks need " + std::to_string(n) +
+      throw SettingError("gpus", std::to_string(n) + " ranks need " + std::to_string(n) +
                                   " devices; " + std::to_string(device_count) +
-                                  " visible (repeat devices with --devices to put several ranks on one)");
+                                  " visible (repeat devices in {devices} to put several ranks on one)");
     }
   }
 }
 
 std::vector<int> RankPlan::devices_for(int ranks) const {
   if (ranks < 1 || (devices && static_cast<std::size_t>(ranks) > devices->size())) {
-    throw std::invalid_argument("--gpus: no devices for " + std::to_string(ranks) + " ranks");
+    throw SettingError("gpus", "no devices for " + std::to_string(ranks) + " ranks");
   }
   if (devices) {
     return std::vector<int>(devices->begin(), devices->begin() + ranks);

@@ -4,6 +4,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "device/error.h"
+
 namespace dpb {
 
 namespace {
@@ -79,12 +81,11 @@ std::size_t parse_step_factor(std::string_view text, std::string_view flag) {
 }
 
 void SizeRange::validate() const {
-  if (min_bytes == 0) throw std::invalid_argument("-b/--minbytes: must be positive");
+  if (min_bytes == 0) throw SettingError("min_bytes", "must be positive");
   if (max_bytes < min_bytes) {
-    throw std::invalid_argument("-e/--maxbytes: " + format_size(max_bytes) + " is below -b/--minbytes " +
-                                format_size(min_bytes));
+    throw SettingError("max_bytes", format_size(max_bytes) + " is below {min_bytes} " + format_size(min_bytes));
   }
-  if (factor < 2) throw std::invalid_argument("-f/--stepfactor: must be at least 2, got " + std::to_string(factor));
+  if (factor < 2) throw SettingError("factor", "must be at least 2, got " + std::to_string(factor));
 }
 
 std::vector<std::size_t> SizeRange::sizes() const {

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "train/synthetic_data.h"
+#include "device/error.h"
 
 namespace dpb {
 
@@ -31,7 +32,7 @@ double statistical_efficiency(double b_noise, double m0, double m) { return (b_n
 
 ConvergenceResult run_to_target(Trainer& trainer, const ConvergenceOptions& o) {
   if (o.max_steps < 1 || o.eval_every < 1 || o.eval_samples < 1 || o.probe_every < 1) {
-    throw std::invalid_argument("--target-loss: step, evaluation and probe counts must be positive");
+    throw SettingError("target_loss", "step, evaluation and probe counts must be positive");
   }
   ConvergenceResult res;
   res.target_loss = o.target_loss;

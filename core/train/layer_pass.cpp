@@ -5,24 +5,26 @@
 #include <string>
 #include <utility>
 
+#include "device/error.h"
+
 namespace dpb {
 
 LayerPass::LayerPass(const TrainConfig& config, const BucketPlan& plan)
     : config_(&config), plan_(&plan), es_(dtype_size(config.precision)) {
   const ModelSpec& m = config.model;
-  if (m.chain.empty()) throw std::invalid_argument("--model: the model has no layers");
+  if (m.chain.empty()) throw SettingError("model", "the model has no layers");
   if (config.local_batch % m.batch_multiple != 0) {
-    throw std::invalid_argument("--batch: " + m.name + " needs a per-rank batch (tokens) that is a multiple of its " +
+    throw SettingError("local_batch", m.name + " needs a per-rank batch (tokens) that is a multiple of its " +
                                 "sequence length " + std::to_string(m.batch_multiple) + ", got " +
                                 std::to_string(config.local_batch));
   }
   for (std::size_t l = 0; l < m.chain.size(); ++l) {
     const LayerSpec& L = m.chain[l];
     const long long out = rows(static_cast<int>(l)) * L.out;
-    if (rows(static_cast<int>(l)) < 1) throw std::invalid_argument("--batch: too small for layer " + L.name);
+    if (rows(static_cast<int>(l)) < 1) throw SettingError("local_batch", "too small for layer " + L.name);
     for (const ShiftSpec& s : L.shifts) {
       if (out % s.cols != 0) {
-        throw std::invalid_argument("--batch: " + std::to_string(config.local_batch) + " does not fit layer " + L.name +
+        throw SettingError("local_batch", std::to_string(config.local_batch) + " does not fit layer " + L.name +
                                     " (its output is not a whole number of " + std::to_string(s.cols) + "-wide rows)");
       }
     }

@@ -4,13 +4,15 @@
 #include <stdexcept>
 #include <string>
 
+#include "device/error.h"
+
 namespace dpb {
 
 void LossScalerConfig::validate() const {
   if (!(init_scale > 0.0f) || !std::isfinite(init_scale)) {
-    throw std::invalid_argument("--loss-scale-init: must be a positive finite number");
+    throw SettingError("loss_scale_init", "must be a positive finite number");
   }
-  if (growth_interval < 1) throw std::invalid_argument("--loss-scale-interval: must be at least 1");
+  if (growth_interval < 1) throw SettingError("loss_scale_interval", "must be at least 1");
   if (!(growth_factor > 1.0f) || !(backoff_factor > 0.0f && backoff_factor < 1.0f)) {
     throw std::invalid_argument("loss scaler: growth factor must be > 1 and backoff in (0, 1)");
   }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "train/train_config.h"
+#include "device/error.h"
 
 namespace dpb {
 
@@ -20,11 +21,11 @@ LrScaling parse_lr_scaling(std::string_view text) {
   if (text == "none") return LrScaling::none;
   if (text == "linear") return LrScaling::linear;
   if (text == "sqrt") return LrScaling::sqrt;
-  throw std::invalid_argument("--lr-scaling: invalid value '" + std::string(text) + "' (expected none, linear or sqrt)");
+  throw SettingError("lr_scaling", "invalid value '" + std::string(text) + "' (expected none, linear or sqrt)");
 }
 
 float LrSchedule::factor(std::int64_t t, long long samples_per_update) const {
-  if (base_batch < 1) throw std::invalid_argument("--lr-base-batch: must be at least 1");
+  if (base_batch < 1) throw SettingError("lr_base_batch", "must be at least 1");
   const double ratio = static_cast<double>(samples_per_update) / base_batch;
   double f = scaling == LrScaling::linear ? ratio : scaling == LrScaling::sqrt ? std::sqrt(ratio) : 1.0;
   if (warmup_steps > 0) f *= std::min(1.0, static_cast<double>(t) / warmup_steps);

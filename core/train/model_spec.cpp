@@ -4,6 +4,8 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "device/error.h"
+
 namespace dpb {
 namespace {
 
@@ -21,10 +23,10 @@ const std::vector<Preset>& presets() {
   return p;
 }
 
-std::string bad_model(std::string_view text, std::string_view why) {
-  return "--model: invalid value '" + std::string(text) + "': " + std::string(why) +
+SettingError bad_model(std::string_view text, std::string_view why) {
+  return SettingError("model", "invalid value '" + std::string(text) + "': " + std::string(why) +
          " (expected small, medium, large, resnet50, gpt2-small[:SEQ], bert-base[:SEQ] or layer widths like "
-         "512,1024,1024,10)";
+         "512,1024,1024,10)");
 }
 
 // "gpt2-small" or "gpt2-small:128": the sequence length after the colon.
@@ -39,7 +41,7 @@ bool transformer_preset(std::string_view text, std::string_view base, int max_se
   const std::string_view num = rest.substr(1);
   const auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), seq);
   if (num.empty() || ec != std::errc() || end != num.data() + num.size() || seq < 1 || seq > max_seq) {
-    throw std::invalid_argument(bad_model(text, "the sequence length must be in [1, " + std::to_string(max_seq) + "]"));
+    throw bad_model(text, "the sequence length must be in [1, " + std::to_string(max_seq) + "]");
   }
   return true;
 }
@@ -117,14 +119,14 @@ ModelSpec parse_model(std::string_view text) {
     int v = 0;
     const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
     if (item.empty() || ec != std::errc() || end != item.data() + item.size()) {
-      throw std::invalid_argument(bad_model(text, "'" + std::string(item) + "' is not a preset or a width"));
+      throw bad_model(text, "'" + std::string(item) + "' is not a preset or a width");
     }
-    if (v < 1 || v > 65536) throw std::invalid_argument(bad_model(text, "widths must be in [1, 65536]"));
+    if (v < 1 || v > 65536) throw bad_model(text, "widths must be in [1, 65536]");
     widths.push_back(v);
     pos = comma + 1;
   }
-  if (widths.size() < 2) throw std::invalid_argument(bad_model(text, "need at least an input and an output width"));
-  if (widths.back() < 2) throw std::invalid_argument(bad_model(text, "the last width (classes) must be at least 2"));
+  if (widths.size() < 2) throw bad_model(text, "need at least an input and an output width");
+  if (widths.back() < 2) throw bad_model(text, "the last width (classes) must be at least 2");
   return make_mlp(std::string(text), std::move(widths));
 }
 
@@ -133,7 +135,7 @@ std::string_view activation_name(Activation a) { return a == Activation::relu ? 
 Activation parse_activation(std::string_view text) {
   if (text == "relu") return Activation::relu;
   if (text == "gelu") return Activation::gelu;
-  throw std::invalid_argument("--activation: invalid value '" + std::string(text) + "' (expected relu or gelu)");
+  throw SettingError("activation", "invalid value '" + std::string(text) + "' (expected relu or gelu)");
 }
 
 }  // namespace dpb

@@ -6,11 +6,13 @@
 #include <stdexcept>
 #include <string>
 
+#include "device/error.h"
+
 namespace dpb {
 
 void OptimizerConfig::validate() const {
   if (!(lr > 0.0f) || !std::isfinite(lr) || lr > 10.0f) {
-    throw std::invalid_argument("--lr: must be in (0, 10], got " + std::to_string(lr));
+    throw SettingError("lr", "must be in (0, 10], got " + std::to_string(lr));
   }
 }
 
@@ -30,7 +32,7 @@ std::string_view optimizer_name(OptimizerKind kind) { return kind == OptimizerKi
 OptimizerKind parse_optimizer(std::string_view text) {
   if (text == "sgd") return OptimizerKind::sgd;
   if (text == "adamw") return OptimizerKind::adamw;
-  throw std::invalid_argument("--optimizer: invalid value '" + std::string(text) + "' (expected sgd or adamw)");
+  throw SettingError("optimizer", "invalid value '" + std::string(text) + "' (expected sgd or adamw)");
 }
 
 double float_as_decimal(float v) {

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "sweep/memory_plan.h"
-#include "sweep/setting_error.h"
+#include "device/error.h"
 
 namespace dpb {
 

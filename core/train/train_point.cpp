@@ -251,7 +251,7 @@ PointRecord TrainBench::run(const TrainPointSpec& spec) {
     world_comms_.clear();
     char limit[32];
     std::snprintf(limit, sizeof limit, "%g", *config_.timeout_s);
-    throw TimeoutError("point exceeded --timeout " + std::string(limit) + " s: " + e.what());
+    throw TimeoutError("point exceeded its timeout of " + std::string(limit) + " s: " + e.what());
   }
   remember(rec.to_json());
   return rec;

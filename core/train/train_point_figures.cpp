@@ -40,7 +40,7 @@ void add_convergence(PointRecord& rec, const ConvergenceResult& c, const TrainPo
     samples = *steps * per_update;
   }
   rec.metrics["steps_to_target"] =
-      Metric{steps, "steps", "optimizer steps until the held-out loss reached --target-loss (null: not reached)", "measured"};
+      Metric{steps, "steps", "optimizer steps until the held-out loss reached the target loss (null: not reached)", "measured"};
   rec.metrics["samples_to_target"] = Metric{samples, "samples", "steps_to_target x samples per update", "derived"};
   rec.metrics["time_to_target_s"] =
       Metric{c.time_to_target_s, "s", "wall time of the training steps until the target (evaluation excluded)", "measured"};
@@ -58,7 +58,7 @@ void add_convergence(PointRecord& rec, const ConvergenceResult& c, const TrainPo
     if (samples_per_s) goodput = *samples_per_s * *eff;
   }
   rec.metrics["statistical_efficiency"] =
-      Metric{eff, "ratio", "Pollux: (B_noise + M0) / (B_noise + M), M0 = --lr-base-batch, M = samples per update", "model"};
+      Metric{eff, "ratio", "Pollux: (B_noise + M0) / (B_noise + M), M0 = the lr base batch, M = samples per update", "model"};
   rec.metrics["goodput"] = Metric{goodput, "samples/s", "Pollux: samples_per_s x statistical_efficiency", "model"};
   nlohmann::json curve = nlohmann::json::array();
   for (const auto& [step, loss] : c.curve) curve.push_back({step, opt(loss) ? nlohmann::json(loss) : nlohmann::json()});

@@ -48,7 +48,7 @@ void print_train_summary(std::ostream& out, const std::vector<nlohmann::json>& p
         << pad(metric(p, "scaling_efficiency", "%.2f"), 6) << pad(stat_median(p, "exposed_comm"), 9)
         << pad(metric(p, "overlap_fraction", "%.0f%%", 100.0), 8) << pad(loss, 16) << "  " << status << "\n";
   }
-  out << "# bucket* = --no-overlap\n";
+  out << "# bucket* = no overlap: buckets all-reduced after the whole backward\n";
 }
 
 }  // namespace dpb

@@ -33,11 +33,11 @@ Trainer::Trainer(Backend& backend, Communicator& comm, TrainConfig config, Watch
         config_.scaler.validate();
         return LossScaler(config_.scaler);
       }()) {
-  if (config_.local_batch < 1) throw std::invalid_argument("--batch: must be at least 1");
+  if (config_.local_batch < 1) throw SettingError("local_batch", "must be at least 1");
   config_.optimizer.validate();
-  if (config_.accum < 1) throw std::invalid_argument("--accum: must be at least 1");
+  if (config_.accum < 1) throw SettingError("accum", "must be at least 1");
   if (config_.comm_type() != config_.precision && config_.precision != DType::f32) {
-    throw std::invalid_argument("--comm-dtype: compression applies to fp32 training; with --precision " +
+    throw SettingError("comm_dtype", "compression applies to fp32 training; with {precision} " +
                                 std::string(dtype_name(config_.precision)) + " the all-reduce is already " +
                                 std::string(dtype_name(config_.precision)));
   }
