@@ -71,7 +71,9 @@ grep -q '^backends:.*cuda' <<<"$version_text" ||
 compiled_bin="$(cd "$(dirname "$bin")" && pwd)/dpbench"
 compiled_src="$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build/CMakeCache.txt")"
 compiled_src="${compiled_src:-$root}"
-grep -aqF "$compiled_bin" "$tests_bin" || die "the test binary does not hold the expected path $compiled_bin" 1
+# Only tests that run the CLI hold the binary's path; the gpu tests run none today, so then there is
+# nothing to link on the GPU machine.
+grep -aqF "$compiled_bin" "$tests_bin" || compiled_bin=""
 
 # ---- nccl-tests ----------------------------------------------------------------------------------
 case "$nt_dir" in /*) ;; *) nt_dir="$PWD/$nt_dir" ;; esac
