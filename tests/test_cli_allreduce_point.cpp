@@ -78,6 +78,20 @@ TEST(AllreducePoint, CorrectCommunicatorGivesAnOkRecord) {
   EXPECT_EQ(bench.communicators_created(), 1u);  // reused across placements
 }
 
+// The record carries the schedule's own counts (for the cost model), the same as the plan's.
+TEST(AllreducePoint, P2pRecordsCarryTheSchedulesCounts) {
+  CpuBackend be;
+  AllreduceBench bench(be, quick_config(64 << 10));
+  AllreducePointSpec s{{Transport::p2p, "ring"}, DType::f32, {0, 1, 2}, 10000, false, 0};
+  const PointRecord rec = bench.run(s);
+  ASSERT_EQ(rec.status, PointStatus::ok) << rec.reason.value_or("");
+  const nlohmann::json& sched = rec.more.at("extra").at("schedule");
+  const CallPlan plan = plan_allreduce_call(s.algo, 3, DType::f32, 10000, false, CommunicatorOptions{});
+  EXPECT_EQ(sched, plan.schedule_json());
+  EXPECT_GE(sched.at("messages_per_rank").get<std::size_t>(), 4u);  // a ring's 2(n-1) steps at least
+  EXPECT_EQ(sched.at("source"), "count_schedule");
+}
+
 TEST(AllreducePoint, WrongResultsAreAFailedPointWithTheCount) {
   CpuBackend be;
   CopyOnlyCommunicator broken({0, 1}, false);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <utility>
 
 #include "collectives/algorithm_rules.h"
 #include "sweep/allreduce_metrics.h"
@@ -45,10 +46,12 @@ void set_timing(PointRecord& rec, const AllreducePointSpec& spec, const Stopping
 
 bool host_bound(const PointRecord& rec) { return rec.stats.at("host_time").median >= rec.stats.at("time").median; }
 
-// The call plan's figures that apply (p2p scratch and chunk; NCCL has neither).
+// The call plan's figures that apply (p2p scratch, chunk and the schedule's own counts for the cost
+// model; NCCL has none of them).
 void set_plan_extra(nlohmann::json& extra, const CallPlan& plan) {
   if (plan.scratch_bytes > 0) extra["scratch_bytes_per_rank"] = plan.scratch_bytes;
   if (plan.chunk_bytes > 0) extra["chunk_bytes"] = plan.chunk_bytes;
+  if (nlohmann::json counts = plan.schedule_json(); !counts.is_null()) extra["schedule"] = std::move(counts);
 }
 
 }  // namespace
