@@ -4,9 +4,9 @@
 #include <string>
 
 #include "device/cpu_backend.h"
+#include "device/error.h"
 #if DPBENCH_HAVE_CUDA
 #include "device/cuda_backend.h"
-#include "device/error.h"
 #endif
 
 namespace dpb {
