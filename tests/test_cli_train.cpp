@@ -129,6 +129,7 @@ TEST_F(CliTrain, SweepWritesAValidCompleteFileAndASummary) {
     for (const auto& b : p["buckets"]) EXPECT_EQ(b["allreduce"]["count"], 3);
     EXPECT_EQ(p["extra"]["weights_hash"].get<std::string>().size(), 16u);
     EXPECT_TRUE(p["extra"]["replicas_identical"].get<bool>());
+    EXPECT_EQ(p["extra"]["launch_mode"], "eager");  // graph replay is allreduce --graph only
     std::set<int> ranks_in_timeline;
     for (const auto& s : p["timeline"]) ranks_in_timeline.insert(s["rank"].get<int>());
     EXPECT_EQ(static_cast<int>(ranks_in_timeline.size()), p["axes"]["ranks"].get<int>());

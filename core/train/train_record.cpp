@@ -137,6 +137,7 @@ nlohmann::json train_extra(const TrainRecordInputs& in, double step_ms, double h
           {"seed", c.seed},
           {"replicas_identical", in.check.identical},
           {"launch", launch_name(in.launch)},
+          {"launch_mode", "eager"},  // every step enqueues its kernels and bucket all-reduces; no graph replay
           {"ops_per_stream_per_allreduce", in.ops_per_stream},
           {"host_bound", host_ms >= step_ms},
           {"gradient_averaging", "loss gradient pre-scaled by 1/global_batch; all-reduce sums"}};
