@@ -48,6 +48,8 @@ std::string spec_baseline_key(const TrainPointSpec& p) {
 
 }  // namespace
 
+std::string train_baseline_key(const TrainPointSpec& p) { return spec_baseline_key(p); }
+
 std::string_view scaling_name(Scaling s) { return s == Scaling::weak ? "weak" : "strong"; }
 
 std::vector<SyncAxis> train_sync_axes(const TrainPointSpec& p) {

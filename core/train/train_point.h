@@ -88,6 +88,9 @@ std::string train_point_id(const TrainPointSpec& p);
 nlohmann::json train_axes(const TrainPointSpec& p);
 // "small p2p-ring fp32 n=2 b25 bs32"
 std::string train_label(const TrainPointSpec& p);
+// The key that matches a point with the 1-rank point of the same config (its scaling baseline):
+// "train-baseline/sync=1;fp32;none/model=small/algo=p2p-ring/precision=fp32/bucket_mb=25/..."
+std::string train_baseline_key(const TrainPointSpec& p);
 
 // What every point of a sweep shares (not axes): recorded under invocation.options.
 struct TrainBenchConfig {
