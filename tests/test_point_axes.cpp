@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "device/cpu_backend.h"
+#include "p2p/p2p_record.h"
 #include "sweep/allreduce_point.h"
 #include "train/train_point.h"
 
@@ -161,6 +162,19 @@ TEST(AllreducePointAxes, IdsLabelsAndAxes) {
   EXPECT_EQ(allreduce_axes(b).dump(),
             R"({"algo":"nccl-auto","bytes":4000,"count":1000,"devices":[1,0],"dtype":"fp32","graph":8,)"
             R"("in_place":false,"ranks":2})");
+}
+
+TEST(P2PPointAxes, IdAndAxes) {
+  P2POptions o;
+  o.devices = {2, 0, 1};
+  o.bytes = 65536;
+  o.repeats = 3;
+  P2PResult r;
+  r.devices = {2, 0, 1};
+  const PointRecord rec = p2p_point_record(o, r, "2026-12-02T00:00:00Z", 1.0);
+  EXPECT_EQ(rec.id, "p2p/devices=2,0,1/bytes=65536/repeats=3");
+  EXPECT_EQ(rec.axes.dump(),
+            R"({"bytes":65536,"devices":[2,0,1],"latency_bytes":16,"latency_repeats":100,"ranks":3,"repeats":3})");
 }
 
 }  // namespace
