@@ -343,7 +343,9 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
 
   const nlohmann::json options = train_options(f, t, rank_plan, specs, launch);
   std::optional<ResultsFile> results =
-      open_train_results(f.output, ResultsHeader{"train", inv.argv, options, describe_system(backend, rank_plan.distinct_devices())},
+      open_train_results(f.output,
+                         ResultsHeader{"train", inv.argv, options, describe_system(backend, rank_plan.distinct_devices()),
+                                       train_point_axes().order()},
                          world.get(), rank_plan, plan);
   if (results) {
     for (const auto& p : results->document().value("points", nlohmann::json::array())) bench.remember(p);
