@@ -85,6 +85,8 @@ std::optional<std::string> AxisRules::baseline_key(const nlohmann::json& axes) c
   try {
     for (const auto& r : rules_) {
       if (r.baseline == InBaseline::no) continue;
+      // As in ids: an axis at its default is left out, so adding one keeps every earlier key.
+      if (r.baseline == InBaseline::key && r.at_default(axes)) continue;
       const std::optional<nlohmann::json> v = r.baseline_value ? r.baseline_value(axes) : r.value_in(axes);
       if (!v) return std::nullopt;
       if (r.baseline == InBaseline::key) {

@@ -39,7 +39,8 @@ AxisLabel axis_label_if_false(std::string text);         // overlap false: "no-o
 
 // How an axis takes part in the baseline key (the key that matches a point with the point its
 // figures are relative to, e.g. a train point with its 1-rank point): not at all, as its own
-// "name=value" part, or as one value of the key's grouped part ("sync=4;bf16;linear").
+// "name=value" part (left out at its default, as in ids), or as one value of the key's grouped part
+// ("sync=4;bf16;linear": train's issue-13 axes, always there; new axes take `key`).
 enum class InBaseline { no, key, grouped };
 
 // How the sweep records an axis under invocation.options: not at all, as the one value every
