@@ -64,14 +64,7 @@ SyncSettings parse_sync_flags(const SyncFlags& f, TrainBenchConfig& config) {
   return s;
 }
 
-void add_sync_options(nlohmann::json& options, const SyncSettings& sync, const TrainBenchConfig& config) {
-  options["accum"] = sync.accums;
-  std::vector<std::string> names;
-  for (const auto& c : sync.comm_dtypes) names.emplace_back(c ? dtype_name(*c) : "precision");
-  options["comm_dtype"] = names;
-  names.clear();
-  for (LrScaling l : sync.lr_scalings) names.emplace_back(lr_scaling_name(l));
-  options["lr_scaling"] = names;
+void add_sync_options(nlohmann::json& options, const TrainBenchConfig& config) {
   options["lr_base_batch"] = config.lr_schedule.base_batch;
   options["warmup_steps"] = config.lr_schedule.warmup_steps;
   options["target_loss"] = config.convergence ? nlohmann::json(config.convergence->target_loss) : nlohmann::json(nullptr);

@@ -36,7 +36,7 @@ struct SyncSettings {
 void add_sync_flags(CLI::App& app, SyncFlags& flags);
 // Throws std::invalid_argument naming the flag.
 SyncSettings parse_sync_flags(const SyncFlags& flags, TrainBenchConfig& config);
-// invocation.options entries for the settings.
-void add_sync_options(nlohmann::json& options, const SyncSettings& sync, const TrainBenchConfig& config);
+// invocation.options entries for the shared settings (the axes' come from train_point_axes()).
+void add_sync_options(nlohmann::json& options, const TrainBenchConfig& config);
 
 }  // namespace dpb::cli

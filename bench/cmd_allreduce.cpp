@@ -298,13 +298,14 @@ std::optional<ResultsFile> open_results(const AllreduceFlags& f, const Invocatio
                                         const WorldAllreduceBench* world_bench, std::vector<SweepPoint>& plan) {
   if (!world) {
     return open_results_file(f.output, ResultsHeader{"allreduce", inv.argv, std::move(options),
-                                                     describe_system(backend, rank_plan.distinct_devices())});
+                                                     describe_system(backend, rank_plan.distinct_devices()),
+                                                     allreduce_point_axes().order()});
   }
   std::set<std::string> done;  // ids already in the file (rank 0's verdict)
   nlohmann::json system = describe_system(backend, {world_bench->devices()[0]});
   describe_world(system, *world, world_bench->devices());
   auto results =
-      open_world_results_file(*world, f.output, ResultsHeader{"allreduce", inv.argv, std::move(options), system}, done);
+      open_world_results_file(*world, f.output, ResultsHeader{"allreduce", inv.argv, std::move(options), system, allreduce_point_axes().order()}, done);
   if (world->rank() != 0) drop_done_points(plan, done);
   return results;
 }

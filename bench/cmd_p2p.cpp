@@ -75,7 +75,7 @@ int run_p2p_command(const P2PFlags& flags, const Invocation& inv) {
     opts["size"] = options.bytes;
     opts["repeats"] = options.repeats;
     opts["devices"] = options.devices;
-    ResultsHeader header{"p2p", inv.argv, opts, describe_system(backend, options.devices)};
+    ResultsHeader header{"p2p", inv.argv, opts, describe_system(backend, options.devices), p2p_point_axes().order()};
     ResultsFile file = ResultsFile::create(flags.out, header);
     file.append(p2p_point_record(options, result, started_at, duration));
     file.finish();

@@ -242,25 +242,16 @@ void print_dry_run(std::ostream& out, const TrainBench& bench, const std::vector
   }
 }
 
+// The sweep's axis values come from the points (train_point_axes()); the rest are shared settings.
 nlohmann::json train_options(const TrainFlags& f, const TrainSweep& t, const RankPlan& ranks,
-                             const std::vector<AlgorithmName>& algos, Launch launch) {
+                             const std::vector<TrainPointSpec>& specs, Launch launch) {
   nlohmann::json options = backend_options_json(f.backend);
+  options.update(train_point_axes().options(specs));
   options["gpus"] = ranks.rank_counts;
   options["devices"] = ranks.devices ? nlohmann::json(*ranks.devices) : nlohmann::json(nullptr);
-  options["model"] = t.model.name;
   options["widths"] = t.model.widths;
   options["param_count"] = t.model.param_count();
   options["activation"] = activation_name(t.model.is_mlp() ? t.config.activation : t.model.activation);
-  options["algo"] = algo_texts(algos);
-  std::vector<std::string> precision_names;
-  for (DType d : t.precisions) precision_names.emplace_back(dtype_name(d));
-  options["precision"] = precision_names;
-  options["bucket_mb"] = t.bucket_mbs;
-  options["first_bucket_mb"] = t.first_bucket_mb;
-  options[t.scaling == Scaling::weak ? "batch" : "global_batch"] = t.batches;
-  options["scaling"] = scaling_name(t.scaling);
-  options["overlap"] = !f.no_overlap;
-  options["optimizer"] = optimizer_name(t.optimizer);
   options["lr"] = float_as_decimal(default_optimizer(t.optimizer, t.config.lr).lr);
   options["seed"] = t.config.seed;
   options["timeout_s"] = t.config.timeout_s ? nlohmann::json(*t.config.timeout_s) : nlohmann::json(nullptr);
@@ -269,7 +260,7 @@ nlohmann::json train_options(const TrainFlags& f, const TrainSweep& t, const Ran
   options["stopping"] = stopping_options_json(t.stopping);
   options["launch"] = launch_name(launch);
   if (t.repeats > 1) options["repeats"] = t.repeats;  // absent = 1, as in files written before --repeats
-  add_sync_options(options, t.sync, t.config);
+  add_sync_options(options, t.config);
   options["tensor_count"] = t.model.params().size();
   return options;
 }
@@ -350,9 +341,11 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
     return 0;
   }
 
-  const nlohmann::json options = train_options(f, t, rank_plan, algos, launch);
+  const nlohmann::json options = train_options(f, t, rank_plan, specs, launch);
   std::optional<ResultsFile> results =
-      open_train_results(f.output, ResultsHeader{"train", inv.argv, options, describe_system(backend, rank_plan.distinct_devices())},
+      open_train_results(f.output,
+                         ResultsHeader{"train", inv.argv, options, describe_system(backend, rank_plan.distinct_devices()),
+                                       train_point_axes().order()},
                          world.get(), rank_plan, plan);
   if (results) {
     for (const auto& p : results->document().value("points", nlohmann::json::array())) bench.remember(p);

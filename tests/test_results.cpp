@@ -183,6 +183,27 @@ TEST_F(ResultsFileTest, ResumeKeepsStartTimeAndPoints) {
   EXPECT_EQ(read(p)["invocation"]["complete"], true);
 }
 
+// axis_order is written when the command states one; a file written before it gains it on resume
+// (it orders display only: points and ids stay as they were).
+TEST_F(ResultsFileTest, AxisOrderIsWrittenAndAddedOnResume) {
+  const fs::path p = dir_ / "r.json";
+  {
+    ResultsFile f = ResultsFile::create(p, header());
+    f.append(record("a"));
+  }
+  EXPECT_FALSE(read(p).contains("axis_order"));
+  ResultsHeader with_order = header();
+  with_order.axis_order = {"algo", "bytes"};
+  ResultsFile f = ResultsFile::resume(p, with_order);
+  f.finish();
+  const nlohmann::json doc = read(p);
+  EXPECT_EQ(doc["axis_order"], nlohmann::json({"algo", "bytes"}));
+  EXPECT_EQ(doc["points"][0]["id"], "a");
+  const fs::path q = dir_ / "q.json";
+  ResultsFile::create(q, with_order, ResultsFile::Replace::at_once);
+  EXPECT_EQ(read(q)["axis_order"], nlohmann::json({"algo", "bytes"}));
+}
+
 TEST_F(ResultsFileTest, ResumeOfMissingFileStartsANewOne) {
   const fs::path p = dir_ / "new.json";
   ResultsFile f = ResultsFile::resume(p, header());

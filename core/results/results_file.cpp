@@ -171,6 +171,7 @@ ResultsFile ResultsFile::create(const fs::path& path, const ResultsHeader& heade
       {"dpbench", dpbench_build_json()},
       {"system", header.system},
       {"points", nlohmann::json::array()}};
+  if (!header.axis_order.empty()) doc["axis_order"] = header.axis_order;
   ResultsFile file(path, std::move(doc));
   std::error_code ec;
   const auto existing = fs::status(path, ec);
@@ -187,6 +188,8 @@ ResultsFile ResultsFile::resume(const fs::path& path, const ResultsHeader& heade
   check_resumable_points(doc["points"], path, "resume");
   const std::vector<ResumeDifference> differences = resume_differences(doc, header);
   if (!differences.empty() && !options.force) throw ResumeMismatch(path, differences.front());
+  // A file from before axis_order gains it (display order only: its points and ids are unchanged).
+  if (!header.axis_order.empty()) doc["axis_order"] = header.axis_order;
   ResultsFile file(path, std::move(doc));
   for (const auto& p : file.doc_["points"]) {
     const std::string id = p["id"].get<std::string>();

@@ -42,6 +42,9 @@ struct ResultsHeader {
   std::vector<std::string> argv;     // as given to main
   nlohmann::json options = nlohmann::json::object();  // parsed options, name -> value
   nlohmann::json system;             // describe_system(...)
+  // The command's point axes in declaration order (PointAxes::order()), written as the document's
+  // "axis_order" so readers show axes in dpbench's order; empty: none (info, p2p).
+  std::vector<std::string> axis_order = {};
 };
 
 // Writes `text` / `doc` to `path` atomically (temporary + fsync + rename + directory fsync).

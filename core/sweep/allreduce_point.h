@@ -56,6 +56,7 @@
 #include "collectives/rank_threads.h"
 #include "graph/graph_capture.h"
 #include "measure/stopping.h"
+#include "results/point_axes.h"
 #include "results/point_record.h"
 
 namespace dpb {
@@ -71,6 +72,11 @@ struct AllreducePointSpec {
   int ranks() const { return static_cast<int>(devices.size()); }
   std::size_t bytes() const { return count * dtype_size(dtype); }
 };
+
+// The point's axes, declared once (allreduce_spec.cpp): algo, dtype, ranks, devices, bytes, count
+// (not in the id: it follows from bytes and dtype), in_place, graph. The functions below are its
+// derivations.
+const PointAxes<AllreducePointSpec>& allreduce_point_axes();
 
 // "allreduce/algo=p2p-ring/dtype=fp32/ranks=4/devices=0,1,2,3/bytes=65536/in_place=0/graph=0"
 std::string allreduce_point_id(const AllreducePointSpec& p);

@@ -14,95 +14,6 @@
 #include "world/world_measure.h"
 
 namespace dpb {
-namespace {
-
-// The key that matches a point with the 1-rank point of the same config. `one_rank_batch` is the
-// batch that point trains with: the per-rank batch for weak scaling, the global one for strong.
-std::string baseline_key(const std::string& model, const std::string& algo, const std::string& precision,
-                         double bucket_mb, double first_bucket_mb, long long one_rank_batch, const std::string& scaling,
-                         bool overlap, const std::string& optimizer, const std::string& sync) {
-  return make_point_id("train-baseline", {{"sync", sync},
-                                          {"model", id_value(model)},
-                                          {"algo", id_value(algo)},
-                                          {"precision", id_value(precision)},
-                                          {"bucket_mb", id_value(bucket_mb)},
-                                          {"first_bucket_mb", id_value(first_bucket_mb)},
-                                          {"batch", id_value(one_rank_batch)},
-                                          {"scaling", id_value(scaling)},
-                                          {"overlap", id_value(overlap)},
-                                          {"optimizer", id_value(optimizer)}});
-}
-
-// The sync axes' values as one key part, defaults filled in for files written before they existed.
-std::string sync_key(const nlohmann::json& axes) {
-  return std::to_string(axes.value("accum", 1)) + ";" + axes.value("comm_dtype", axes.value("precision", "")) + ";" +
-         axes.value("lr_scaling", "none");
-}
-
-std::string spec_baseline_key(const TrainPointSpec& p) {
-  const long long one_rank_batch = p.scaling == Scaling::weak ? p.batch : p.global_batch();
-  return baseline_key(p.model.name, p.algo.text(), std::string(dtype_name(p.precision)), p.bucket_mb,
-                      p.first_bucket_mb, one_rank_batch, std::string(scaling_name(p.scaling)), p.overlap,
-                      std::string(optimizer_name(p.optimizer)), sync_key(train_axes(p)));
-}
-
-}  // namespace
-
-std::string_view scaling_name(Scaling s) { return s == Scaling::weak ? "weak" : "strong"; }
-
-std::vector<SyncAxis> train_sync_axes(const TrainPointSpec& p) {
-  const std::string comm(dtype_name(p.comm_type()));
-  const std::string lr(lr_scaling_name(p.lr_scaling));
-  return {{"accum", p.accum, id_value(p.accum), p.accum == 1},
-          {"comm_dtype", comm, id_value(comm), p.comm_type() == p.precision},
-          {"lr_scaling", lr, id_value(lr), p.lr_scaling == LrScaling::none}};
-}
-
-std::string train_point_id(const TrainPointSpec& p) {
-  std::string id = make_point_id("train", {{"model", id_value(p.model.name)},
-                                 {"algo", id_value(p.algo.text())},
-                                 {"precision", id_value(dtype_name(p.precision))},
-                                 {"ranks", id_value(p.ranks())},
-                                 {"devices", id_value(p.devices)},
-                                 {"bucket_mb", id_value(p.bucket_mb)},
-                                 {"first_bucket_mb", id_value(p.first_bucket_mb)},
-                                 {"batch", id_value(p.batch)},
-                                 {"global_batch", id_value(p.global_batch())},
-                                 {"scaling", id_value(scaling_name(p.scaling))},
-                                 {"overlap", id_value(p.overlap)},
-                                 {"optimizer", id_value(optimizer_name(p.optimizer))}});
-  for (const auto& a : train_sync_axes(p)) {
-    if (!a.is_default) id += "/" + a.name + "=" + a.id;
-  }
-  return id;
-}
-
-nlohmann::json train_axes(const TrainPointSpec& p) {
-  nlohmann::json axes = {{"model", p.model.name},
-          {"algo", p.algo.text()},
-          {"precision", dtype_name(p.precision)},
-          {"ranks", p.ranks()},
-          {"devices", p.devices},
-          {"bucket_mb", p.bucket_mb},
-          {"first_bucket_mb", p.first_bucket_mb},
-          {"batch", p.batch},
-          {"global_batch", p.global_batch()},
-          {"scaling", scaling_name(p.scaling)},
-          {"overlap", p.overlap},
-          {"optimizer", optimizer_name(p.optimizer)}};
-  for (const auto& a : train_sync_axes(p)) axes[a.name] = a.value;
-  return axes;
-}
-
-std::string train_label(const TrainPointSpec& p) {
-  std::string s = p.model.name + " " + p.algo.text() + " " + std::string(dtype_name(p.precision)) +
-                  " n=" + std::to_string(p.ranks()) + " b" + id_value(p.bucket_mb) + " bs" + std::to_string(p.batch);
-  if (!p.overlap) s += " no-overlap";
-  for (const auto& a : train_sync_axes(p)) {
-    if (!a.is_default) s += " " + a.name + "=" + a.id;
-  }
-  return s;
-}
 
 TrainBench::TrainBench(Backend& backend, TrainBenchConfig config, World* world)
     : backend_(backend), config_(std::move(config)), world_(world), comms_(backend, 2) {}
@@ -132,19 +43,16 @@ void TrainBench::remember(const nlohmann::json& point) {
     if (point.value("kind", "") != "train" || point.value("status", "") != "ok") return;
     const auto& a = point.at("axes");
     if (a.at("ranks").get<int>() != 1) return;
-    const std::string key = baseline_key(a.at("model").get<std::string>(), a.at("algo").get<std::string>(),
-                                         a.at("precision").get<std::string>(), a.at("bucket_mb").get<double>(),
-                                         a.at("first_bucket_mb").get<double>(), a.at("batch").get<long long>(),
-                                         a.at("scaling").get<std::string>(), a.at("overlap").get<bool>(),
-                                         a.at("optimizer").get<std::string>(), sync_key(a));
-    baselines_[key] = point.at("stats").at("step").at("median").get<double>();
+    // A point from another version of the format that lacks an axis of the key is no baseline.
+    const std::optional<std::string> key = train_point_axes().rules().baseline_key(a);
+    if (key) baselines_[*key] = point.at("stats").at("step").at("median").get<double>();
   } catch (const nlohmann::json::exception&) {
     // A point from another version of the format: it simply is no baseline.
   }
 }
 
 std::optional<double> TrainBench::baseline_step_ms(const TrainPointSpec& spec) const {
-  auto it = baselines_.find(spec_baseline_key(spec));
+  auto it = baselines_.find(train_baseline_key(spec));
   if (it == baselines_.end()) return std::nullopt;
   return it->second;
 }

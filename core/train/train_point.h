@@ -36,6 +36,7 @@
 #include "collectives/communicator_cache.h"
 #include "measure/stopping.h"
 #include "train/bucket.h"
+#include "results/point_axes.h"
 #include "results/point_record.h"
 #include "train/convergence.h"
 #include "train/train_config.h"
@@ -59,7 +60,7 @@ struct TrainPointSpec {
   Scaling scaling = Scaling::weak;
   bool overlap = true;
   OptimizerKind optimizer = OptimizerKind::adamw;
-  // Sync-frequency, compression and convergence axes (train_sync_axes lists them once).
+  // Sync-frequency, compression and convergence axes (issue 13; train_point_axes() declares every axis).
   int accum = 1;                       // micro-batches per all-reduce (--accum)
   std::optional<DType> comm_dtype;     // --comm-dtype; unset: the precision
   LrScaling lr_scaling = LrScaling::none;
@@ -69,16 +70,12 @@ struct TrainPointSpec {
   int global_batch() const { return batch * ranks(); }
 };
 
-// The axes added for sync frequency, compression and convergence, in one list: accum,
-// comm_dtype, lr_scaling. Ids and labels name only those off their default (so ids of earlier
-// results files stay valid); axes and the baseline key carry all.
-struct SyncAxis {
-  std::string name;
-  nlohmann::json value;
-  std::string id;       // id_value form
-  bool is_default = true;
-};
-std::vector<SyncAxis> train_sync_axes(const TrainPointSpec& p);
+// The point's axes, declared once (core/train/train_axes.cpp): model, algo, precision, ranks,
+// devices, bucket_mb, first_bucket_mb, batch, global_batch, scaling, overlap, optimizer, then the
+// sync-frequency, compression and convergence axes accum, comm_dtype, lr_scaling (named in ids and
+// labels only off their default, so ids of earlier results files stay valid). The functions below
+// are its derivations.
+const PointAxes<TrainPointSpec>& train_point_axes();
 
 // "train/model=small/algo=p2p-ring/precision=fp32/ranks=2/devices=0,1/bucket_mb=25/
 //  first_bucket_mb=1/batch=32/global_batch=64/scaling=weak/overlap=1/optimizer=adamw[/accum=4]..."
@@ -88,6 +85,11 @@ std::string train_point_id(const TrainPointSpec& p);
 nlohmann::json train_axes(const TrainPointSpec& p);
 // "small p2p-ring fp32 n=2 b25 bs32"
 std::string train_label(const TrainPointSpec& p);
+// The key that matches a point with the 1-rank point of the same config (its scaling baseline):
+// "train-baseline/sync=1;fp32;none/model=small/algo=p2p-ring/precision=fp32/bucket_mb=25/...";
+// the batch part is the 1-rank point's batch (the per-rank batch for weak scaling, the global one
+// for strong). A stored point's key is train_point_axes().rules().baseline_key(its axes).
+std::string train_baseline_key(const TrainPointSpec& p);
 
 // What every point of a sweep shares (not axes): recorded under invocation.options.
 struct TrainBenchConfig {

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from .records import ROW_IDENTITY, PointRecord, ordered_axes
+from .records import ROW_IDENTITY, PointRecord
 
 STDOUT = "-"
 
@@ -25,9 +25,13 @@ def rows(records: Sequence[PointRecord]) -> list[dict[str, Any]]:
 
 
 def columns(table: Sequence[dict[str, Any]]) -> list[str]:
-    """Every column of every row: identity first, then axes in display order, statistics, metrics."""
+    """Every column of every row: identity first, then axes in display order, statistics, metrics.
+
+    Rows hold their axes in their file's order (PointRecord.row), so first-seen order is that order,
+    with axes only later files have after those of earlier ones.
+    """
     seen = list(dict.fromkeys(k for row in table for k in row))
-    axes = ordered_axes(k.removeprefix("axis.") for k in seen if k.startswith("axis."))
+    axes = [k.removeprefix("axis.") for k in seen if k.startswith("axis.")]
     metrics = [k for k in seen if k.startswith("metric.")]
     stats = [k for k in seen if k not in ROW_IDENTITY and not k.startswith(("axis.", "metric."))]
     return list(ROW_IDENTITY) + [f"axis.{a}" for a in axes] + stats + metrics

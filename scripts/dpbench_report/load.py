@@ -124,6 +124,18 @@ class ResultsFile:
         return cast(list[dict[str, Any]], self.doc["points"])
 
     @property
+    def axis_order(self) -> tuple[str, ...] | None:
+        """The command's axes in the order dpbench declares them (the file's axis_order).
+
+        None for files written before dpbench recorded it; records.py then takes each point's order
+        from its id.
+        """
+        order = self.doc.get("axis_order")
+        if not isinstance(order, list) or not all(isinstance(n, str) for n in order):
+            return None
+        return tuple(order)
+
+    @property
     def hostname(self) -> str:
         return str(self.system["host"]["hostname"])
 

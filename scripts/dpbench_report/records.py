@@ -13,11 +13,9 @@ from typing import Any, Callable, Hashable, Iterable, Sequence, TypeVar, cast
 from .load import ResultsFile
 from .median_ci import median_ci
 
-# Display order of axes; axes not listed follow alphabetically.
-AXIS_ORDER: tuple[str, ...] = (
-    "model", "algo", "precision", "dtype", "ranks", "bytes", "count", "bucket_mb", "first_bucket_mb",
-    "batch", "global_batch", "scaling", "overlap", "optimizer", "in_place", "graph", "devices",
-)
+# Display order of axes: the order dpbench declares a command's axes in, which a results file
+# states as "axis_order" (older files: the order of the point's id, see axis_order_of_point); axes
+# not listed follow alphabetically. There is no copy of that order here.
 
 # Axes that always follow from others (devices from ranks, count from bytes / dtype) and so never
 # define a series or a figure of their own. Which batch axis follows depends on the scaling mode:
@@ -51,7 +49,8 @@ class PointRecord:
     kind: str
     status: str
     reason: str | None
-    axes: dict[str, Any]
+    axes: dict[str, Any]  # in display order (axis_order, then the rest alphabetically)
+    axis_order: tuple[str, ...] = ()
     medians: dict[str, float] = field(default_factory=dict)
     ci95: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)  # of the mean
     median_ci95: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
@@ -93,7 +92,7 @@ class PointRecord:
         .max, .p10, .p90, .stddev, .count, .unit; per metric metric.<name> (as shown_metric) and .unit.
         """
         out: dict[str, Any] = {name: getattr(self, name) for name in ROW_IDENTITY}
-        for name in ordered_axes(self.axes):
+        for name in self.axes:
             out[f"axis.{name}"] = axis_text(self.axes[name]) if isinstance(self.axes[name], list) else self.axes[name]
         raw_stats = self.raw.get("stats") or {}
         for name, value in self.medians.items():
@@ -128,6 +127,22 @@ def _median_interval(stats: dict[str, Any], samples: list[float]) -> tuple[float
     return interval if interval is not None else (None, None)
 
 
+def axis_order_from_id(point_id: str) -> tuple[str, ...]:
+    """The axis names of a point id ("<kind>/<axis>=<value>/..."), in its order.
+
+    dpbench builds ids from the same ordered axis list it writes as axis_order (axes at their default
+    are left out of the id and so follow alphabetically), which makes this the fallback for files
+    written before axis_order existed.
+    """
+    return tuple(part.split("=", 1)[0] for part in point_id.split("/")[1:] if "=" in part)
+
+
+def axis_order_of_point(results: ResultsFile, point: dict[str, Any]) -> tuple[str, ...]:
+    """The file's axis_order, else (older files) the order of the point's id."""
+    order = results.axis_order
+    return order if order is not None else axis_order_from_id(str(point.get("id", "")))
+
+
 def record_from_point(results: ResultsFile, index: int, point: dict[str, Any]) -> PointRecord:
     medians: dict[str, float] = {}
     ci95: dict[str, tuple[float | None, float | None]] = {}
@@ -147,10 +162,13 @@ def record_from_point(results: ResultsFile, index: int, point: dict[str, Any]) -
     for name, metric in (point.get("metrics") or {}).items():
         metrics[name] = _number(metric.get("value"))
         metric_units[name] = str(metric.get("unit", ""))
+    order = axis_order_of_point(results, point)
+    axes = point.get("axes") or {}
     return PointRecord(
         file=str(results.path), file_index=index, machine=results.machine, command=results.command,
         backend=str(results.system.get("backend", "")), id=str(point["id"]), kind=str(point["kind"]),
-        status=str(point["status"]), reason=point.get("reason"), axes=dict(point.get("axes") or {}),
+        status=str(point["status"]), reason=point.get("reason"),
+        axes={name: axes[name] for name in ordered_axes(axes, order)}, axis_order=order,
         medians=medians, ci95=ci95, median_ci95=median_ci95, stat_units=units, samples=samples, metrics=metrics,
         metric_units=metric_units, raw=point,
     )
@@ -161,10 +179,16 @@ def to_records(files: Sequence[ResultsFile]) -> list[PointRecord]:
     return [record_from_point(f, i, p) for i, f in enumerate(files) for p in f.points]
 
 
-def ordered_axes(axes: Iterable[str]) -> list[str]:
+def ordered_axes(axes: Iterable[str], order: Sequence[str]) -> list[str]:
+    """The names in `order`'s order, names it does not list after them alphabetically."""
     names = list(axes)
-    rank = {n: i for i, n in enumerate(AXIS_ORDER)}
+    rank = {n: i for i, n in enumerate(order)}
     return sorted(names, key=lambda n: (rank.get(n, len(rank)), n))
+
+
+def merged_axis_order(records: Iterable[PointRecord]) -> tuple[str, ...]:
+    """The records' axis orders as one: each file's order, names first seen earlier kept first."""
+    return tuple(dict.fromkeys(name for r in records for name in r.axis_order))
 
 
 def axis_text(value: Any) -> str:
@@ -210,7 +234,7 @@ def varying_axes(records: Iterable[PointRecord], ignore: Iterable[str] | None = 
     for r in recs:
         for n in names:
             values[n].add(hashable(r.axes.get(n)))
-    return ordered_axes(n for n in names if n not in skip and len(values[n]) > 1)
+    return ordered_axes((n for n in names if n not in skip and len(values[n]) > 1), merged_axis_order(recs))
 
 
 def constant_axes(records: Iterable[PointRecord], ignore: Iterable[str] | None = None) -> dict[str, Any]:
@@ -220,7 +244,7 @@ def constant_axes(records: Iterable[PointRecord], ignore: Iterable[str] | None =
         return {}
     skip = set(derived_axes(recs) if ignore is None else ignore)
     out: dict[str, Any] = {}
-    for name in ordered_axes(recs[0].axes):
+    for name in ordered_axes(recs[0].axes, merged_axis_order(recs)):
         if name in skip:
             continue
         first = recs[0].axes[name]
@@ -230,8 +254,11 @@ def constant_axes(records: Iterable[PointRecord], ignore: Iterable[str] | None =
 
 
 def describe_axes(axes: dict[str, Any], names: Iterable[str] | None = None, sep: str = ", ") -> str:
-    """'algo=p2p-ring, ranks=4' for the named axes (all axes when names is None)."""
-    keys = ordered_axes(axes) if names is None else [n for n in names if n in axes]
+    """'algo=p2p-ring, ranks=4' for the named axes (all axes, in their order, when names is None).
+
+    A record's axes and constant_axes' result are in display order already.
+    """
+    keys = list(axes) if names is None else [n for n in names if n in axes]
     return sep.join(f"{n}={axis_text(axes[n])}" for n in keys)
 
 
