@@ -79,7 +79,7 @@ class ResultsFile {
   };
 
   // Continues an existing file: its format, format_version and command must match, its points
-  // must be well formed (else one std::invalid_argument "--resume: '<path>' ..."), and so must
+  // must be well formed (else one SettingError("resume", "'<path>' ..."), and so must
   // the options and the system (else ResumeMismatch naming the first difference, results_resume.h)
   // unless `force`. Keeps its points and started_at; records this invocation under
   // invocation.resumed[]. A missing file starts a new one (so `--resume` is safe to always pass in
