@@ -2,8 +2,8 @@
 
 #include <limits>
 
+#include "cli_lists.h"
 #include "collectives/algorithm_rules.h"
-#include "sweep/lists.h"
 #include "sweep/memory_plan.h"
 #include "sweep/sizes.h"
 #include "system/host_memory.h"
@@ -14,10 +14,12 @@ void add_backend_flags(CLI::App& app, BackendFlags& flags) {
   app.add_option("--backend", flags.backend, "Device backend: auto (cuda when a GPU is visible), cpu or cuda")
       ->capture_default_str();
   app.add_option("--cpu-devices", flags.cpu_devices, "Number of simulated devices of the cpu backend")
+      ->check(int_in(1, 1024))
       ->capture_default_str();
   app.add_option("--cpu-queue-depth", flags.cpu_queue_depth,
                  "cpu backend: operations a stream may hold pending before an enqueue blocks the host (CUDA "
                  "blocks at about 1000)")
+      ->check(int_in(2, 1 << 24))
       ->capture_default_str();
   app.add_option("--cpu-device-memory", flags.cpu_device_memory,
                  "Memory of each simulated cpu device (e.g. 512M; default: half of the host memory available now, "
@@ -34,12 +36,12 @@ std::optional<std::size_t> parse_cpu_device_memory(const BackendFlags& flags) {
 }  // namespace
 
 BackendSetup open_backend(const BackendFlags& flags, std::ostream& log) {
-  const int cpu_devices = static_cast<int>(parse_int(flags.cpu_devices, "--cpu-devices", 1, 1024));
+  const int cpu_devices = flags.cpu_devices;
   BackendSetup setup{choose_backend(flags.backend), nullptr};
   if (flags.backend == "auto") log << "backend: " << setup.choice.why << "\n";
   CpuBackendOptions cpu;
   cpu.devices = cpu_devices;
-  cpu.queue_depth = static_cast<std::size_t>(parse_int(flags.cpu_queue_depth, "--cpu-queue-depth", 2, 1 << 24));
+  cpu.queue_depth = static_cast<std::size_t>(flags.cpu_queue_depth);
   if (const auto memory = parse_cpu_device_memory(flags)) {
     const auto avail = host_available_memory();
     if (setup.choice.kind == BackendKind::cpu && avail && saturating_mul(*memory, cpu_devices) > *avail) {
@@ -56,8 +58,8 @@ BackendSetup open_backend(const BackendFlags& flags, std::ostream& log) {
 nlohmann::json backend_options_json(const BackendFlags& flags) {
   const auto memory = parse_cpu_device_memory(flags);
   return {{"backend", flags.backend},
-          {"cpu_devices", parse_int(flags.cpu_devices, "--cpu-devices", 1, 1024)},
-          {"cpu_queue_depth", parse_int(flags.cpu_queue_depth, "--cpu-queue-depth", 2, 1 << 24)},
+          {"cpu_devices", flags.cpu_devices},
+          {"cpu_queue_depth", flags.cpu_queue_depth},
           {"cpu_device_memory", memory ? nlohmann::json(*memory) : nlohmann::json(nullptr)}};
 }
 

@@ -20,8 +20,8 @@ namespace dpb::cli {
 
 struct BackendFlags {
   std::string backend = "auto";
-  std::string cpu_devices = "8";  // parsed in open_backend so errors name the flag
-  std::string cpu_queue_depth = "1024";
+  int cpu_devices = 8;         // typed and range-checked by CLI11 (int_in)
+  int cpu_queue_depth = 1024;
   std::string cpu_device_memory;  // empty: a share of the host's available memory
 };
 

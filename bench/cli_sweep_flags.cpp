@@ -4,9 +4,9 @@
 #include <map>
 #include <stdexcept>
 
+#include "cli_lists.h"
 #include "results/results_file.h"
 #include "results/results_resume.h"
-#include "sweep/lists.h"
 
 namespace dpb::cli {
 
@@ -33,56 +33,53 @@ RankPlan parse_rank_flags(const RankFlags& flags, int device_count, int default_
 }
 
 void add_stopping_flags(CLI::App& app, StoppingFlags& flags, const StoppingOptions& d) {
-  app.add_option("-w,--warmup", flags.warmup, "Untimed warm-up iterations per point (default " +
-                                               std::to_string(d.warmup_iters) + ")");
+  constexpr long long kIntMax = std::numeric_limits<int>::max();
+  app.add_option("-w,--warmup", flags.warmup,
+                 "Untimed warm-up iterations per point (default " + std::to_string(d.warmup_iters) + ")")
+      ->check(int_in(0, kIntMax));
   app.add_option("--min-iters", flags.min_iters,
-                 "Fewest timed iterations per point (default " + std::to_string(d.min_iters) + ")");
+                 "Fewest timed iterations per point (default " + std::to_string(d.min_iters) + ")")
+      ->check(int_in(1, kIntMax));
   app.add_option("--max-iters", flags.max_iters,
-                 "Most timed iterations per point (default " + std::to_string(d.max_iters) + ")");
+                 "Most timed iterations per point (default " + std::to_string(d.max_iters) + ")")
+      ->check(int_in(1, kIntMax));
   app.add_option("--max-noise", flags.max_noise,
                  "Stop once the relative standard error of the mean is below this percentage (default " +
-                     CLI::detail::to_string(d.max_noise * 100) + ")");
+                     CLI::detail::to_string(d.max_noise * 100) + ")")
+      ->check(number_in(0, 100, /*above_lo=*/true));
   app.add_option("--max-time", flags.max_time,
                  "Seconds of timed iterations per point before stopping anyway (default " +
-                     CLI::detail::to_string(d.max_time_s) + ")");
-  app.add_option("-n,--iters", flags.iters, "Exactly this many timed iterations per point (no adaptive stopping)");
+                     CLI::detail::to_string(d.max_time_s) + ")")
+      ->check(number_in(0, 86400, /*above_lo=*/true));
+  app.add_option("-n,--iters", flags.iters, "Exactly this many timed iterations per point (no adaptive stopping)")
+      ->check(int_in(1, kIntMax));
   app.add_option("--repeats", flags.repeats,
                  "Measure every point this many times, in interleaved rounds across the sweep (round-robin over "
                  "the points); the record keeps every sample and a summary per round")
+      ->check(int_in(1, 1000))
       ->capture_default_str();
 }
 
 StoppingOptions parse_stopping_flags(const StoppingFlags& f, const StoppingOptions& d) {
-  constexpr long long kIntMax = std::numeric_limits<int>::max();
   StoppingOptions s = d;
-  if (!f.warmup.empty()) s.warmup_iters = static_cast<int>(parse_int(f.warmup, "-w/--warmup", 0, kIntMax));
-  if (!f.min_iters.empty()) s.min_iters = static_cast<int>(parse_int(f.min_iters, "--min-iters", 1, kIntMax));
-  if (!f.max_iters.empty()) s.max_iters = static_cast<int>(parse_int(f.max_iters, "--max-iters", 1, kIntMax));
-  if (!f.max_noise.empty()) {
-    const double pct = parse_double(f.max_noise, "--max-noise", 0, 100);
-    if (pct <= 0) throw std::invalid_argument("--max-noise: must be a positive percentage, got " + f.max_noise);
-    s.max_noise = pct / 100.0;
-  }
-  if (!f.max_time.empty()) {
-    s.max_time_s = parse_double(f.max_time, "--max-time", 0, 86400);
-    if (s.max_time_s <= 0) throw std::invalid_argument("--max-time: must be positive seconds, got " + f.max_time);
-  }
-  if (!f.iters.empty()) s.fixed_iters = static_cast<int>(parse_int(f.iters, "-n/--iters", 1, kIntMax));
+  s.warmup_iters = f.warmup.value_or(d.warmup_iters);
+  s.min_iters = f.min_iters.value_or(d.min_iters);
+  s.max_iters = f.max_iters.value_or(d.max_iters);
+  if (f.max_noise) s.max_noise = *f.max_noise / 100.0;
+  s.max_time_s = f.max_time.value_or(d.max_time_s);
+  if (f.iters) s.fixed_iters = *f.iters;
   // What was asked for explicitly is honoured; defaults may give way to the time cap (with a reason).
-  s.min_iters_exact = !f.min_iters.empty();
-  s.warmup_exact = !f.warmup.empty();
+  s.min_iters_exact = f.min_iters.has_value();
+  s.warmup_exact = f.warmup.has_value();
   // Only a --min-iters above the default --max-iters (or the reverse) conflicts; say which flag.
   if (s.max_iters < s.min_iters) {
-    throw std::invalid_argument(f.max_iters.empty()
-                                    ? "--min-iters: " + f.min_iters + " is above --max-iters " + std::to_string(s.max_iters)
-                                    : "--max-iters: " + f.max_iters + " is below --min-iters " + std::to_string(s.min_iters));
+    throw std::invalid_argument(!f.max_iters ? "--min-iters: " + std::to_string(s.min_iters) + " is above --max-iters " +
+                                                   std::to_string(s.max_iters)
+                                             : "--max-iters: " + std::to_string(s.max_iters) + " is below --min-iters " +
+                                                   std::to_string(s.min_iters));
   }
   s.validate();
   return s;
-}
-
-int parse_repeats_flag(const StoppingFlags& f) {
-  return static_cast<int>(parse_int(f.repeats, "--repeats", 1, 1000));
 }
 
 nlohmann::json stopping_options_json(const StoppingOptions& s) {

@@ -5,8 +5,9 @@
 //   output    -o/--out FILE.json, --resume, --resume-force, --retry-failed
 // A core SettingError (a setting found wrong before measuring) is turned into an error naming the
 // flag by flag_error / flag_for_setting.
-// Flags are captured as strings and parsed by the parse_* functions, so every bad value gives
-// one std::invalid_argument naming the flag (main prints it as one error line, exit code 2).
+// Scalar flags are typed by CLI11 with this project's validators (cli_lists.h); lists and sizes are
+// captured as strings and parsed here by the parse_* functions. Either way every bad value gives one
+// error naming the flag (main prints it as one error line, exit code 2).
 #pragma once
 #include <map>
 #include <optional>
@@ -36,16 +37,17 @@ void add_rank_flags(CLI::App& app, RankFlags& flags);
 // --gpus nor --devices is given.
 RankPlan parse_rank_flags(const RankFlags& flags, int device_count, int default_ranks);
 
+// Typed by CLI11 at parse time (validators int_in / number_in): a bad value is a parse error naming
+// the flag, before anything runs. Unset optionals take the command's defaults.
 struct StoppingFlags {
-  std::string warmup, min_iters, max_iters, max_noise, max_time, iters;  // empty: default
-  std::string repeats = "1";
+  std::optional<int> warmup, min_iters, max_iters, iters;
+  std::optional<double> max_noise, max_time;  // percent, seconds
+  int repeats = 1;
 };
 
 // `defaults` are shown in --help and used for flags not given.
 void add_stopping_flags(CLI::App& app, StoppingFlags& flags, const StoppingOptions& defaults);
 StoppingOptions parse_stopping_flags(const StoppingFlags& flags, const StoppingOptions& defaults);
-// --repeats R: rounds per point (1..1000).
-int parse_repeats_flag(const StoppingFlags& flags);
 nlohmann::json stopping_options_json(const StoppingOptions& s);
 
 struct OutputFlags {

@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "sweep/lists.h"
+#include "cli_lists.h"
 
 namespace dpb::cli {
 
@@ -19,19 +19,26 @@ void add_sync_flags(CLI::App& app, SyncFlags& flags) {
       ->capture_default_str();
   app.add_option("--lr-base-batch", flags.lr_base_batch,
                  "Samples per update the base --lr is for (lr scaling; Pollux's base batch M0)")
+      ->check(int_in(1, 1 << 24))
       ->capture_default_str();
   app.add_option("--warmup-steps", flags.warmup_steps, "Linear lr warm-up over this many steps (0: none)")
+      ->check(int_in(0, 1 << 24))
       ->capture_default_str();
   app.add_option("--target-loss", flags.target_loss,
                  "Per point, first train until the held-out loss reaches this (steps and time to target, gradient "
-                 "noise scale, critical batch, statistical efficiency, goodput)");
+                 "noise scale, critical batch, statistical efficiency, goodput)")
+      ->check(number_in(0, 1e6));
   app.add_option("--target-max-steps", flags.target_max_steps, "--target-loss: give up after this many steps")
+      ->check(int_in(1, 1 << 24))
       ->capture_default_str();
   app.add_option("--eval-every", flags.eval_every, "--target-loss: evaluate the held-out loss every N steps")
+      ->check(int_in(1, 1 << 24))
       ->capture_default_str();
   app.add_option("--eval-samples", flags.eval_samples, "--target-loss: held-out samples (tokens)")
+      ->check(int_in(1, 1 << 24))
       ->capture_default_str();
   app.add_option("--probe-every", flags.probe_every, "--target-loss: gradient-norm probe every N steps (2+ ranks)")
+      ->check(int_in(1, 1 << 24))
       ->capture_default_str();
 }
 
@@ -50,15 +57,15 @@ SyncSettings parse_sync_flags(const SyncFlags& f, TrainBenchConfig& config) {
   }
   s.lr_scalings =
       parse_list<LrScaling>(f.lr_scaling, "--lr-scaling", [](const std::string& x) { return parse_lr_scaling(x); });
-  config.lr_schedule.base_batch = static_cast<int>(parse_int(f.lr_base_batch, "--lr-base-batch", 1, 1 << 24));
-  config.lr_schedule.warmup_steps = static_cast<int>(parse_int(f.warmup_steps, "--warmup-steps", 0, 1 << 24));
-  if (!f.target_loss.empty()) {
+  config.lr_schedule.base_batch = f.lr_base_batch;
+  config.lr_schedule.warmup_steps = f.warmup_steps;
+  if (f.target_loss) {
     ConvergenceOptions c;
-    c.target_loss = parse_double(f.target_loss, "--target-loss", 0, 1e6);
-    c.max_steps = static_cast<int>(parse_int(f.target_max_steps, "--target-max-steps", 1, 1 << 24));
-    c.eval_every = static_cast<int>(parse_int(f.eval_every, "--eval-every", 1, 1 << 24));
-    c.eval_samples = static_cast<int>(parse_int(f.eval_samples, "--eval-samples", 1, 1 << 24));
-    c.probe_every = static_cast<int>(parse_int(f.probe_every, "--probe-every", 1, 1 << 24));
+    c.target_loss = *f.target_loss;
+    c.max_steps = f.target_max_steps;
+    c.eval_every = f.eval_every;
+    c.eval_samples = f.eval_samples;
+    c.probe_every = f.probe_every;
     config.convergence = c;
   }
   return s;

@@ -1,6 +1,7 @@
 // `dpbench train` flags for sync frequency, compression and convergence (issue 13): --accum,
 // --comm-dtype, --lr-scaling (sweep axes), --lr-base-batch, --warmup-steps, --target-loss and its
-// evaluation/probe settings. Captured as strings, parsed once into typed values here.
+// evaluation/probe settings. Lists are captured as strings and parsed here; scalars are typed by
+// CLI11 with range validators (cli_lists.h).
 #pragma once
 #include <optional>
 #include <string>
@@ -17,13 +18,13 @@ struct SyncFlags {
   std::string accum = "1";
   std::string comm_dtype;  // empty: the precision
   std::string lr_scaling = "none";
-  std::string lr_base_batch = "32";
-  std::string warmup_steps = "0";
-  std::string target_loss;
-  std::string target_max_steps = "2000";
-  std::string eval_every = "5";
-  std::string eval_samples = "512";
-  std::string probe_every = "4";
+  int lr_base_batch = 32;
+  int warmup_steps = 0;
+  std::optional<double> target_loss;
+  int target_max_steps = 2000;
+  int eval_every = 5;
+  int eval_samples = 512;
+  int probe_every = 4;
 };
 
 // The sweep axes; the shared settings go into `config` (lr schedule, convergence).

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "cli_backend.h"
+#include "cli_lists.h"
 #include "cli_sizes.h"
 #include "cli_sweep_flags.h"
 #include "cli_world.h"
@@ -21,7 +22,6 @@
 #include "sweep/allreduce_point.h"
 #include "sweep/allreduce_table.h"
 #include "sweep/allreduce_world_point.h"
-#include "sweep/lists.h"
 #include "sweep/progress.h"
 #include "sweep/sizes.h"
 #include "sweep/text_format.h"
@@ -47,16 +47,16 @@ struct AllreduceFlags {
   std::string algo;   // empty: nccl-auto on cuda, p2p-ring on cpu
   std::string dtype = "fp32";
   bool in_place_only = false, out_of_place_only = false;
-  std::string graph = "0";
+  int graph = 0;
   std::string graph_capture = "auto";
   bool no_check = false;
-  std::string check = "1";  // nccl-tests' -c: 0 = no correctness check
+  int check = 1;  // nccl-tests' -c: 0 = no correctness check
   std::string pattern = "integers";
   std::string chunk_bytes;
   std::string launch = "thread-per-rank";
   bool dry_run = false;
   bool nccl_multi_rank_gpu = false;
-  std::string timeout;  // empty: no limit
+  std::optional<double> timeout;  // seconds; unset: no limit
 };
 
 // --dry-run: the points, one line each, with what one call puts on the busiest stream and the p2p
@@ -115,7 +115,7 @@ AllreduceSettings parse_settings(const AllreduceFlags& f) {
   s.sizes = parse_size_flags(f.sizes);
   s.stopping = parse_stopping_flags(f.stopping, default_stopping());
   s.dtypes = parse_list<DType>(f.dtype, "--dtype", [](const std::string& t) { return parse_dtype(t); });
-  s.graph = static_cast<int>(parse_int(f.graph, "--graph", 0, 1 << 20));
+  s.graph = f.graph;
   s.pattern = parse_pattern(f.pattern);
   if (f.in_place_only && f.out_of_place_only) {
     throw std::invalid_argument("--inplace: cannot be combined with --out-of-place (leave both out to run both)");
@@ -124,12 +124,9 @@ AllreduceSettings parse_settings(const AllreduceFlags& f) {
   if (!f.out_of_place_only) s.placements.push_back(true);
   if (!f.chunk_bytes.empty()) s.communicator.chunk_bytes = parse_size(f.chunk_bytes, "--chunk-bytes");
   s.communicator.nccl_multi_rank_gpu = f.nccl_multi_rank_gpu;
-  s.check = !f.no_check && parse_int(f.check, "-c/--check", 0, 1 << 20) != 0;
-  s.repeats = parse_repeats_flag(f.stopping);
-  if (!f.timeout.empty()) {
-    s.timeout_s = parse_double(f.timeout, "--timeout", 0, 1e6);
-    if (!(*s.timeout_s > 0)) throw std::invalid_argument("--timeout: must be positive seconds, got " + f.timeout);
-  }
+  s.check = !f.no_check && f.check != 0;
+  s.repeats = f.stopping.repeats;
+  s.timeout_s = f.timeout;
   validate_output_flags(f.output);
   if (f.graph_capture != "auto") s.graph_capture = parse_graph_capture(f.graph_capture, "--graph-capture");
   s.launch = parse_launch(f.launch);
@@ -401,6 +398,7 @@ Command add_allreduce_command(CLI::App& root) {
   app->add_flag("--inplace", flags->in_place_only, "Only in-place calls (default: both in-place and out-of-place)");
   app->add_flag("--out-of-place", flags->out_of_place_only, "Only out-of-place calls");
   app->add_option("-G,--graph", flags->graph, "Capture this many calls per CUDA graph launch (cuda backend; 0 = off)")
+      ->check(int_in(0, 1 << 20))
       ->capture_default_str();
   app->add_option("--graph-capture", flags->graph_capture,
                   "With --graph: auto (per_stream for nccl-*, as NCCL advises one GPU per capture; fork_join for "
@@ -409,6 +407,7 @@ Command add_allreduce_command(CLI::App& root) {
   app->add_flag("--no-check", flags->no_check, "Skip the correctness check against the host reference (as -c 0)");
   app->add_option("-c,--check", flags->check,
                   "Check results against the host reference: 1 (default) or 0 (as nccl-tests)")
+      ->check(int_in(0, 1 << 20))
       ->capture_default_str();
   app->add_option("--check-pattern", flags->pattern,
                   "Check inputs: integers (exact sums, tolerance 0) or fractions (16-bit sums round)")
@@ -425,7 +424,8 @@ Command add_allreduce_command(CLI::App& root) {
   app->add_flag("--dry-run", flags->dry_run,
                 "Print the points with operations per stream and scratch per rank; run nothing, write nothing");
   app->add_option("--timeout", flags->timeout,
-                  "Seconds a point may take; a point past it is recorded as timeout and the run stops (exit 1)");
+                  "Seconds a point may take; a point past it is recorded as timeout and the run stops (exit 1)")
+      ->check(number_in(0, 1e6, /*above_lo=*/true));
   add_stopping_flags(*app, flags->stopping, default_stopping());
   add_output_flags(*app, flags->output);
   return {app, [flags](const Invocation& inv) { return run_allreduce(*flags, inv); }};

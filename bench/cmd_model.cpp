@@ -19,8 +19,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli_lists.h"
 #include "commands.h"
-#include "sweep/lists.h"
 
 extern char** environ;
 

@@ -6,13 +6,13 @@
 #include <string>
 
 #include "cli_backend.h"
+#include "cli_lists.h"
 #include "cli_sweep_flags.h"
 #include "commands.h"
 #include "p2p/p2p_bench.h"
 #include "p2p/p2p_record.h"
 #include "results/invocation.h"
 #include "results/results_file.h"
-#include "sweep/lists.h"
 #include "sweep/sizes.h"
 #include "system/system_info.h"
 
@@ -22,10 +22,10 @@ namespace {
 struct P2PFlags {
   BackendFlags backend;
   std::string size = "64M";
-  std::string repeats = "5";
+  int repeats = 5;
   std::string devices;  // empty: every device
   std::string out;
-  std::string timeout;
+  std::optional<double> timeout;  // seconds; unset: no limit
   CLI::Option* out_option = nullptr;
 };
 
@@ -33,14 +33,9 @@ int run_p2p_command(const P2PFlags& flags, const Invocation& inv) {
   // Parse everything before touching a device so bad values fail fast with one line.
   P2POptions options;
   options.bytes = parse_size(flags.size, "--size");
-  options.repeats = static_cast<int>(parse_int(flags.repeats, "--repeats", 1, P2POptions::kMaxRepeats));
+  options.repeats = flags.repeats;
   if (!flags.devices.empty()) options.devices = parse_index_list(flags.devices, "--devices");
-  if (!flags.timeout.empty()) {
-    options.timeout_s = parse_double(flags.timeout, "--timeout", 0, 1e6);
-    if (!(*options.timeout_s > 0)) {
-      throw std::invalid_argument("--timeout: must be positive seconds, got " + flags.timeout);
-    }
-  }
+  options.timeout_s = flags.timeout;
   OutputFlags output;
   output.out = flags.out;
   output.out_option = flags.out_option;
@@ -94,13 +89,16 @@ Command add_p2p_command(CLI::App& root) {
   add_backend_flags(*app, flags->backend);
   app->add_option("--size", flags->size, "Bytes per bandwidth copy (K/M/G suffixes: 2^10, 2^20, 2^30)")
       ->capture_default_str();
-  app->add_option("--repeats", flags->repeats, "Copies per bandwidth entry (1..1000)")->capture_default_str();
+  app->add_option("--repeats", flags->repeats, "Copies per bandwidth entry (1..1000)")
+      ->check(int_in(1, P2POptions::kMaxRepeats))
+      ->capture_default_str();
   app->add_option("--devices", flags->devices,
                   "Matrix positions as device indices, repeats allowed ('0,0' measures copies within device 0); "
                   "default: every device (0,0 where there is only one)");
   app->add_option("--timeout", flags->timeout,
                   "Seconds the run may take; matrix entries not started by then stay empty and the point is "
-                  "recorded as timeout (exit 1)");
+                  "recorded as timeout (exit 1)")
+      ->check(number_in(0, 1e6, /*above_lo=*/true));
   flags->out_option = app->add_option("-o,--out", flags->out,
                   "Write the results file (JSON) here (an existing file is replaced only when the point is ok, "
                   "else this run's record goes to NAME.failed.json)");

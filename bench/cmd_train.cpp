@@ -9,12 +9,12 @@
 #include <set>
 
 #include "cli_backend.h"
+#include "cli_lists.h"
 #include "cli_sweep_flags.h"
 #include "cli_train_sync.h"
 #include "collectives/algorithm_rules.h"
 #include "commands.h"
 #include "results/results_file.h"
-#include "sweep/lists.h"
 #include "sweep/progress.h"
 #include "sweep/sweep.h"
 #include "system/system_info.h"
@@ -51,17 +51,17 @@ struct TrainFlags {
   std::string algo;  // empty: nccl-auto on cuda, p2p-ring on cpu
   std::string precision = "fp32";
   std::string bucket_mb = "25";
-  std::string first_bucket_mb = "1";
+  double first_bucket_mb = 1;
   std::string batch;         // empty: 32 (weak scaling)
   std::string global_batch;  // strong scaling
   bool no_overlap = false;
   std::string optimizer = "adamw";
-  std::string lr;
-  std::string seed = "1";
+  std::optional<double> lr;  // unset: the optimizer's default
+  std::uint64_t seed = 1;
   std::string activation = "relu";
-  std::string timeout;
-  std::string loss_scale_init = "65536";
-  std::string loss_scale_interval = "2000";
+  std::optional<double> timeout;  // seconds; unset: no limit
+  double loss_scale_init = 65536;
+  int loss_scale_interval = 2000;
   std::string launch = "thread-per-rank";
   bool dry_run = false;
   SyncFlags sync;
@@ -115,17 +115,12 @@ std::vector<int> parse_batches(const TrainFlags& f, Scaling scaling, const Model
 }
 
 void parse_shared_settings(const TrainFlags& f, TrainBenchConfig& config) {
-  if (!f.lr.empty()) config.lr = static_cast<float>(parse_double(f.lr, "--lr", 0, 10));
-  if (config.lr && !(*config.lr > 0)) throw std::invalid_argument("--lr: must be positive, got " + f.lr);
-  config.seed = static_cast<std::uint64_t>(parse_int(f.seed, "--seed", 0, std::numeric_limits<long long>::max()));
+  if (f.lr) config.lr = static_cast<float>(*f.lr);
+  config.seed = f.seed;
   config.activation = parse_activation(f.activation);
-  if (!f.timeout.empty()) {
-    config.timeout_s = parse_double(f.timeout, "--timeout", 0, 1e6);
-    if (!(*config.timeout_s > 0)) throw std::invalid_argument("--timeout: must be positive seconds, got " + f.timeout);
-  }
-  config.scaler.init_scale = static_cast<float>(parse_double(f.loss_scale_init, "--loss-scale-init", 1e-30, 1e30));
-  config.scaler.growth_interval =
-      static_cast<int>(parse_int(f.loss_scale_interval, "--loss-scale-interval", 1, std::numeric_limits<int>::max()));
+  config.timeout_s = f.timeout;
+  config.scaler.init_scale = static_cast<float>(f.loss_scale_init);
+  config.scaler.growth_interval = f.loss_scale_interval;
   config.scaler.validate();
   config.launch = parse_launch(f.launch);
 }
@@ -136,7 +131,7 @@ TrainSweep parse_train_flags(const TrainFlags& f) {
   t.model = parse_model(f.model);
   t.precisions = parse_list<DType>(f.precision, "--dtype", [](const std::string& s) { return parse_dtype(s); });
   t.bucket_mbs = parse_mb_list(f.bucket_mb, "--bucket-mb");
-  t.first_bucket_mb = parse_double(f.first_bucket_mb, "--first-bucket-mb", 0, 1 << 20);
+  t.first_bucket_mb = f.first_bucket_mb;
   t.scaling = f.global_batch.empty() ? Scaling::weak : Scaling::strong;
   t.batches = parse_batches(f, t.scaling, t.model);
   t.optimizer = parse_optimizer(f.optimizer);
@@ -151,7 +146,7 @@ TrainSweep parse_train_flags(const TrainFlags& f) {
   }
   t.config.stopping = t.stopping;
   parse_shared_settings(f, t.config);
-  t.repeats = parse_repeats_flag(f.stopping);
+  t.repeats = f.stopping.repeats;
   return t;
 }
 
@@ -409,6 +404,7 @@ Command add_train_command(CLI::App& root) {
   app->add_option("--bucket-mb", flags->bucket_mb, "Gradient bucket caps in MiB, comma-separated (0: one bucket per tensor)")
       ->capture_default_str();
   app->add_option("--first-bucket-mb", flags->first_bucket_mb, "Cap of the first (last layers') bucket in MiB")
+      ->check(number_in(0, 1 << 20))
       ->capture_default_str();
   app->add_option("--batch", flags->batch, "Per-rank batch sizes, comma-separated (weak scaling; default 32)");
   app->add_option("--global-batch", flags->global_batch,
@@ -420,14 +416,21 @@ Command add_train_command(CLI::App& root) {
   app->add_flag("--dry-run", flags->dry_run,
                 "Print the points with operations per stream per all-reduce; run nothing, write nothing");
   app->add_option("--optimizer", flags->optimizer, "sgd (momentum 0.9) or adamw")->capture_default_str();
-  app->add_option("--lr", flags->lr, "Learning rate (default 0.05 for sgd, 1e-3 for adamw)");
-  app->add_option("--seed", flags->seed, "Seed of the weights and the synthetic data")->capture_default_str();
+  app->add_option("--lr", flags->lr, "Learning rate (default 0.05 for sgd, 1e-3 for adamw)")
+      ->check(number_in(0, 10, /*above_lo=*/true));
+  app->add_option("--seed", flags->seed, "Seed of the weights and the synthetic data")
+      ->check(int_in(0, std::numeric_limits<long long>::max()))
+      ->capture_default_str();
   app->add_option("--activation", flags->activation, "relu or gelu")->capture_default_str();
   app->add_option("--timeout", flags->timeout,
-                  "Seconds a point may take; a point past it is recorded as timeout and the run stops (exit 1)");
-  app->add_option("--loss-scale-init", flags->loss_scale_init, "fp16: initial loss scale")->capture_default_str();
+                  "Seconds a point may take; a point past it is recorded as timeout and the run stops (exit 1)")
+      ->check(number_in(0, 1e6, /*above_lo=*/true));
+  app->add_option("--loss-scale-init", flags->loss_scale_init, "fp16: initial loss scale")
+      ->check(number_in(1e-30, 1e30))
+      ->capture_default_str();
   app->add_option("--loss-scale-interval", flags->loss_scale_interval,
                   "fp16: clean steps before the loss scale doubles")
+      ->check(int_in(1, std::numeric_limits<int>::max()))
       ->capture_default_str();
   add_sync_flags(*app, flags->sync);
   add_stopping_flags(*app, flags->stopping, default_stopping());

@@ -1,7 +1,10 @@
-// Comma lists and the rank -> device mapping (--gpus, --devices).
+// Flag text parsed at the CLI (bench/cli_lists.h: comma lists, the typed options' validators) and
+// the rank -> device mapping (--gpus, --devices).
 #include <gtest/gtest.h>
 
-#include "sweep/lists.h"
+#include <optional>
+
+#include "cli_lists.h"
 #include "sweep/rank_devices.h"
 
 namespace dpb {
@@ -70,6 +73,34 @@ TEST(RankDevices, TooManyRanksNameTheRankCountSetting) {
   EXPECT_EQ(error_of([] { RankPlan{{3}, std::vector<int>{0, 1}}.validate(8); }).rfind("gpus: ", 0), 0u);
   EXPECT_EQ(error_of([] { RankPlan{{1}, std::vector<int>{0, 9}}.validate(8); }).rfind("devices: ", 0), 0u);
   EXPECT_EQ(error_of([] { RankPlan{{}, std::nullopt}.validate(8); }).rfind("gpus: ", 0), 0u);
+}
+
+// Typed options: CLI11 converts the value once the project's validator accepts the text; a bad value
+// is one parse error naming the flag, with the range.
+TEST(FlagValidators, TypedOptionsTakeGoodValuesAndNameTheFlagOtherwise) {
+  auto parse = [](const std::string& args, std::optional<int>& count, double& seconds) {
+    CLI::App app;
+    app.add_option("--count", count)->check(int_in(0, 10));
+    app.add_option("--seconds", seconds)->check(number_in(0, 5, /*above_lo=*/true));
+    try {
+      app.parse(args, false);
+    } catch (const CLI::ParseError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  std::optional<int> count;
+  double seconds = 1;
+  EXPECT_EQ(parse("--count 10 --seconds 0.5", count, seconds), "");
+  EXPECT_EQ(count, 10);
+  EXPECT_DOUBLE_EQ(seconds, 0.5);
+  for (const char* bad : {"--count x", "--count 11", "--count -1", "--count 2.5"}) {
+    EXPECT_EQ(parse(bad, count, seconds).rfind("--count: ", 0), 0u) << bad;
+  }
+  for (const char* bad : {"--seconds 0", "--seconds 5.1", "--seconds nan", "--seconds inf", "--seconds fast"}) {
+    EXPECT_EQ(parse(bad, count, seconds).rfind("--seconds: ", 0), 0u) << bad;
+  }
+  EXPECT_NE(parse("--seconds 0", count, seconds).find("more than 0"), std::string::npos);
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
-// Template definitions for sweep/lists.h.
+// Template definitions for cli_lists.h.
 #pragma once
 #include <algorithm>
 #include <stdexcept>
+
+#include "device/error.h"
 
 namespace dpb {
 
@@ -13,6 +15,8 @@ std::vector<T> parse_list(std::string_view text, std::string_view flag,
     T value;
     try {
       value = parse(item);
+    } catch (const SettingError& e) {  // a core parser names its setting; here the flag says it
+      throw std::invalid_argument(with_flag(flag, e.message()));
     } catch (const std::invalid_argument& e) {
       throw std::invalid_argument(with_flag(flag, e.what()));
     }

@@ -1,4 +1,4 @@
-#include "sweep/lists.h"
+#include "cli_lists.h"
 
 #include <cctype>
 #include <cmath>
@@ -39,43 +39,77 @@ std::vector<std::string> split_list(std::string_view text, std::string_view flag
   return items;
 }
 
-long long parse_int(std::string_view text, std::string_view flag, long long lo, long long hi) {
+namespace {
+
+// What is wrong with `text` as an integer in [lo, hi] ("" when nothing), and its value.
+std::string int_problem(std::string_view text, long long lo, long long hi, long long& v) {
   const std::string s = trim(text);
   std::size_t pos = 0;
-  long long v = 0;
   try {
     v = std::stoll(s, &pos);
   } catch (const std::out_of_range&) {
-    throw std::invalid_argument(std::string(flag) + ": '" + s + "' is out of range");
+    return "'" + s + "' is out of range";
   } catch (const std::exception&) {
     pos = 0;
   }
-  if (s.empty() || pos != s.size()) throw std::invalid_argument(std::string(flag) + ": '" + s + "' is not an integer");
+  if (s.empty() || pos != s.size()) return "'" + s + "' is not an integer";
   if (v < lo || v > hi) {
     std::string range = hi == std::numeric_limits<long long>::max() ? ">= " + std::to_string(lo)
                                                                      : std::to_string(lo) + ".." + std::to_string(hi);
-    throw std::invalid_argument(std::string(flag) + ": " + s + " is out of range (expected " + range + ")");
+    return s + " is out of range (expected " + range + ")";
   }
-  return v;
+  return "";
 }
 
-double parse_double(std::string_view text, std::string_view flag, double lo, double hi) {
+std::string number_problem(std::string_view text, double lo, double hi, bool above_lo, double& v) {
   const std::string s = trim(text);
   std::size_t pos = 0;
-  double v = 0;
   try {
     v = std::stod(s, &pos);
   } catch (const std::exception&) {
     pos = 0;
   }
-  if (s.empty() || pos != s.size() || !std::isfinite(v)) {
-    throw std::invalid_argument(std::string(flag) + ": '" + s + "' is not a number");
+  if (s.empty() || pos != s.size() || !std::isfinite(v)) return "'" + s + "' is not a number";
+  if (v < lo || v > hi || (above_lo && v == lo)) {
+    const std::string range = above_lo ? "more than " + CLI::detail::to_string(lo) + ", at most " + CLI::detail::to_string(hi)
+                                       : CLI::detail::to_string(lo) + " .. " + CLI::detail::to_string(hi);
+    return s + " is out of range (expected " + range + ")";
   }
-  if (v < lo || v > hi) {
-    throw std::invalid_argument(std::string(flag) + ": " + s + " is out of range (expected " + std::to_string(lo) +
-                                " .. " + std::to_string(hi) + ")");
+  return "";
+}
+
+}  // namespace
+
+long long parse_int(std::string_view text, std::string_view flag, long long lo, long long hi) {
+  long long v = 0;
+  if (std::string why = int_problem(text, lo, hi, v); !why.empty()) throw std::invalid_argument(with_flag(flag, why));
+  return v;
+}
+
+double parse_double(std::string_view text, std::string_view flag, double lo, double hi) {
+  double v = 0;
+  if (std::string why = number_problem(text, lo, hi, false, v); !why.empty()) {
+    throw std::invalid_argument(with_flag(flag, why));
   }
   return v;
+}
+
+CLI::Validator int_in(long long lo, long long hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& text) {
+        long long v = 0;
+        return int_problem(text, lo, hi, v);
+      },
+      "INT", "integer in range");
+}
+
+CLI::Validator number_in(double lo, double hi, bool above_lo) {
+  return CLI::Validator(
+      [lo, hi, above_lo](std::string& text) {
+        double v = 0;
+        return number_problem(text, lo, hi, above_lo, v);
+      },
+      "NUMBER", "number in range");
 }
 
 std::vector<int> parse_positive_int_list(std::string_view text, std::string_view flag) {
