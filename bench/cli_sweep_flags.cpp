@@ -89,6 +89,14 @@ nlohmann::json stopping_options_json(const StoppingOptions& s) {
   return j;
 }
 
+std::string stopping_text(const StoppingOptions& s, const std::string& unit) {
+  const std::string warmup = "warm-up " + std::to_string(s.warmup_iters) + " " + unit + ", then ";
+  if (s.fixed_iters) return warmup + "exactly " + std::to_string(*s.fixed_iters) + " timed " + unit;
+  return warmup + "until the rel. std. error of the mean <= " + CLI::detail::to_string(s.max_noise * 100) + "% (min " +
+         std::to_string(s.min_iters) + " " + unit + "), or " + CLI::detail::to_string(s.max_time_s) + " s, or " +
+         std::to_string(s.max_iters) + " " + unit;
+}
+
 void add_output_flags(CLI::App& app, OutputFlags& flags) {
   flags.out_option = app.add_option(
       "-o,--out", flags.out,

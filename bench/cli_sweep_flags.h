@@ -49,6 +49,9 @@ struct StoppingFlags {
 void add_stopping_flags(CLI::App& app, StoppingFlags& flags, const StoppingOptions& defaults);
 StoppingOptions parse_stopping_flags(const StoppingFlags& flags, const StoppingOptions& defaults);
 nlohmann::json stopping_options_json(const StoppingOptions& s);
+// The stopping rule in words for the console header ("warm-up 3 calls, then until ..."); `unit` is
+// what one iteration is ("calls", "steps").
+std::string stopping_text(const StoppingOptions& s, const std::string& unit);
 
 struct OutputFlags {
   std::string out;  // empty: no results file

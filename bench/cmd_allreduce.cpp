@@ -236,17 +236,6 @@ nlohmann::json options_json(const AllreduceFlags& f, const AllreduceSettings& s,
   return options;
 }
 
-std::string stopping_text(const StoppingOptions& stopping) {
-  if (stopping.fixed_iters) {
-    return "warm-up " + std::to_string(stopping.warmup_iters) + ", then exactly " +
-           std::to_string(*stopping.fixed_iters) + " timed calls";
-  }
-  return "warm-up " + std::to_string(stopping.warmup_iters) + ", then until the rel. std. error of the mean <= " +
-         CLI::detail::to_string(stopping.max_noise * 100) + "% (min " + std::to_string(stopping.min_iters) +
-         " calls), or " + CLI::detail::to_string(stopping.max_time_s) + " s, or " +
-         std::to_string(stopping.max_iters) + " calls";
-}
-
 // The console table's header lines.
 std::vector<std::string> header_lines(const AllreduceSettings& s, const BackendSetup& setup, const World* world,
                                       const std::optional<ResultsFile>& results, const OutputFlags& output) {
@@ -259,7 +248,7 @@ std::vector<std::string> header_lines(const AllreduceSettings& s, const BackendS
           (world ? " (" + std::to_string(world->size()) + " ranks, " + world->library() + ")" : std::string()) +
           "; p2p calls put at most " + std::to_string(kMaxOpsPerStream) + " operations on a stream (--dry-run lists them)",
       "algbw = bytes / time, busbw = algbw x 2(n-1)/n (GB = 1e9 bytes); #wrong: elements off the host reference",
-      "stopping: " + stopping_text(s.stopping) +
+      "stopping: " + stopping_text(s.stopping, "calls") +
           (s.repeats > 1 ? "; " + std::to_string(s.repeats) + " interleaved rounds per point" : "")};
   if (results && results->resumed_points() > 0) {
     header.push_back("resumed: " + std::to_string(results->resumed_points()) + " points already in " + output.out);

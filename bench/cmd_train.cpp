@@ -270,11 +270,7 @@ void print_train_header(std::ostream& out, const TrainSweep& t, const BackendSet
       << model.flops_per_sample() / 1e9 << " GFLOP/sample, " << options["activation"].get<std::string>() << "; optimizer "
       << optimizer_name(t.optimizer) << " lr " << options["lr"].get<double>() << "; seed " << t.config.seed << "\n";
   if (world) out << "# launch: process-per-rank (" << world->size() << " ranks, " << world->library() << ")\n";
-  out << "# " << points << " points; stopping: warm-up " << stopping.warmup_iters << " steps, then "
-      << (stopping.fixed_iters ? "exactly " + std::to_string(*stopping.fixed_iters) + " steps"
-                               : "until rel. std. error <= " + CLI::detail::to_string(stopping.max_noise * 100) +
-                                     "% (min " + std::to_string(stopping.min_iters) + " steps) or " +
-                                     CLI::detail::to_string(stopping.max_time_s) + " s")
+  out << "# " << points << " points; stopping: " << stopping_text(stopping, "steps")
       << (t.repeats > 1 ? "; " + std::to_string(t.repeats) + " interleaved rounds per point" : "") << "\n";
 }
 
