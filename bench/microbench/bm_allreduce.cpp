@@ -11,6 +11,7 @@
 
 #include "collectives/communicator.h"
 #include "device/backend.h"
+#include "sweep/allreduce_point.h"
 
 namespace dpb {
 namespace {
@@ -74,7 +75,7 @@ void BM_Allreduce(benchmark::State& state, BackendKind kind, const std::string& 
   state.SetBytesProcessed(static_cast<std::int64_t>(total));
   state.counters["algbw_GB"] = benchmark::Counter(total / 1e9, benchmark::Counter::kIsRate);
   state.counters["busbw_GB"] =
-      benchmark::Counter(total / 1e9 * 2.0 * (ranks - 1) / ranks, benchmark::Counter::kIsRate);
+      benchmark::Counter(total / 1e9 * allreduce_busbw_factor(ranks), benchmark::Counter::kIsRate);
   state.SetLabel(algo + " on " + std::string(backend_name(kind)));
 }
 
