@@ -47,10 +47,11 @@ unchanged only when the whole interval lies inside it. Everything else is inconc
 of repeats per side that would likely settle it: noise is reported, never hidden as "unchanged".
 
 Why a second look (`looks=2`, a two-stage sequential gate): with 6 rounds on the loaded 2-core runner, a
-planted 30% slowdown was caught in 9 trials of 10. The miss (trial aa-4 of the second session) was not
-the burst rule eating the shift: 3 of the point's 6 contender runs were real bursts (2.5-3.5x, in the
-A/A data before anything was planted), the 3 left spread ±12% and overlapped the baseline, so no test at
-a family-wise level could call it on those numbers. Only more repeats of that point can. A CI gate cannot
+planted 30% slowdown was caught in 9 trials of 10. In the miss (trial aa-4 of the second session) 3 of
+the point's 6 contender runs were real bursts (2.5-3.5x, in the A/A data before anything was planted)
+and the 3 left spread ±12% and overlapped the baseline: no test at a family-wise level could call it on
+those numbers (and since bursts now go only while a minority of a side, interference.py, the three
+bursts stay in and the point is plainly noisy). Only more repeats of that point can decide it. A CI gate cannot
 afford more rounds of the whole sweep on every change, so the first look lists the points that are
 inconclusive, lean towards a regression (the estimate itself beyond the threshold; a point leaning the
 other way cannot fail CI) and would be settled at the noise seen by DEFAULT_RERUN_ROUNDS more repeats; `dpbench_report rerun` measures only those, alone, for a fixed number of rounds (a fraction of a
@@ -123,8 +124,8 @@ MAX_LOOKS = 2
 # Rounds `dpbench_report rerun` adds to each point a first look lists (fixed in advance, never chosen from
 # the first look's data). A point is listed when its kept repeats plus these would settle it at the noise
 # seen (one that would need a hundred is left inconclusive, not rerun). 20 rather than 10: bursts may take
-# up to half of a rerun (the rule sets aside only runs above both sides' medians), and the points a
-# first look listed on the loaded trial runner asked for up to about 15 repeats per side.
+# almost half of a rerun, and the points a first look listed on the loaded trial runner asked for up
+# to about 25 repeats per side.
 DEFAULT_RERUN_ROUNDS = 20
 # Fewest points with seen noise to fit a class of its own; fewer share the prior of all points.
 MIN_CLASS_POINTS = 5

@@ -83,14 +83,16 @@ def listed_points(path: Path) -> list[dict[str, Any]]:
 
 
 def run_reruns(baseline: Arm, contender: Arm, sweep_args: Sequence[str], points: Sequence[dict[str, Any]],
-               rounds: int, out_dir: Path, timeout_s: float | None = None) -> tuple[list[Path], list[Path]]:
-    """ABBA rounds over every listed point; return the baseline and the contender results files."""
+               rounds: int, out_dir: Path, timeout_s: float | None = None, first: int = 1
+               ) -> tuple[list[Path], list[Path]]:
+    """ABBA rounds over every listed point (into out_dir/pNN, NN from `first`); return the baseline and the
+    contender results files."""
     if rounds < 1:
         raise AbError(f"--rounds must be at least 1, got {rounds}")
     every_arg = (*sweep_args, *baseline.extra, *contender.extra)
     if any(a == "--out" or a.startswith("--out=") or a == "-o" for a in every_arg):
         raise AbError("do not pass --out to dpbench: rerun names each run's results file itself")
-    narrowed = [(out_dir / f"p{i + 1:02d}", narrowed_args(sweep_args, p["axes"])) for i, p in enumerate(points)]
+    narrowed = [(out_dir / f"p{i:02d}", narrowed_args(sweep_args, p["axes"])) for i, p in enumerate(points, first)]
     files: dict[str, list[Path]] = {baseline.name: [], contender.name: []}
     for where, _ in narrowed:
         try:

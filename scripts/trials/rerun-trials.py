@@ -8,7 +8,8 @@ that has no regression but lists undecided points leaning slower, has those poin
 rerun set is the union of its comparisons' lists, measured with `dpbench_report rerun` (each point alone,
 ABBA rounds, the same binary and options as the trial's sides) into OUT_DIR/<trial>/rerun/pNN/. The
 relabelled A/A comparisons use whatever reruns this collected (judge.py says when a listed point has
-none). A trial whose rerun directory is complete already is skipped, so an interrupted run resumes.
+none). Points rerun before (rerun/done.json) are kept and only newly listed ones run, so a run resumes
+and a changed rule adds what it needs.
 """
 
 from __future__ import annotations
@@ -69,22 +70,23 @@ def main(argv: list[str] | None = None) -> int:
         for d in trial_dirs(args.out, "aa") + trial_dirs(args.out, "chunk"):
             target = d / RERUN_DIR
             done = target / "done.json"
-            if done.is_file():
-                continue
-            points = list(needed(d, Path(tmp_name)).values())
+            have = json.loads(done.read_text(encoding="utf-8"))["points"] if done.is_file() else []
+            if not done.is_file() and target.exists():
+                shutil.rmtree(target)  # an interrupted collection: start this trial again
+            points = [p for i, p in needed(d, Path(tmp_name)).items() if i not in have]
             base_args = sweep_args(side_files(d, "baseline")[0])
             cont_args = sweep_args(side_files(d, "contender")[0])
             # ab puts a side's own options after the shared ones
             extra = cont_args[len(base_args):] if cont_args[:len(base_args)] == base_args else []
-            if target.exists():
-                shutil.rmtree(target)
             if points:
+                if done.is_file():
+                    done.unlink()
                 run_reruns(Arm("baseline", binary, ()), Arm("contender", binary, tuple(extra)), base_args, points,
-                           args.rounds, target)
+                           args.rounds, target, first=len(have) + 1)
             target.mkdir(parents=True, exist_ok=True)
-            done.write_text(json.dumps({"points": [p["id"] for p in points], "rounds": args.rounds,
+            done.write_text(json.dumps({"points": have + [p["id"] for p in points], "rounds": args.rounds,
                                         "contender_extra": extra}, indent=2) + "\n", encoding="utf-8")
-            print(f"{d.name}: {len(points)} points x {args.rounds} rounds rerun", flush=True)
+            print(f"{d.name}: {len(points)} more points x {args.rounds} rounds rerun ({len(have)} before)", flush=True)
     return 0
 
 
