@@ -5,6 +5,12 @@ unchanged, inconclusive (the statistics are in regression_stats), or newly faili
 failed/skipped/timed out in the contender: CI fails) or not compared (failing in the baseline). An overall
 row per kind judges the geometric mean over all points, because a broad slowdown can be certain for the
 sweep while every single point is still inside its own noise.
+
+A sequential gate (`looks=2`, regression_stats explains the statistics) judges twice: the first look
+lists the undecided points that lean towards a regression and that a rerun would likely settle
+(`rerun`), `dpbench_report rerun` measures
+only those again (rerun.py), and the second look judges the first look's files and the reruns together.
+A point run alone is its own block (ALONE): its level is compared only with the other side's runs alone.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ VERDICTS = (REGRESSION, NEWLY_FAILING, IMPROVEMENT, INCONCLUSIVE, UNCHANGED, NOT
 DEFAULT_THRESHOLD_PCT, DEFAULT_ALPHA = rs.DEFAULT_THRESHOLD_PCT, rs.DEFAULT_ALPHA
 SECONDARY_METRICS: dict[str, tuple[str, ...]] = {"allreduce": ("busbw",), "train": ("samples_per_s",)}
 OVERALL_ID = "overall"
+# Measurement contexts of a repeat (blocks): a file of one point (a rerun) or of a sweep of several.
+ALONE, SWEEP = "alone", "sweep"
 
 
 @dataclass
@@ -96,6 +104,8 @@ class CompareResult:
     noise_floor_pct: float
     single_run_noise_pct: float
     burst_pct: float
+    looks: int
+    look: int
     confidence_per_point: float
     noise_prior: dict[str, Any]
     comparisons: list[Comparison]
@@ -103,6 +113,7 @@ class CompareResult:
     only_in_baseline: list[PointRef]
     only_in_contender: list[PointRef]
     warnings: list[str]
+    rerun: list[dict[str, Any]] = field(default_factory=list)
 
     def with_verdict(self, verdict: str) -> list[Comparison]:
         return [c for c in self.comparisons + self.overall if c.verdict == verdict]
@@ -205,12 +216,48 @@ def _status_only(b: SidePoint, c: SidePoint, matched_by: str) -> Comparison | No
     return out
 
 
-def _kept(out: Comparison, baseline: Sequence[float], contender: Sequence[float], settings: rs.Settings
+def _kept(out: Comparison, blocks: Sequence[tuple[Sequence[float], Sequence[float]]], settings: rs.Settings
           ) -> rs.PointInput:
-    """The repeats judged: interference bursts set aside (interference.py), counted on the comparison."""
-    kept = set_aside(baseline, contender, settings.burst_pct, out.lower_is_better)
-    out.set_aside_baseline, out.set_aside_contender = len(kept.aside_baseline), len(kept.aside_contender)
-    return rs.PointInput(kept.baseline, kept.contender)
+    """The repeats judged: interference bursts set aside within each block (interference.py; a point rerun
+    alone may sit at another level than within its sweep), counted on the comparison."""
+    kept = [set_aside(b, c, settings.burst_pct, out.lower_is_better) for b, c in blocks]
+    out.set_aside_baseline = sum(len(k.aside_baseline) for k in kept)
+    out.set_aside_contender = sum(len(k.aside_contender) for k in kept)
+    return rs.PointInput.of_blocks([(k.baseline, k.contender) for k in kept])
+
+
+def _contexts(*sides: Side) -> dict[str, str]:
+    """file -> ALONE (a results file of one point: a rerun) or SWEEP."""
+    return {str(f.path): ALONE if len(f.points) == 1 else SWEEP for side in sides for f in side.files}
+
+
+def _blocks(b: SidePoint, c: SidePoint, context: dict[str, str]) -> list[tuple[list[float], list[float]]]:
+    """A point's repeat medians per context, SWEEP first: [(baseline, contender), ...]."""
+    out = []
+    for where in (SWEEP, ALONE):
+        sides = tuple([r.median for r in sp.repeats if context.get(r.file, SWEEP) == where] for sp in (b, c))
+        if sides[0] or sides[1]:
+            out.append(sides)
+    return out
+
+
+def worth_rerunning(c: Comparison, settings: rs.Settings) -> bool:
+    """Inconclusive, the estimate itself beyond the threshold on the worse side (points leaning the other
+    way cannot fail CI), and its kept repeats plus a rerun would settle it at the noise seen: a point
+    that would need a hundred repeats stays inconclusive."""
+    if c.verdict != INCONCLUSIVE or c.change_pct is None or not math.isfinite(c.change_pct):
+        return False
+    tau = math.log1p(settings.threshold_pct / 100.0)
+    change = math.log1p(c.change_pct / 100.0)
+    kept = min(c.repeats_baseline - c.set_aside_baseline, c.repeats_contender - c.set_aside_contender)
+    budget = kept + rs.DEFAULT_RERUN_ROUNDS
+    return (change if c.lower_is_better else -change) > tau and c.repeats_needed is not None \
+        and c.repeats_needed <= budget
+
+
+def _rerun_entry(c: Comparison) -> dict[str, Any]:
+    return {"id": c.id, "kind": c.kind, "axes": c.axes, "change_pct": c.change_pct,
+            "repeats_needed": c.repeats_needed}
 
 
 def _judged(out: Comparison, point: rs.PointInput, prior: rs.Prior, n_tests: float, settings: rs.Settings
@@ -246,6 +293,7 @@ def compare_sides(baseline: Side, contender: Side, settings: rs.Settings = rs.Se
     check_overlap(len(pairs), baseline, contender)
     comparisons: list[Comparison] = []
     judged: list[tuple[Comparison, rs.PointInput, SidePoint, SidePoint]] = []
+    context = _contexts(baseline, contender)
     for b, c, how in pairs:
         failed = _status_only(b, c, how)
         if failed is not None:
@@ -259,31 +307,37 @@ def compare_sides(baseline: Side, contender: Side, settings: rs.Settings = rs.Se
                          repeats_contender=len(c.repeats), metrics=_metrics(b, c),
                          contender_id=c.id if c.id != b.id else None)
         comparisons.append(out)
-        kept = _kept(out, [r.median for r in b.repeats], [r.median for r in c.repeats], settings)
+        kept = _kept(out, _blocks(b, c, context), settings)
         judged.append((out, kept, b, c))
     inputs = [j[1] for j in judged]
     priors = rs.fit_priors(inputs, settings)
-    overall_inputs = _overall_inputs(judged, settings.burst_pct)
+    overall_inputs = _overall_inputs(judged, settings.burst_pct, context)
     # alpha is shared: half across the points, half across the overall rows. Within the points, weighted
     # Bonferroni: point i has level alpha/2 * w_i / sum(w), a noisy point a smaller share (regression_stats).
-    share = 2.0 if overall_inputs else 1.0
+    # A sequential gate spends alpha/looks on each look (regression_stats).
+    share = (2.0 if overall_inputs else 1.0) * settings.looks
     weights = [rs.weight(p, priors) for p in inputs]
     total = sum(weights)
     for (out, point, _, _), w in zip(judged, weights):
         out.noise_class = "noisy" if w < 1.0 else "quiet"
         _judged(out, point, priors.of(point), share * total / w, settings)
-    overall = [_overall(kind, point, comps, settings, 2.0 * len(overall_inputs))
+    overall = [_overall(kind, point, comps, settings, 2.0 * len(overall_inputs) * settings.looks)
                for kind, (point, comps) in overall_inputs.items()]
+    look = 2 if len(set(context.values())) > 1 else 1
+    # Nothing to rerun once CI fails anyway, or at the last look (a third look would break the error rate).
+    failing = any(c.verdict in (REGRESSION, NEWLY_FAILING) for c in comparisons + overall)
+    rerun = [_rerun_entry(c) for c, _, _, _ in judged
+             if look < settings.looks and not failing and worth_rerunning(c, settings)]
     first_b, first_c = baseline.files[0], contender.files[0]
     return CompareResult(
         baseline=baseline.names, contender=contender.names, baseline_machine=first_b.machine,
         contender_machine=first_c.machine, command=first_b.command, threshold_pct=settings.threshold_pct,
         alpha=settings.alpha, noise_floor_pct=settings.noise_floor_pct,
         single_run_noise_pct=settings.single_run_noise_pct, burst_pct=settings.burst_pct,
-        confidence_per_point=1.0 - settings.alpha / max(share * total, 1.0),
+        looks=settings.looks, look=look, confidence_per_point=1.0 - settings.alpha / max(share * total, 1.0),
         noise_prior=_noise_summary(priors, [c for c, _, _, _ in judged]),
         comparisons=comparisons, overall=overall, only_in_baseline=[_ref(p) for p in only_b],
-        only_in_contender=[_ref(p) for p in only_c], warnings=system_warnings(baseline, contender))
+        only_in_contender=[_ref(p) for p in only_c], warnings=system_warnings(baseline, contender), rerun=rerun)
 
 
 def _noise_summary(priors: rs.Priors, judged: Sequence[Comparison]) -> dict[str, Any]:
@@ -297,14 +351,14 @@ def _noise_summary(priors: rs.Priors, judged: Sequence[Comparison]) -> dict[str,
             "set_aside": sum(c.set_aside_baseline + c.set_aside_contender for c in judged)}
 
 
-def _overall_inputs(judged: Sequence[tuple[Comparison, rs.PointInput, SidePoint, SidePoint]], burst_pct: float
-                    ) -> dict[str, tuple[rs.PointInput, list[Comparison]]]:
+def _overall_inputs(judged: Sequence[tuple[Comparison, rs.PointInput, SidePoint, SidePoint]], burst_pct: float,
+                    context: dict[str, str]) -> dict[str, tuple[rs.PointInput, list[Comparison]]]:
     """Per kind: the sweep's level in each run, the geometric mean over the compared points.
 
     A point's repeats set aside as bursts are left out of their run's mean; to keep runs that miss
     different points comparable, each point enters as its log deviation from its baseline centre (the
     mean of its kept baseline repeats), and the mean of the centres is added back. A run counts when at
-    least half of the points are in it.
+    least half of the points are in it. Only runs of the sweep count (a rerun holds one point).
     """
     out: dict[str, tuple[rs.PointInput, list[Comparison]]] = {}
     for kind in sorted({j[0].kind for j in judged}):
@@ -312,12 +366,15 @@ def _overall_inputs(judged: Sequence[tuple[Comparison, rs.PointInput, SidePoint,
         runs: tuple[dict[tuple[str, int], list[float]], dict[tuple[str, int], list[float]]] = ({}, {})
         centres = []
         for comp, kept, b, c in rows:
-            limit = burst_limit([r.median for r in b.repeats], [r.median for r in c.repeats], burst_pct,
+            in_sweep = [[r for r in sp.repeats if context.get(r.file, SWEEP) == SWEEP] for sp in (b, c)]
+            limit = burst_limit([r.median for r in in_sweep[0]], [r.median for r in in_sweep[1]], burst_pct,
                                 comp.lower_is_better)
-            centre = float(np.mean(np.log(kept.baseline)))
+            if not kept.parts()[0][0]:
+                continue
+            centre = float(np.mean(np.log(kept.parts()[0][0])))
             centres.append(centre)
-            for side, sp in zip(runs, (b, c)):
-                for r in sp.repeats:
+            for side, repeats in zip(runs, in_sweep):
+                for r in repeats:
                     if not is_burst(r.median, limit, comp.lower_is_better):
                         side.setdefault((r.file, r.round), []).append(math.log(r.median) - centre)
         level = float(np.mean(centres)) if centres else 0.0
@@ -341,19 +398,19 @@ def _overall(kind: str, point: rs.PointInput, comps: list[Comparison], settings:
     # Its own repeats only (there are at least three in all): the point-level prior describes points, not
     # sweep averages. A run whose whole sweep was slowed by interference is set aside like a point's burst.
     prior = rs.Prior(0.0, 0.0, "repeats of the sweep")
-    return _judged(out, _kept(out, point.baseline, point.contender, settings), prior, n_tests, settings)
+    return _judged(out, _kept(out, [(point.baseline, point.contender)], settings), prior, n_tests, settings)
 
 
 def compare_files(baseline: ResultsFile | Sequence[ResultsFile], contender: ResultsFile | Sequence[ResultsFile],
                   threshold_pct: float = DEFAULT_THRESHOLD_PCT, alpha: float = DEFAULT_ALPHA,
                   noise_floor_pct: float = rs.DEFAULT_NOISE_FLOOR_PCT,
                   single_run_noise_pct: float = rs.DEFAULT_SINGLE_RUN_NOISE_PCT,
-                  burst_pct: float = rs.DEFAULT_BURST_PCT) -> CompareResult:
+                  burst_pct: float = rs.DEFAULT_BURST_PCT, looks: int = 1) -> CompareResult:
     """Compare a baseline and a contender, each one results file or a list of repeats."""
     sides = [build_side(label, [f] if isinstance(f, ResultsFile) else list(f))
              for label, f in (("baseline", baseline), ("contender", contender))]
     return compare_sides(sides[0], sides[1], rs.Settings(threshold_pct, alpha, noise_floor_pct, single_run_noise_pct,
-                                                         burst_pct))
+                                                         burst_pct, looks))
 
 
 def dump_json(result: CompareResult) -> str:

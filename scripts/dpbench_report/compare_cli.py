@@ -1,4 +1,4 @@
-"""The regression-tracking subcommands: compare, ab and history (arguments and handlers).
+"""The regression-tracking subcommands: compare, ab, rerun and history (arguments and handlers).
 
 Kept apart from cli.py so that the general command line stays small; cli.py only registers these.
 Exit codes: 0 no regression; 1 a regression or a newly failing point (compare, ab) or a flagged change
@@ -17,6 +17,7 @@ from . import regression_stats as rs
 from .ab import add_ab_args, run_ab
 from .history import add_history_args, run_history
 from .load import load_many
+from .rerun import add_rerun_args, run_rerun
 
 EXIT_OK, EXIT_REGRESSION, EXIT_BAD_INPUT = 0, 1, 2
 log = logging.getLogger("dpbench_report")
@@ -49,6 +50,10 @@ def add_judgement_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--burst", type=float, default=rs.DEFAULT_BURST_PCT, metavar="PCT",
                    help="set aside a repeat more than PCT slower than the typical repeat of both sides, as "
                         "interference (with 3+ repeats per side; 0 keeps every repeat; default %(default)s)")
+    p.add_argument("--looks", type=int, default=1, choices=(1, 2),
+                   help="2: a sequential gate. Each look spends alpha/2; the first lists the undecided points "
+                        "that lean slower (JSON 'rerun'), `rerun` measures them again, and compare on all the "
+                        "files is the second look. Give the same value on both looks (default %(default)s)")
     p.add_argument("--markdown", type=Path, metavar="FILE", help="also write the markdown here")
     p.add_argument("--html", type=Path, metavar="FILE", help="also write a standalone HTML page here")
     p.add_argument("--json", "--out", dest="json", type=Path, metavar="FILE",
@@ -65,7 +70,7 @@ def add_compare_args(p: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> rs.Settings:
-    return rs.Settings(args.threshold, args.alpha, args.noise_floor, args.single_run_noise, args.burst)
+    return rs.Settings(args.threshold, args.alpha, args.noise_floor, args.single_run_noise, args.burst, args.looks)
 
 
 def sides_from(args: argparse.Namespace) -> tuple[list[str], list[str]]:
@@ -89,7 +94,8 @@ def judge_and_report(baseline: list[str], contender: list[str], args: argparse.N
     settings.check()
     base_files, cont_files = load_many(baseline), load_many(contender)
     result = compare_files(base_files, cont_files, settings.threshold_pct, settings.alpha,
-                           settings.noise_floor_pct, settings.single_run_noise_pct, settings.burst_pct)
+                           settings.noise_floor_pct, settings.single_run_noise_pct, settings.burst_pct,
+                           settings.looks)
     markdown = to_markdown(result)
     if args.markdown:
         write_text(args.markdown, markdown, "--markdown")
@@ -107,6 +113,10 @@ def judge_and_report(baseline: list[str], contender: list[str], args: argparse.N
     if failing:
         log.warning("failing CI: %s", ", ".join(c.id for c in failing))
         return EXIT_REGRESSION
+    if result.rerun:
+        log.warning("look %d of %d: %d undecided points lean slower; rerun them (dpbench_report rerun --from "
+                    "the --json of this comparison) and compare again with them", result.look, result.looks,
+                    len(result.rerun))
     return EXIT_OK
 
 
@@ -126,10 +136,14 @@ def add_regression_commands(sub: "argparse._SubParsersAction[argparse.ArgumentPa
     add_ab_args(p)
     add_judgement_args(p)
     add_common(p)
+    p = sub.add_parser("rerun", help="second look of a sequential gate: run the points a compare --looks 2 "
+                                     "listed as undecided again, alone, in alternating rounds")
+    add_rerun_args(p)
+    add_common(p)
     p = sub.add_parser("history", help="trend plots and change points over a series of runs")
     add_history_args(p)
     add_common(p)
 
 
 REGRESSION_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "compare": run_compare, "ab": run_ab, "history": run_history}
+    "compare": run_compare, "ab": run_ab, "rerun": run_rerun, "history": run_history}

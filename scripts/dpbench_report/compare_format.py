@@ -91,10 +91,25 @@ def method_text(result: CompareResult) -> str:
         text += (f"; {prior['quiet_points']} quiet points ±{prior['quiet_sd_pct']:.1f}%, {prior['noisy_points']} "
                  f"noisy points ±{prior['noisy_sd_pct']:.1f}% (each class pools its own noise)")
     text += f"; noise floor {result.noise_floor_pct:g}%."
+    if result.looks > 1:
+        text += (f" Look {result.look} of {result.looks} of a sequential gate: each look spends 1/{result.looks} "
+                 "of alpha" + ("; the undecided points that lean slower are listed for a rerun." if result.look == 1
+                               else "; a point rerun alone is compared with the other side's runs alone."))
     if prior.get("set_aside"):
         text += (f" {prior['set_aside']} repeats were set aside as interference bursts (over "
                  f"{result.burst_pct:g}% slower than the typical repeat of both sides).")
     return text
+
+
+def rerun_lines(result: CompareResult) -> list[tuple[str, str]]:
+    """(point id, why) per point listed for a rerun (markdown and HTML share them)."""
+    return [(str(e["id"]), f"{fmt_change(e['change_pct'])} so far"
+             + (f", about {e['repeats_needed']} repeats per side would settle it" if e.get("repeats_needed") else ""))
+            for e in result.rerun]
+
+
+RERUN_HINT = ("Undecided, leaning slower: rerun these points (`dpbench_report rerun --from COMPARE.json`) and "
+              "compare again with --looks 2 on all the files.")
 
 
 def _method(result: CompareResult) -> str:
@@ -118,6 +133,10 @@ def to_markdown(result: CompareResult) -> str:
         lines += ["### Overall", ""] + header + [_row(c) for c in result.overall] + [""]
     if compared:
         lines += ["### Points", ""] + header + [_row(c) for c in compared] + [""]
+    if result.rerun:
+        lines += ["### Rerun before deciding", "", RERUN_HINT, ""]
+        lines += [f"- {md_code(point)}: {md(why)}" for point, why in rerun_lines(result)]
+        lines.append("")
     not_compared = [c for c in result.comparisons if c.verdict == NOT_COMPARED]
     if not_compared:
         lines += ["### Not compared", ""]

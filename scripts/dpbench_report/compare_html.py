@@ -8,7 +8,7 @@ from pathlib import Path
 from .compare import (
     IMPROVEMENT, INCONCLUSIVE, NEWLY_FAILING, NOT_COMPARED, REGRESSION, UNCHANGED, CompareResult, Comparison,
 )
-from .compare_format import headline, method_text
+from .compare_format import RERUN_HINT, headline, method_text, rerun_lines
 from .units import fmt_num
 from .verdict_text import fmt_change
 
@@ -53,6 +53,9 @@ def to_html(result: CompareResult) -> str:
     parts += [f"<p>⚠ {_e(w)}</p>" for w in result.warnings]
     parts.append(f"<p>{_e(method_text(result))}</p>")
     parts += _table("Overall", result.overall) + _table("Points", points)
+    if result.rerun:
+        parts += ["<h2>Rerun before deciding</h2>", f"<p>{_e(RERUN_HINT)}</p>", "<ul>",
+                  *[f"<li><code>{_e(point)}</code>: {_e(why)}</li>" for point, why in rerun_lines(result)], "</ul>"]
     for title, refs in (("Only in baseline", result.only_in_baseline), ("Only in contender", result.only_in_contender)):
         if refs:
             parts += [f"<h2>{_e(title)}</h2>", "<ul>", *[f"<li><code>{_e(r.id)}</code> {_e(r.status)}</li>"

@@ -1,6 +1,6 @@
 """Judges the trials collected by run-trials.sh and prints the counts the regression gate must meet.
 
-    PYTHONPATH=scripts python scripts/trials/judge.py OUT_DIR [--json FILE]
+    PYTHONPATH=scripts python scripts/trials/judge.py OUT_DIR [--json FILE] [--relabelled N]
 
 For each trial t (OUT_DIR/aa-t and OUT_DIR/chunk-t):
   A/A            aa-t baseline repeats vs contender repeats: must give no regression (exit 0).
@@ -18,6 +18,13 @@ medians agree best across the baseline files (a gate can only promise to see cha
 point's noise; the noise of each point is printed beside the verdict). Planting multiplies that point's
 samples, summaries and per-round repeat summaries in every contender file, so compare sees exactly
 what a slower binary would have written.
+
+Every comparison is the sequential gate of scripts/CI-RECIPE.md (compare --looks 2): look 1 on the
+trial's rounds; when it finds no regression but lists undecided points leaning slower, look 2 adds those
+points' reruns, collected by rerun-trials.py into OUT_DIR/<trial>/rerun/ (planted slowdowns are planted
+into the contender's reruns too; relabelled comparisons relabel the rerun rounds with the same flips,
+cyclically). Each line says which look decided. Exceptions: "A/A single" is one run per side, judged at
+full alpha with no second look; the controlled-noise rows have no reruns and stop at look 1 (alpha/2).
 
 It also prints, per A/A trial, the noise structure behind the choice of analysis: the noise of one
 repeat unpaired (spread of each side's repeats), paired by round (spread of the per-round log ratio,
@@ -44,6 +51,8 @@ from dpbench_report.interference import DEFAULT_BURST_PCT, set_aside
 from dpbench_report.load import load_many
 
 STAT = "time"
+LOOKS = 2           # the sequential gate of scripts/CI-RECIPE.md (each look spends alpha/2)
+RERUN_DIR = "rerun"
 CONTROLLED_NOISE_PCT = (2.0, 5.0)
 
 
@@ -58,8 +67,49 @@ def trial_dirs(out: Path, kind: str) -> list[Path]:
     return sorted(dirs, key=lambda d: int(d.name.split("-")[-1]))
 
 
-def compare_paths(base: list[Path], cont: list[Path]) -> CompareResult:
-    return compare_files(load_many(base), load_many(cont))
+def compare_paths(base: list[Path], cont: list[Path], looks: int = LOOKS) -> CompareResult:
+    return compare_files(load_many(base), load_many(cont), looks=looks)
+
+
+def rerun_dirs(d: Path) -> dict[str, Path]:
+    """point id -> its rerun directory (OUT_DIR/<trial>/rerun/pNN, written by rerun-trials.py)."""
+    out = {}
+    for p in sorted((d / RERUN_DIR).glob("p*")):
+        files = side_files(p, "baseline")
+        if files and side_files(p, "contender"):
+            out[json.loads(files[0].read_text(encoding="utf-8"))["points"][0]["id"]] = p
+    return out
+
+
+Files = list[Path]
+
+
+def sequential(d: Path, base: Files, cont: Files, plant: Callable[[Files], Files] = lambda f: f,
+               flips: tuple[bool, ...] = ()) -> tuple[CompareResult, str]:
+    """The gate of scripts/CI-RECIPE.md: look 1 on the rounds; when it fails nothing but lists points, look 2
+    with those points' reruns added (plant: what the contender's files get; flips: relabel rerun rounds
+    as the main rounds were). Returns the result and which look decided ('look 1', 'look 2 (N points)',
+    or 'look 1, no reruns collected' when rerun-trials.py did not run for these points)."""
+    r1 = compare_paths(base, plant(cont))
+    if r1.regressions or not r1.rerun:
+        return r1, "look 1"
+    have = rerun_dirs(d)
+    listed = [e["id"] for e in r1.rerun]
+    dirs = [have[i] for i in listed if i in have]
+    if len(dirs) < len(listed):
+        return r1, f"look 1, reruns of {len(listed) - len(dirs)} of {len(listed)} listed points not collected"
+    rb: Files = []
+    rc: Files = []
+    for p in dirs:
+        for k, (b, c) in enumerate(zip(side_files(p, "baseline"), side_files(p, "contender"))):
+            swap = bool(flips) and flips[k % len(flips)]
+            rb.append(c if swap else b)
+            rc.append(b if swap else c)
+    return compare_paths(base + rb, cont_plus(plant, cont, rc)), f"look 2 ({len(dirs)} points rerun)"
+
+
+def cont_plus(plant: Callable[[Files], Files], cont: Files, rerun: Files) -> Files:
+    return plant(cont) + plant(rerun)
 
 
 def quietest_point(base: list[Path]) -> tuple[str, float]:
@@ -105,14 +155,17 @@ def noise_structure(base: list[Path], cont: list[Path]) -> dict[str, float]:
             "bursts_set_aside": p(np.asarray(kept_sd))}
 
 
-def relabelled(base: list[Path], cont: list[Path], most: int) -> list[tuple[list[Path], list[Path]]]:
+def relabelled(base: list[Path], cont: list[Path], most: int
+               ) -> list[tuple[list[Path], list[Path], tuple[bool, ...]]]:
     """Other assignments of each round's two runs to the sides (round 1 fixed: the mirror is the same);
-    at most `most` of them, spread evenly over all 2^(rounds-1) - 1."""
+    at most `most` of them, spread evenly over all 2^(rounds-1) - 1. The flips (per round, True: swapped)
+    come along: a second look relabels the rerun rounds the same way, cyclically."""
     out = []
     for flips in itertools.product((False, True), repeat=len(base) - 1):
         if any(flips):
-            pairs = [(b, c) if not f else (c, b) for b, c, f in zip(base, cont, (False, *flips))]
-            out.append(([x for x, _ in pairs], [y for _, y in pairs]))
+            every = (False, *flips)
+            pairs = [(b, c) if not f else (c, b) for b, c, f in zip(base, cont, every)]
+            out.append(([x for x, _ in pairs], [y for _, y in pairs], every))
     step = max(1, math.ceil(len(out) / most)) if most > 0 else len(out) + 1
     return out[::step][:most] if most > 0 else []
 
@@ -210,44 +263,54 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tmp_name)
         for d in trial_dirs(args.out, "aa"):
             base, cont = side_files(d, "baseline"), side_files(d, "contender")
-            r = compare_paths(base, cont)
+            r, look = sequential(d, base, cont)
             n = r.counts()
             structure = noise_structure(base, cont)
-            what = (f"{n[REGRESSION]} regressions, {n['improvement']} improvements, {n['inconclusive']} inconclusive, "
-                    f"{n[UNCHANGED]} unchanged; {r.noise_prior['set_aside']} repeats set aside; median noise per "
+            what = (f"{look}: {n[REGRESSION]} regressions, {n['improvement']} improvements, "
+                    f"{n['inconclusive']} inconclusive, {n[UNCHANGED]} unchanged; {r.noise_prior['set_aside']} repeats set aside; median noise per "
                     "repeat: " + ", ".join(f"{k} ±{v:g}%" for k, v in structure.items()))
             record("A/A", not r.regressions, {"trial": d.name, "summary": n, "noise": r.noise_prior,
-                                              "noise_structure": structure, "what": what})
-            for rb, rc in relabelled(base, cont, args.relabelled):
-                rr = compare_paths(rb, rc)
-                record("A/A relabelled", not rr.regressions, {"trial": d.name, "summary": rr.counts(),
-                                                              "what": f"{len(rr.regressions)} failing CI, "
+                                              "noise_structure": structure, "look": look, "what": what})
+            for rb, rc, flips in relabelled(base, cont, args.relabelled):
+                rr, look = sequential(d, rb, rc, flips=flips)
+                record("A/A relabelled", not rr.regressions, {"trial": d.name, "summary": rr.counts(), "look": look,
+                                                              "what": f"{look}: {len(rr.regressions)} failing CI, "
                                                                       f"{len(rr.improvements)} improvements"})
-            r1 = compare_paths(base[:1], cont[:1])
+            r1 = compare_paths(base[:1], cont[:1], looks=1)
             record("A/A single", not r1.regressions, {"trial": d.name, "summary": r1.counts(),
                                                       "what": f"{len(r1.regressions)} failing CI"})
             victim, spread = quietest_point(base)
             for factor, kind in ((1.3, "planted x1.3"), (1.1, "planted x1.1")):
-                rp = compare_paths(base, planted(cont, victim, factor, tmp))
+                def plant(files: Files, factor: float = factor) -> Files:
+                    return planted(files, victim, factor, tmp)
+                rp, look = sequential(d, base, cont, plant)
                 v, why = verdict_of(rp, victim)
                 ok = v == REGRESSION if factor == 1.3 else v != UNCHANGED
                 record(kind, ok, {"trial": d.name, "point": victim, "point_noise_pct": spread, "verdict": v,
-                                  "reason": why, "what": f"{v} (point noise ±{spread:.1f}%): {why}"})
+                                  "reason": why, "look": look,
+                                  "what": f"{look}: {v} (point noise ±{spread:.1f}%): {why}"})
             controlled(d, base, victim, tmp, record)
         for d in trial_dirs(args.out, "chunk"):
-            r = compare_paths(side_files(d, "baseline"), side_files(d, "contender"))
+            r, look = sequential(d, side_files(d, "baseline"), side_files(d, "contender"))
             n = r.counts()
             overall = "; ".join(f"{c.id} {c.verdict} {c.change_pct:+.0f}%"
                                 for c in r.overall if c.change_pct is not None)
-            record("chunk", bool(r.regressions), {"trial": d.name, "summary": n,
+            record("chunk", bool(r.regressions), {"trial": d.name, "summary": n, "look": look,
                                                   "overall": [c.verdict for c in r.overall],
-                                                  "what": f"{n[REGRESSION]} regressions, {n['inconclusive']} "
+                                                  "what": f"{look}: {n[REGRESSION]} regressions, {n['inconclusive']} "
                                                           f"inconclusive; {overall}"})
     print()
     for kind, c in counts.items():
         verdicts = [t["verdict"] for t in trials if t["kind"] == kind and "verdict" in t]
         tally = ", ".join(f"{v}: {verdicts.count(v)}" for v in sorted(set(verdicts)))
         print(f"{kind:13s} {c['pass']} of {c['trials']} trials pass" + (f" (planted point {tally})" if tally else ""))
+    for kind in counts:
+        looks = [t.get("look", "look 1") for t in trials if t["kind"] == kind]
+        second = [x for x in looks if x.startswith("look 2")]
+        missing = [x for x in looks if "not collected" in x]
+        if second or missing:
+            print(f"{kind:13s} decided at look 2: {len(second)} of {len(looks)}"
+                  + (f"; reruns missing: {len(missing)}" if missing else ""))
     structures = [t["noise_structure"] for t in trials if "noise_structure" in t]
     if structures:
         print("median noise of one repeat over the A/A trials: " + ", ".join(

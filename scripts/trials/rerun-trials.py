@@ -1,0 +1,94 @@
+"""Collects the second look of the sequential gate for the trials that run-trials.sh collected.
+
+    PYTHONPATH=scripts python scripts/trials/rerun-trials.py OUT_DIR [--rounds 10] [--dpbench OUT_DIR/dpbench]
+
+For each trial it does what the CI recipe (scripts/CI-RECIPE.md) does after the first look: every
+comparison judge.py makes of the trial at look 1 (A/A, planted x1.3 and x1.1 for aa-t; chunk for chunk-t)
+that has no regression but lists undecided points leaning slower, has those points rerun; the trial's
+rerun set is the union of its comparisons' lists, measured with `dpbench_report rerun` (each point alone,
+ABBA rounds, the same binary and options as the trial's sides) into OUT_DIR/<trial>/rerun/pNN/. The
+relabelled A/A comparisons use whatever reruns this collected (judge.py says when a listed point has
+none). Points rerun before (rerun/done.json) are kept and only newly listed ones run, so a run resumes
+and a changed rule adds what it needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from judge import RERUN_DIR, compare_paths, planted, quietest_point, side_files, trial_dirs  # noqa: E402
+
+from dpbench_report.ab import Arm  # noqa: E402
+from dpbench_report.rerun import DEFAULT_RERUN_ROUNDS, run_reruns  # noqa: E402
+
+
+def sweep_args(results: Path) -> list[str]:
+    """The dpbench command and options of a results file, without the binary and --out."""
+    argv = json.loads(results.read_text(encoding="utf-8"))["invocation"]["argv"][1:]
+    out = []
+    skip = False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in ("--out", "-o"):
+            skip = True
+        elif not a.startswith("--out="):
+            out.append(a)
+    return out
+
+
+def needed(d: Path, tmp: Path) -> dict[str, dict[str, Any]]:
+    """The points any look-1 comparison of this trial lists for a rerun (when it found no regression)."""
+    base, cont = side_files(d, "baseline"), side_files(d, "contender")
+    contenders = [cont]
+    if d.name.startswith("aa-"):
+        victim, _ = quietest_point(base)
+        contenders += [planted(cont, victim, factor, tmp) for factor in (1.3, 1.1)]
+    out: dict[str, dict[str, Any]] = {}
+    for c in contenders:
+        r = compare_paths(base, c)
+        if not r.regressions:
+            out.update({e["id"]: e for e in r.rerun})
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path, help="directory written by run-trials.sh")
+    parser.add_argument("--rounds", type=int, default=DEFAULT_RERUN_ROUNDS, help="rerun rounds (default %(default)s)")
+    parser.add_argument("--dpbench", type=Path, help="binary (default: OUT/dpbench, the one the trials ran)")
+    args = parser.parse_args(argv)
+    binary = str(args.dpbench or args.out / "dpbench")
+    with tempfile.TemporaryDirectory() as tmp_name:
+        for d in trial_dirs(args.out, "aa") + trial_dirs(args.out, "chunk"):
+            target = d / RERUN_DIR
+            done = target / "done.json"
+            have = json.loads(done.read_text(encoding="utf-8"))["points"] if done.is_file() else []
+            if not done.is_file() and target.exists():
+                shutil.rmtree(target)  # an interrupted collection: start this trial again
+            points = [p for i, p in needed(d, Path(tmp_name)).items() if i not in have]
+            base_args = sweep_args(side_files(d, "baseline")[0])
+            cont_args = sweep_args(side_files(d, "contender")[0])
+            # ab puts a side's own options after the shared ones
+            extra = cont_args[len(base_args):] if cont_args[:len(base_args)] == base_args else []
+            if points:
+                if done.is_file():
+                    done.unlink()
+                run_reruns(Arm("baseline", binary, ()), Arm("contender", binary, tuple(extra)), base_args, points,
+                           args.rounds, target, first=len(have) + 1)
+            target.mkdir(parents=True, exist_ok=True)
+            done.write_text(json.dumps({"points": have + [p["id"] for p in points], "rounds": args.rounds,
+                                        "contender_extra": extra}, indent=2) + "\n", encoding="utf-8")
+            print(f"{d.name}: {len(points)} more points x {args.rounds} rounds rerun ({len(have)} before)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
