@@ -42,6 +42,14 @@ def round_order(round_index: int, baseline: Arm, contender: Arm) -> tuple[Arm, A
     return (baseline, contender) if round_index % 2 == 1 else (contender, baseline)
 
 
+def make_out_dir(where: Path) -> None:
+    """Creates an output folder (and its parents), or one AbError naming it."""
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise AbError(f"cannot create --out-dir {where}: {e.strerror or e}") from None
+
+
 def results_path(out_dir: Path, arm: Arm, round_index: int) -> Path:
     return out_dir / f"{FILE_STEM.get(arm.name, arm.name)}-r{round_index}.json"
 
@@ -73,10 +81,7 @@ def run_rounds(baseline: Arm, contender: Arm, dpbench_args: Sequence[str], round
     every_arg = (*dpbench_args, *baseline.extra, *contender.extra)
     if any(a == "--out" or a.startswith("--out=") or a == "-o" for a in every_arg):
         raise AbError("do not pass --out to dpbench: ab names each round's results file itself")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise AbError(f"cannot create --out-dir {out_dir}: {e.strerror or e}") from None
+    make_out_dir(out_dir)
     files: dict[str, list[Path]] = {baseline.name: [], contender.name: []}
     for r in range(1, rounds + 1):
         for arm in round_order(r, baseline, contender):

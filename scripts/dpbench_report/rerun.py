@@ -22,7 +22,7 @@ import shlex
 from pathlib import Path
 from typing import Any, Sequence
 
-from .ab import AbError, Arm, results_path, round_order, run_once
+from .ab import AbError, Arm, make_out_dir, results_path, round_order, run_once
 from .regression_stats import DEFAULT_RERUN_ROUNDS
 
 log = logging.getLogger("dpbench_report")
@@ -95,10 +95,7 @@ def run_reruns(baseline: Arm, contender: Arm, sweep_args: Sequence[str], points:
     narrowed = [(out_dir / f"p{i:02d}", narrowed_args(sweep_args, p["axes"])) for i, p in enumerate(points, first)]
     files: dict[str, list[Path]] = {baseline.name: [], contender.name: []}
     for where, _ in narrowed:
-        try:
-            where.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise AbError(f"cannot create --out-dir {where}: {e.strerror or e}") from None
+        make_out_dir(where)
     for r in range(1, rounds + 1):
         for where, args in narrowed:
             for arm in round_order(r, baseline, contender):
