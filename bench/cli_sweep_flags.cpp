@@ -178,17 +178,7 @@ std::string flag_for_setting(const std::string& setting) {
   return "--" + key;
 }
 
-std::string with_flags(const std::string& message) {
-  std::string out;
-  std::size_t at = 0;
-  for (std::size_t open; (open = message.find('{', at)) != std::string::npos;) {
-    const std::size_t close = message.find('}', open);
-    if (close == std::string::npos) break;
-    out += message.substr(at, open - at) + flag_for_setting(message.substr(open + 1, close - open - 1));
-    at = close + 1;
-  }
-  return out + message.substr(at);
-}
+std::string with_flags(const std::string& message) { return replace_setting_refs(message, flag_for_setting); }
 
 std::invalid_argument flag_error(const SettingError& e, const std::map<std::string, std::string>& typed) {
   const auto it = typed.find(e.setting());

@@ -133,19 +133,6 @@ AllreduceSettings parse_settings(const AllreduceFlags& f) {
   return s;
 }
 
-// What --algo asks must suit how the ranks run (a process per rank for mpi, one node for p2p-*).
-void check_algos(const std::vector<AlgorithmName>& algos, const World* world) {
-  for (const AlgorithmName& a : algos) {
-    if (a.transport == Transport::mpi && !world) {
-      throw std::invalid_argument("--algo mpi: needs a process per rank: run dpbench under mpirun or srun");
-    }
-    if (a.transport == Transport::p2p && world && !world->single_node()) {
-      throw std::invalid_argument("--algo " + a.text() + ": the ranks span several nodes; p2p-* stops at the node "
-                                  "boundary (shared memory / CUDA IPC): across nodes use nccl-* or mpi");
-    }
-  }
-}
-
 // The whole plan must fit before the first point runs: a sweep that cannot is refused at once, not
 // after a hundred failed points (or the host's OOM killer).
 void check_plan_fits(Backend& backend, const AllreduceSettings& s, const RankPlan& rank_plan, const AllreduceFlags& f) {
@@ -327,7 +314,7 @@ int run_allreduce(const AllreduceFlags& f, const Invocation& inv) {
   BackendSetup setup = open_backend(f.backend, leader ? std::cerr : quiet);
   Backend& backend = *setup.backend;
   const std::vector<AlgorithmName> algos = parse_algo_flag(f.algo, backend);
-  check_algos(algos, world.get());
+  check_world_algorithms(algos, world.get());
   if (s.graph > 0) {
     if (auto why = graph_capture_unsupported(backend)) throw std::invalid_argument("--graph: " + *why);
   }

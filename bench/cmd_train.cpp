@@ -325,7 +325,7 @@ int run_train(const TrainFlags& f, const Invocation& inv) {
   try {
     if (!f.dry_run) check_train_plan(backend, specs);
   } catch (const SettingError& e) {
-    throw flag_error(e, {{"batch", f.batch.empty() ? f.global_batch : f.batch}});
+    throw flag_error(e, {{"local_batch", f.batch.empty() ? f.global_batch : f.batch}});
   }
   if (f.dry_run) {
     if (leader) print_dry_run(std::cout, bench, specs);

@@ -10,9 +10,9 @@
 
 #include <atomic>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "collectives/allreduce_check.h"
@@ -54,43 +54,35 @@ TEST(CpuSharedMemory, ASignalWrittenByAnotherProcessReleasesAStreamWait) {
 // same calls; every output is checked against the host reference.
 void run_world(const std::string& algo_name, int ranks, const std::vector<std::size_t>& counts, DType type) {
   test::ThreadWorld::Shared shared(ranks);
-  std::vector<std::string> errors(static_cast<std::size_t>(ranks));
-  std::vector<std::thread> threads;
-  for (int rank = 0; rank < ranks; ++rank) {
-    threads.emplace_back([&, rank] {
-      test::ThreadWorld world(shared, rank);
-      try {
-        CpuBackend backend(CpuBackendOptions{ranks});
-        CommunicatorOptions options;
-        options.chunk_bytes = 4096;  // several chunks per message, to pipeline through the scratch
-        auto comm = make_world_communicator(backend, world, parse_algorithm(algo_name), rank, options);
-        auto stream = backend.make_stream(rank);
-        for (std::size_t count : counts) {
-          for (bool in_place : {false, true}) {
-            const std::size_t bytes = count * dtype_size(type);
-            std::vector<std::byte> input(bytes), output(bytes);
-            fill_allreduce_input(type, InputPattern::integers, rank, ranks, input);
-            DeviceBuffer send = backend.allocate(rank, bytes + 16), recv = backend.allocate(rank, bytes + 16);
-            stream->copy_from_host(send.data(), input.data(), bytes);
-            void* out = in_place ? send.data() : recv.data();
-            comm->allreduce_rank(rank, type, send.data(), out, count, *stream);
-            stream->copy_to_host(output.data(), out, bytes);
-            stream->synchronize();
-            const CheckResult c = check_allreduce_output(type, InputPattern::integers, ranks, output);
-            if (c.wrong != 0) {
-              errors[static_cast<std::size_t>(rank)] += algo_name + " count " + std::to_string(count) + ": " +
-                                                        std::to_string(c.wrong) + " wrong; ";
-            }
+  const std::vector<std::string> errors = test::run_ranks(shared, [&](test::ThreadWorld& world, int rank) {
+    std::string wrong;
+    const std::string error = test::error_of_rank(world, [&] {
+      CpuBackend backend(CpuBackendOptions{ranks});
+      CommunicatorOptions options;
+      options.chunk_bytes = 4096;  // several chunks per message, to pipeline through the scratch
+      auto comm = make_world_communicator(backend, world, parse_algorithm(algo_name), rank, options);
+      auto stream = backend.make_stream(rank);
+      for (std::size_t count : counts) {
+        for (bool in_place : {false, true}) {
+          const std::size_t bytes = count * dtype_size(type);
+          std::vector<std::byte> input(bytes), output(bytes);
+          fill_allreduce_input(type, InputPattern::integers, rank, ranks, input);
+          DeviceBuffer send = backend.allocate(rank, bytes + 16), recv = backend.allocate(rank, bytes + 16);
+          stream->copy_from_host(send.data(), input.data(), bytes);
+          void* out = in_place ? send.data() : recv.data();
+          comm->allreduce_rank(rank, type, send.data(), out, count, *stream);
+          stream->copy_to_host(output.data(), out, bytes);
+          stream->synchronize();
+          const CheckResult c = check_allreduce_output(type, InputPattern::integers, ranks, output);
+          if (c.wrong != 0) {
+            wrong += algo_name + " count " + std::to_string(count) + ": " + std::to_string(c.wrong) + " wrong; ";
           }
         }
-        comm.reset();
-      } catch (const std::exception& e) {
-        errors[static_cast<std::size_t>(rank)] += e.what();
-        world.fail();
       }
+      comm.reset();
     });
-  }
-  for (auto& t : threads) t.join();
+    return wrong + error;
+  });
   for (int r = 0; r < ranks; ++r) EXPECT_EQ(errors[static_cast<std::size_t>(r)], "") << "rank " << r;
 }
 
@@ -114,32 +106,34 @@ TEST(WorldAllreduce, TheLibraryAllreduceAsAnAlgorithm) {
   run_world("mpi", 2, {999}, DType::bf16);
 }
 
+// The std::invalid_argument `make` refuses with ("" when it makes its communicator). The world is not
+// failed: the ranks refuse together, after agreeing through it.
+std::string refusal_of(const std::function<void()>& make) {
+  try {
+    make();
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "";
+}
+
 TEST(ProcessP2p, RefusedAcrossNodesNamingTheBoundary) {
   test::ThreadWorld::Shared shared(2, {"node-a", "node-b"});
-  std::vector<std::string> messages(2);
-  std::vector<std::thread> threads;
-  for (int rank = 0; rank < 2; ++rank) {
-    threads.emplace_back([&, rank] {
-      test::ThreadWorld world(shared, rank);
-      CpuBackend backend(CpuBackendOptions{2});
-      try {
-        make_world_communicator(backend, world, parse_algorithm("p2p-tree"), rank);
-      } catch (const std::invalid_argument& e) {
-        messages[static_cast<std::size_t>(rank)] = e.what();
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
+  const auto messages = test::run_ranks(shared, [](test::ThreadWorld& world, int rank) {
+    CpuBackend backend(CpuBackendOptions{2});
+    return refusal_of([&] { make_world_communicator(backend, world, parse_algorithm("p2p-tree"), rank); });
+  });
   for (const auto& m : messages) {
     EXPECT_NE(m.find("node boundary"), std::string::npos) << m;
     EXPECT_NE(m.find("node-a, node-b"), std::string::npos) << m;
   }
 }
 
-// A backend without memory shared between processes is refused by every rank together.
-class NoSharingBackend final : public Backend {
+// Two devices over a cpu backend's memory and streams; the tests' backends below change what the
+// process-per-rank communicator sees (kind, device identity, memory shared between processes).
+class TwoDeviceBackend : public Backend {
  public:
-  BackendKind kind() const override { return BackendKind::cuda; }
+  BackendKind kind() const override { return BackendKind::cpu; }
   int device_count() const override { return 2; }
   DeviceProperties properties(int) const override { return {}; }
   DeviceBuffer allocate(int d, std::size_t b) override { return cpu_.allocate(d, b); }
@@ -152,26 +146,22 @@ class NoSharingBackend final : public Backend {
   void enable_peer_access(int, int) override {}
   void disable_peer_access(int, int) override {}
 
- private:
+ protected:
   CpuBackend cpu_{CpuBackendOptions{2}};
+};
+
+// A backend without memory shared between processes is refused by every rank together.
+class NoSharingBackend final : public TwoDeviceBackend {
+ public:
+  BackendKind kind() const override { return BackendKind::cuda; }
 };
 
 TEST(ProcessP2p, RefusedWithoutSharedMemoryByEveryRankTogether) {
   test::ThreadWorld::Shared shared(2);
-  std::vector<std::string> messages(2);
-  std::vector<std::thread> threads;
-  for (int rank = 0; rank < 2; ++rank) {
-    threads.emplace_back([&, rank] {
-      test::ThreadWorld world(shared, rank);
-      NoSharingBackend backend;
-      try {
-        ProcessP2pCommunicator comm(backend, world, "ring", rank, {});
-      } catch (const std::invalid_argument& e) {
-        messages[static_cast<std::size_t>(rank)] = e.what();
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
+  const auto messages = test::run_ranks(shared, [](test::ThreadWorld& world, int rank) {
+    NoSharingBackend backend;
+    return refusal_of([&] { ProcessP2pCommunicator comm(backend, world, "ring", rank, {}); });
+  });
   for (const auto& m : messages) EXPECT_NE(m.find("CUDA IPC"), std::string::npos) << m;
   NoSharingBackend b;
   EXPECT_THROW(b.allocate_shared(0, 64), std::invalid_argument);
@@ -180,26 +170,15 @@ TEST(ProcessP2p, RefusedWithoutSharedMemoryByEveryRankTogether) {
 // Real (not simulated) devices with UUIDs, as the cuda backend reports them, over the cpu
 // backend's memory: `reversed` numbers them the other way round, as a process with another
 // CUDA_VISIBLE_DEVICES order would.
-class NamedDevicesBackend final : public Backend {
+class NamedDevicesBackend final : public TwoDeviceBackend {
  public:
   explicit NamedDevicesBackend(bool reversed) : reversed_(reversed) {}
-  BackendKind kind() const override { return BackendKind::cpu; }
-  int device_count() const override { return 2; }
   DeviceProperties properties(int d) const override {
     DeviceProperties p;
     p.index = d;
     p.uuid = "UUID-" + std::to_string(reversed_ ? 1 - d : d);
     return p;
   }
-  DeviceBuffer allocate(int d, std::size_t b) override { return cpu_.allocate(d, b); }
-  DeviceBuffer allocate_pinned(std::size_t b) override { return cpu_.allocate_pinned(b); }
-  std::unique_ptr<Stream> make_stream(int d) override { return cpu_.make_stream(d); }
-  std::unique_ptr<Event> make_event(int d, bool t) override { return cpu_.make_event(d, t); }
-  std::unique_ptr<SignalSet> make_signals(std::size_t n) override { return cpu_.make_signals(n); }
-  std::size_t stream_queue_depth() const override { return cpu_.stream_queue_depth(); }
-  bool can_access_peer(int, int) const override { return true; }
-  void enable_peer_access(int, int) override {}
-  void disable_peer_access(int, int) override {}
   bool can_share_between_processes() const override { return true; }
   SharedBuffer allocate_shared(int d, std::size_t b) override { return cpu_.allocate_shared(d, b); }
   DeviceBuffer open_shared(int d, const std::string& h, std::size_t b) override { return cpu_.open_shared(d, h, b); }
@@ -208,25 +187,14 @@ class NamedDevicesBackend final : public Backend {
 
  private:
   bool reversed_;
-  CpuBackend cpu_{CpuBackendOptions{2}};
 };
 
 TEST(ProcessP2p, TwoProcessesOnOneRealDeviceAreRefusedTogether) {
   test::ThreadWorld::Shared shared(2);
-  std::vector<std::string> messages(2);
-  std::vector<std::thread> threads;
-  for (int rank = 0; rank < 2; ++rank) {
-    threads.emplace_back([&, rank] {
-      test::ThreadWorld world(shared, rank);
-      NamedDevicesBackend backend(false);
-      try {
-        ProcessP2pCommunicator comm(backend, world, "ring", 0, {});
-      } catch (const std::invalid_argument& e) {
-        messages[static_cast<std::size_t>(rank)] = e.what();
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
+  const auto messages = test::run_ranks(shared, [](test::ThreadWorld& world, int) {
+    NamedDevicesBackend backend(false);
+    return refusal_of([&] { ProcessP2pCommunicator comm(backend, world, "ring", 0, {}); });
+  });
   for (const auto& m : messages) {
     EXPECT_NE(m.find("ranks 0 and 1 share"), std::string::npos) << m;
     EXPECT_NE(m.find("UUID-0"), std::string::npos) << m;
@@ -235,34 +203,27 @@ TEST(ProcessP2p, TwoProcessesOnOneRealDeviceAreRefusedTogether) {
 
 TEST(ProcessP2p, RanksFindEachOthersDevicesByUuidWhateverTheLocalNumbering) {
   test::ThreadWorld::Shared shared(2);
-  std::vector<std::string> errors(2);
   std::vector<std::vector<int>> devices(2);
-  std::vector<std::thread> threads;
-  for (int rank = 0; rank < 2; ++rank) {
-    threads.emplace_back([&, rank] {
-      test::ThreadWorld world(shared, rank);
-      const auto r = static_cast<std::size_t>(rank);
-      try {
-        NamedDevicesBackend backend(rank == 1);  // rank 1's process numbers the devices the other way
-        ProcessP2pCommunicator comm(backend, world, "direct", 0, {});  // each on its local device 0
-        devices[r] = comm.devices();
-        const std::size_t count = 3000;
-        std::vector<std::byte> input(count * 4), output(count * 4);
-        fill_allreduce_input(DType::f32, InputPattern::integers, rank, 2, input);
-        auto stream = backend.make_stream(0);
-        DeviceBuffer buf = backend.allocate(0, input.size());
-        stream->copy_from_host(buf.data(), input.data(), input.size());
-        comm.allreduce_rank(rank, DType::f32, buf.data(), buf.data(), count, *stream);
-        stream->copy_to_host(output.data(), buf.data(), output.size());
-        stream->synchronize();
-        if (check_allreduce_output(DType::f32, InputPattern::integers, 2, output).wrong != 0) errors[r] = "wrong sum";
-      } catch (const std::exception& e) {
-        errors[r] = e.what();
-        world.fail();
-      }
+  const auto errors = test::run_ranks(shared, [&](test::ThreadWorld& world, int rank) {
+    const auto r = static_cast<std::size_t>(rank);
+    bool wrong = false;
+    const std::string error = test::error_of_rank(world, [&] {
+      NamedDevicesBackend backend(rank == 1);  // rank 1's process numbers the devices the other way
+      ProcessP2pCommunicator comm(backend, world, "direct", 0, {});  // each on its local device 0
+      devices[r] = comm.devices();
+      const std::size_t count = 3000;
+      std::vector<std::byte> input(count * 4), output(count * 4);
+      fill_allreduce_input(DType::f32, InputPattern::integers, rank, 2, input);
+      auto stream = backend.make_stream(0);
+      DeviceBuffer buf = backend.allocate(0, input.size());
+      stream->copy_from_host(buf.data(), input.data(), input.size());
+      comm.allreduce_rank(rank, DType::f32, buf.data(), buf.data(), count, *stream);
+      stream->copy_to_host(output.data(), buf.data(), output.size());
+      stream->synchronize();
+      wrong = check_allreduce_output(DType::f32, InputPattern::integers, 2, output).wrong != 0;
     });
-  }
-  for (auto& t : threads) t.join();
+    return wrong ? "wrong sum" : error;
+  });
   EXPECT_EQ(errors[0], "");
   EXPECT_EQ(errors[1], "");
   EXPECT_EQ(devices[0], (std::vector<int>{0, 1}));  // UUID-0 is local 0, UUID-1 local 1

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "cli_lists.h"
+#include "cli_sweep_flags.h"
 #include "sweep/rank_devices.h"
 
 namespace dpb {
@@ -101,6 +102,16 @@ TEST(FlagValidators, TypedOptionsTakeGoodValuesAndNameTheFlagOtherwise) {
     EXPECT_EQ(parse(bad, count, seconds).rfind("--seconds: ", 0), 0u) << bad;
   }
   EXPECT_NE(parse("--seconds 0", count, seconds).find("more than 0"), std::string::npos);
+}
+
+// Core errors name settings; "{setting}" references become flags at the CLI, other braces stay.
+TEST(FlagValidators, SettingReferencesBecomeFlagsAndOtherBracesStay) {
+  const SettingError ref("stopping.max_iters", "2 is below {stopping.min_iters} 5");
+  EXPECT_STREQ(ref.what(), "stopping.max_iters: 2 is below stopping.min_iters 5");
+  EXPECT_EQ(cli::with_flags(ref.message()), "2 is below --min-iters 5");
+  const SettingError json("resume", "'r.json' holds {\"a\": 1}, not a results file");
+  EXPECT_STREQ(json.what(), "resume: 'r.json' holds {\"a\": 1}, not a results file");
+  EXPECT_EQ(cli::with_flags(json.message()), json.message());
 }
 
 }  // namespace

@@ -21,7 +21,6 @@
 
 #include <cmath>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "collectives/communicator.h"
@@ -112,37 +111,33 @@ struct WorldRun {
   std::string error;
 };
 
+// kSteps optimizer steps, the probe on the last: every step's loss, and the last probe.
+void run_steps(Trainer& trainer, std::vector<double>& losses, GradientProbe& probe) {
+  for (int s = 0; s < kSteps; ++s) {
+    StepResult r = trainer.step(s == kSteps - 1);
+    losses.push_back(r.loss);
+    if (r.probe) probe = *r.probe;
+  }
+}
+
 // A process per rank without mpirun: each rank a thread with its own cpu backend, world
 // communicator and Trainer holding only its rank (test::ThreadWorld stands in for MPI).
 WorldRun train_in_world(int ranks, const char* algo, std::size_t bucket_bytes) {
   test::ThreadWorld::Shared shared(ranks);
   WorldRun run;
-  std::vector<std::string> errors(static_cast<std::size_t>(ranks));
-  std::vector<std::thread> threads;
-  for (int rank = 0; rank < ranks; ++rank) {
-    threads.emplace_back([&, rank] {
-      test::ThreadWorld world(shared, rank);
-      try {
-        CpuBackend backend(CpuBackendOptions{ranks});
-        auto comm = make_world_communicator(backend, world, parse_algorithm(algo), rank, {});
-        Trainer trainer(backend, *comm, config(ranks, bucket_bytes), {}, &world);
-        std::vector<double> losses;
-        GradientProbe probe;
-        for (int s = 0; s < kSteps; ++s) {
-          StepResult r = trainer.step(s == kSteps - 1);
-          losses.push_back(r.loss);
-          if (r.probe) probe = *r.probe;
-        }
-        const ReplicaCheck check = trainer.check_replicas();
-        std::vector<float> w = trainer.master_weights(rank);
-        if (rank == 0) run = WorldRun{std::move(w), losses, probe, check.identical, ""};
-      } catch (const std::exception& e) {
-        errors[static_cast<std::size_t>(rank)] = e.what();
-        world.fail();
-      }
+  const auto errors = test::run_ranks(shared, [&](test::ThreadWorld& world, int rank) {
+    return test::error_of_rank(world, [&] {
+      CpuBackend backend(CpuBackendOptions{ranks});
+      auto comm = make_world_communicator(backend, world, parse_algorithm(algo), rank, {});
+      Trainer trainer(backend, *comm, config(ranks, bucket_bytes), {}, &world);
+      std::vector<double> losses;
+      GradientProbe probe;
+      run_steps(trainer, losses, probe);
+      const ReplicaCheck check = trainer.check_replicas();
+      std::vector<float> w = trainer.master_weights(rank);
+      if (rank == 0) run = WorldRun{std::move(w), losses, probe, check.identical, ""};
     });
-  }
-  for (auto& t : threads) t.join();
+  });
   for (const auto& e : errors) run.error += e;
   return run;
 }
@@ -157,11 +152,7 @@ TEST(ProcessPerRankEquivalence, TrainsAsOneProcessDoes) {
       Trainer here(backend, *comm, config(ranks, 1024));
       std::vector<double> losses;
       GradientProbe probe;
-      for (int s = 0; s < kSteps; ++s) {
-        StepResult r = here.step(s == kSteps - 1);
-        losses.push_back(r.loss);
-        if (r.probe) probe = *r.probe;
-      }
+      run_steps(here, losses, probe);
       const std::vector<float> expected = here.master_weights(0);
 
       const WorldRun run = train_in_world(ranks, algo, 1024);

@@ -6,9 +6,11 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "device/cpu_elementwise.h"
@@ -107,5 +109,33 @@ class ThreadWorld final : public World {
   Shared& shared_;
   int rank_;
 };
+
+// Runs `body(world, rank)` for every rank of `shared`, each on its own thread with its own
+// ThreadWorld, as the processes of an MPI job; returns what each rank's body returned.
+inline std::vector<std::string> run_ranks(ThreadWorld::Shared& shared,
+                                          const std::function<std::string(ThreadWorld&, int)>& body) {
+  std::vector<std::string> out(static_cast<std::size_t>(shared.ranks));
+  std::vector<std::thread> threads;
+  for (int rank = 0; rank < shared.ranks; ++rank) {
+    threads.emplace_back([&, rank] {
+      ThreadWorld world(shared, rank);
+      out[static_cast<std::size_t>(rank)] = body(world, rank);
+    });
+  }
+  for (auto& t : threads) t.join();
+  return out;
+}
+
+// `work`'s error text ("" when it returns); on an exception the rank fails the world first, so no
+// peer waits for it in a collective.
+inline std::string error_of_rank(ThreadWorld& world, const std::function<void()>& work) {
+  try {
+    work();
+    return "";
+  } catch (const std::exception& e) {
+    world.fail();
+    return e.what();
+  }
+}
 
 }  // namespace dpb::test

@@ -2,55 +2,24 @@
 // POSIX shared memory. A segment is named /dpbench-<pid>-<backend>-<serial> by its owner; peers map it by
 // that name; sealing removes the name, so a job that dies leaves nothing in /dev/shm once every
 // process had mapped its peers' segments.
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <cerrno>
-#include <cstring>
 #include <stdexcept>
 #include <string>
 
 #include "device/cpu_backend.h"
 #include "device/error.h"
+#include "device/posix_shm.h"
 
 namespace dpb {
 
 namespace {
 
-std::string errno_text() { return std::strerror(errno); }
-
-// Maps `name` (created when `create`) with at least `bytes` bytes; the fd is closed at once.
+// A segment of at least one byte (mmap refuses zero), mapped by map_shm_segment.
 void* map_segment(const std::string& name, std::size_t bytes, bool create) {
-  const int fd = ::shm_open(name.c_str(), create ? (O_CREAT | O_EXCL | O_RDWR) : O_RDWR, 0600);
-  if (fd < 0) throw std::runtime_error("shm_open(" + name + ") failed: " + errno_text());
-  struct FdCloser {
-    int fd;
-    ~FdCloser() { ::close(fd); }
-  } closer{fd};
-  const std::size_t size = bytes == 0 ? 1 : bytes;
-  if (create && ::ftruncate(fd, static_cast<off_t>(size)) != 0) {
-    const std::string why = errno_text();
-    ::shm_unlink(name.c_str());
-    throw std::runtime_error("ftruncate(" + name + ", " + std::to_string(size) + ") failed: " + why +
-                             " (is /dev/shm large enough?)");
-  }
-  if (!create) {
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || static_cast<std::size_t>(st.st_size) < size) {
-      throw std::runtime_error("shared memory " + name + " is smaller than the " + std::to_string(size) +
-                               " bytes its peer announced");
-    }
-  }
-  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (p == MAP_FAILED) {
-    const std::string why = errno_text();
-    if (create) ::shm_unlink(name.c_str());
-    throw std::runtime_error("mmap(" + name + ") failed: " + why);
-  }
-  return p;
+  return map_shm_segment(name, bytes == 0 ? 1 : bytes, create);
 }
 
 DeviceBuffer::Deleter unmapper(std::size_t bytes) {
@@ -74,11 +43,7 @@ DeviceBuffer CpuBackend::open_shared(int device, const std::string& handle, std:
   return DeviceBuffer(map_segment(handle, bytes, false), bytes, device, unmapper(bytes));
 }
 
-void CpuBackend::seal_shared(const std::string& handle) {
-  if (::shm_unlink(handle.c_str()) != 0 && errno != ENOENT) {
-    throw std::runtime_error("shm_unlink(" + handle + ") failed: " + errno_text());
-  }
-}
+void CpuBackend::seal_shared(const std::string& handle) { unlink_shm_segment(handle); }
 
 std::unique_ptr<SignalSet> CpuBackend::make_signals_in(void* memory, std::size_t count) {
   static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "signals in shared memory need lock-free atomics");

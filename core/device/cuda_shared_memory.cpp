@@ -1,14 +1,10 @@
 #include "device/cuda_shared_memory.h"
 
 #include <cuda_runtime_api.h>
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdint>
-#include <cstring>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -18,6 +14,7 @@
 #include "device/cuda_check.h"
 #include "device/cuda_handles.h"
 #include "device/cuda_signals.h"
+#include "device/posix_shm.h"
 
 namespace dpb {
 
@@ -25,8 +22,6 @@ namespace {
 
 constexpr std::string_view kIpc = "ipc:";
 constexpr std::string_view kShm = "shm:";
-
-std::string errno_text() { return std::strerror(errno); }
 
 std::size_t page_rounded(std::size_t bytes) {
   const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
@@ -58,39 +53,10 @@ void from_hex(const std::string& hex, void* out, std::size_t n, const std::strin
 
 // ---- host memory: POSIX shared memory registered with CUDA --------------------------------------
 
-void* map_host_segment(const std::string& name, std::size_t size, bool create) {
-  const int fd = ::shm_open(name.c_str(), create ? (O_CREAT | O_EXCL | O_RDWR) : O_RDWR, 0600);
-  if (fd < 0) throw std::runtime_error("shm_open(" + name + ") failed: " + errno_text());
-  struct FdCloser {
-    int fd;
-    ~FdCloser() { ::close(fd); }
-  } closer{fd};
-  if (create && ::ftruncate(fd, static_cast<off_t>(size)) != 0) {
-    const std::string why = errno_text();
-    ::shm_unlink(name.c_str());
-    throw std::runtime_error("ftruncate(" + name + ", " + std::to_string(size) + ") failed: " + why +
-                             " (is /dev/shm large enough?)");
-  }
-  if (!create) {
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || static_cast<std::size_t>(st.st_size) < size) {
-      throw std::runtime_error("shared memory " + name + " is smaller than the " + std::to_string(size) +
-                               " bytes its peer announced");
-    }
-  }
-  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (p == MAP_FAILED) {
-    const std::string why = errno_text();
-    if (create) ::shm_unlink(name.c_str());
-    throw std::runtime_error("mmap(" + name + ") failed: " + why);
-  }
-  return p;
-}
-
 // Maps and registers `name`; the DeviceBuffer unregisters and unmaps (device() is kSharedHost).
 DeviceBuffer registered_host_segment(const std::string& name, std::size_t bytes, bool create) {
   const std::size_t size = page_rounded(bytes);
-  void* p = map_host_segment(name, size, create);
+  void* p = map_shm_segment(name, size, create);
   // Mapped: a device address for the streams' memory operations; portable: for every device.
   const cudaError_t status = cudaHostRegister(p, size, cudaHostRegisterMapped | cudaHostRegisterPortable);
   if (status != cudaSuccess) {
@@ -199,9 +165,7 @@ DeviceBuffer cuda_open_shared(int device, const std::string& handle, std::size_t
 void cuda_seal_shared(const std::string& handle) {
   if (!starts_with(handle, kShm)) return;  // CUDA IPC handles name nothing that could outlive the job
   const std::string name = handle.substr(kShm.size());
-  if (::shm_unlink(name.c_str()) != 0 && errno != ENOENT) {
-    throw std::runtime_error("shm_unlink(" + name + ") failed: " + errno_text());
-  }
+  unlink_shm_segment(name);
 }
 
 }  // namespace dpb

@@ -1,8 +1,8 @@
 // Errors as exceptions with context: the failing call, where it was made, and the library's text.
 #pragma once
+#include <functional>
 #include <stdexcept>
 #include <string>
-#include <utility>
 
 namespace dpb {
 
@@ -29,20 +29,18 @@ class TimeoutError : public std::runtime_error {
 // with the braces dropped, so an error that reaches a results file still names what was wrong.
 class SettingError : public std::invalid_argument {
  public:
-  SettingError(std::string setting, std::string message)
-      : std::invalid_argument(setting + ": " + without_braces(message)),
-        setting_(std::move(setting)),
-        message_(std::move(message)) {}
+  SettingError(std::string setting, std::string message);
   const std::string& setting() const { return setting_; }
   const std::string& message() const { return message_; }  // "{setting}" references kept
 
  private:
-  static std::string without_braces(std::string text) {
-    std::erase_if(text, [](char c) { return c == '{' || c == '}'; });
-    return text;
-  }
   std::string setting_;
   std::string message_;
 };
+
+// `message` with each "{setting}" reference (a setting name: lower-case letters, digits, '_' and
+// '.') replaced by name(setting); other braces (quoted JSON, say) are left as they are.
+std::string replace_setting_refs(const std::string& message,
+                                 const std::function<std::string(const std::string&)>& name);
 
 }  // namespace dpb

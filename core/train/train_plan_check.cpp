@@ -39,7 +39,8 @@ void check_train_plan(const Backend& backend, const std::vector<TrainPointSpec>&
         std::string(dtype_name(spec.precision)) + " gradients and " + std::string(optimizer_name(spec.optimizer)) +
         " state, " + format_bytes(params) + "; activations of batch " + std::to_string(spec.batch) + ", " +
         format_bytes(acts);
-    check_device_memory(backend, spec.devices, saturating_add(params, acts), model_heavier ? "model" : "batch", what);
+    check_device_memory(backend, spec.devices, saturating_add(params, acts), model_heavier ? "model" : "local_batch",
+                        what);
   }
 }
 
