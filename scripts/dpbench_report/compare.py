@@ -7,10 +7,10 @@ row per kind judges the geometric mean over all points, because a broad slowdown
 sweep while every single point is still inside its own noise.
 
 A sequential gate (`looks=2`, regression_stats explains the statistics) judges twice: the first look
-lists the undecided points that lean towards a regression and that a rerun would likely settle
-(`rerun`), `dpbench_report rerun` measures
-only those again (rerun.py), and the second look judges the first look's files and the reruns together.
-A point run alone is its own block (ALONE): its level is compared only with the other side's runs alone.
+lists the undecided points that lean towards a regression, each with the rerun rounds that would likely
+settle it (`rerun`), `dpbench_report rerun` measures only those again, each alone (rerun.py), and the
+second look judges the sweep's files as the first did and combines each rerun point's two stages
+(second_look.py). A results file of one point is a rerun (ALONE); files of several are the sweep's.
 """
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ from typing import Any, Hashable, Sequence, cast
 import numpy as np
 
 from . import regression_stats as rs
-from .comparable import check_overlap, check_sides, system_warnings
+from .comparable import NotComparableError, check_overlap, check_sides, system_warnings
 from .interference import burst_limit, is_burst, set_aside
 from .load import ResultsFile
 from .repeats import PRIMARY_STATISTIC, Repeat, Side, SidePoint, build_side
-from .verdict_text import reason_for
+from .second_look import Stage, Weights, combine, rerun_rounds
+from .verdict_text import look2_reason, reason_for
 
 REGRESSION, IMPROVEMENT, UNCHANGED, INCONCLUSIVE = rs.REGRESSION, rs.IMPROVEMENT, rs.UNCHANGED, rs.INCONCLUSIVE
 NEWLY_FAILING, NOT_COMPARED = "newly failing", "not compared"
@@ -35,7 +36,7 @@ VERDICTS = (REGRESSION, NEWLY_FAILING, IMPROVEMENT, INCONCLUSIVE, UNCHANGED, NOT
 DEFAULT_THRESHOLD_PCT, DEFAULT_ALPHA = rs.DEFAULT_THRESHOLD_PCT, rs.DEFAULT_ALPHA
 SECONDARY_METRICS: dict[str, tuple[str, ...]] = {"allreduce": ("busbw",), "train": ("samples_per_s",)}
 OVERALL_ID = "overall"
-# Measurement contexts of a repeat (blocks): a file of one point (a rerun) or of a sweep of several.
+# Measurement contexts of a results file: one point (a rerun, judged as a second stage) or a sweep of several.
 ALONE, SWEEP = "alone", "sweep"
 
 
@@ -90,6 +91,7 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
     metrics: list[MetricChange] = field(default_factory=list)
     contender_id: str | None = None
+    look2: dict[str, Any] | None = None  # a rerun point at the second look: its two stages (second_look.py)
 
 
 @dataclass
@@ -216,14 +218,13 @@ def _status_only(b: SidePoint, c: SidePoint, matched_by: str) -> Comparison | No
     return out
 
 
-def _kept(out: Comparison, blocks: Sequence[tuple[Sequence[float], Sequence[float]]], settings: rs.Settings
+def _kept(out: Comparison, baseline: Sequence[float], contender: Sequence[float], settings: rs.Settings
           ) -> rs.PointInput:
-    """The repeats judged: interference bursts set aside within each block (interference.py; a point rerun
-    alone may sit at another level than within its sweep), counted on the comparison."""
-    kept = [set_aside(b, c, settings.burst_pct, out.lower_is_better) for b, c in blocks]
-    out.set_aside_baseline = sum(len(k.aside_baseline) for k in kept)
-    out.set_aside_contender = sum(len(k.aside_contender) for k in kept)
-    return rs.PointInput.of_blocks([(k.baseline, k.contender) for k in kept])
+    """The repeats judged: interference bursts set aside (interference.py), counted on the comparison."""
+    kept = set_aside(baseline, contender, settings.burst_pct, out.lower_is_better)
+    out.set_aside_baseline += len(kept.aside_baseline)
+    out.set_aside_contender += len(kept.aside_contender)
+    return rs.PointInput(kept.baseline, kept.contender)
 
 
 def _contexts(*sides: Side) -> dict[str, str]:
@@ -231,37 +232,31 @@ def _contexts(*sides: Side) -> dict[str, str]:
     return {str(f.path): ALONE if len(f.points) == 1 else SWEEP for side in sides for f in side.files}
 
 
-def _blocks(b: SidePoint, c: SidePoint, context: dict[str, str]) -> list[tuple[list[float], list[float]]]:
-    """A point's repeat medians per context, SWEEP first: [(baseline, contender), ...]."""
-    out = []
-    for where in (SWEEP, ALONE):
-        sides = tuple([r.median for r in sp.repeats if context.get(r.file, SWEEP) == where] for sp in (b, c))
-        if sides[0] or sides[1]:
-            out.append(sides)
-    return out
+def _worse(e: rs.Estimate, lower_is_better: bool) -> Stage:
+    """Look 1's estimate as a stage of the two-stage test, signed so that positive is worse."""
+    sign = 1.0 if lower_is_better else -1.0
+    return Stage(sign * e.log_change, e.se, e.df, e.sd)
 
 
-def worth_rerunning(c: Comparison, settings: rs.Settings) -> bool:
-    """Inconclusive, the estimate itself beyond the threshold on the worse side (points leaning the other
-    way cannot fail CI), and its kept repeats plus a rerun would settle it at the noise seen: a point
-    that would need a hundred repeats stays inconclusive."""
+def _rerun_entry(c: Comparison, e: rs.Estimate, n_tests: float, settings: rs.Settings) -> dict[str, Any] | None:
+    """The listing of an undecided point leaning worse that a rerun of a bounded size would likely settle
+    (second_look.rerun_rounds), or None. A point leaning the other way cannot fail CI."""
     if c.verdict != INCONCLUSIVE or c.change_pct is None or not math.isfinite(c.change_pct):
-        return False
-    tau = math.log1p(settings.threshold_pct / 100.0)
-    change = math.log1p(c.change_pct / 100.0)
-    kept = min(c.repeats_baseline - c.set_aside_baseline, c.repeats_contender - c.set_aside_contender)
-    budget = kept + rs.DEFAULT_RERUN_ROUNDS
-    return (change if c.lower_is_better else -change) > tau and c.repeats_needed is not None \
-        and c.repeats_needed <= budget
-
-
-def _rerun_entry(c: Comparison) -> dict[str, Any]:
+        return None
+    seen = c.repeats_baseline + c.repeats_contender
+    aside = (c.set_aside_baseline + c.set_aside_contender) / seen if seen else 0.0
+    rounds = rerun_rounds(_worse(e, c.lower_is_better), math.log1p(settings.threshold_pct / 100.0),
+                          settings.alpha / n_tests, Weights.planned(min(c.repeats_baseline, c.repeats_contender)),
+                          aside)
+    if rounds is None:
+        return None
     return {"id": c.id, "kind": c.kind, "axes": c.axes, "change_pct": c.change_pct,
-            "repeats_needed": c.repeats_needed}
+            "repeats_needed": c.repeats_needed, "rounds": rounds}
 
 
 def _judged(out: Comparison, point: rs.PointInput, prior: rs.Prior, n_tests: float, settings: rs.Settings
-            ) -> Comparison:
+            ) -> rs.Estimate:
+    """Judge one point (fills out) and return the estimate behind the verdict."""
     e = rs.estimate(point, prior, n_tests, settings)
     out.change_pct = e.change_pct
     out.ci_low_pct, out.ci_high_pct = e.ci_pct
@@ -278,22 +273,83 @@ def _judged(out: Comparison, point: rs.PointInput, prior: rs.Prior, n_tests: flo
         out.reason = (f"{reason_for(out, settings).split(' straddles')[0]} is beyond ±{settings.threshold_pct:g}%, "
                       f"but {runs} per side cannot tell a change from a burst of interference; "
                       f"about {out.repeats_needed} repeats per side would settle it")
-        return out
+        return e
     if out.verdict == INCONCLUSIVE:
         out.repeats_needed = rs.repeats_needed(e, settings, n_tests, prior.df)
     out.reason = reason_for(out, settings)
-    return out
+    return e
 
 
 def compare_sides(baseline: Side, contender: Side, settings: rs.Settings = rs.Settings()) -> CompareResult:
-    """Judge every matched point and the sweep as a whole; raise NotComparableError when it cannot."""
+    """Judge every matched point and the sweep as a whole; raise NotComparableError when it cannot.
+
+    Files of both kinds (the sweep's and reruns of one point) make this the second look of a sequential
+    gate: the sweep's files are judged as the first look judged them, and each rerun point's two stages
+    are combined (second_look.py)."""
     settings.check()
     check_sides(baseline, contender)
+    context = _contexts(baseline, contender)
+    if len(set(context.values())) < 2:
+        return _first_look(baseline, contender, settings)[0]
+    sweep, alone = ([build_side(s.label, [f for f in s.files if context[str(f.path)] == where])
+                     for s in (baseline, contender)] for where in (SWEEP, ALONE))
+    for side in sweep:
+        if not side.files:
+            raise NotComparableError(f"the {side.label} side has only results files of one point (reruns): a second "
+                                     "look needs the sweep's files of both sides as well")
+    result, estimates = _first_look(sweep[0], sweep[1], settings)
+    pairs, _, _ = match_points(alone[0], alone[1])
+    reruns = {b.id: (b, c, how) for b, c, how in pairs}
+    for i, out in enumerate(result.comparisons):
+        if out.id in reruns and out.id in estimates:
+            b, c, how = reruns[out.id]
+            result.comparisons[i] = _status_only(b, c, how) or _second_stage(out, b, c, *estimates[out.id], settings)
+    result.baseline, result.contender, result.look, result.rerun = baseline.names, contender.names, 2, []
+    result.warnings = system_warnings(baseline, contender)
+    if settings.looks < 2:
+        result.warnings.append("reruns of single points were judged as a second look, but the first look spent "
+                               "all of alpha (--looks 1): give --looks 2 to both looks of a sequential gate")
+    return result
+
+
+def _second_stage(out: Comparison, b: SidePoint, c: SidePoint, first: rs.Estimate, n_tests: float,
+                  settings: rs.Settings) -> Comparison:
+    """A rerun point at the second look: its reruns alone (bursts set aside within them) combined with
+    look 1's estimate by the inverse normal combination test at the point's look-1 share of alpha."""
+    look1_rounds = min(out.repeats_baseline, out.repeats_contender)
+    out.repeats_baseline += len(b.repeats)
+    out.repeats_contender += len(c.repeats)
+    point = _kept(out, [r.median for r in b.repeats], [r.median for r in c.repeats], settings)
+    kept = min(len(point.baseline), len(point.contender))
+    if kept < rs.MIN_REPEATS_FOR_VERDICT:
+        out.notes.append(f"reruns alone: {kept} kept on a side, too few to judge; the first look's verdict stands")
+        return out
+    second = rs.estimate(point, rs.Prior(0.0, 0.0, "reruns alone"), 1.0, settings)
+    w = Weights.planned(look1_rounds)
+    both = combine(Stage(first.log_change, first.se, first.df, first.sd),
+                   Stage(second.log_change, second.se, second.df, second.sd), w, settings.alpha / n_tests)
+    e = rs.Estimate(both.log_change, both.log_low, both.log_high, second.sd, second.df, both.z_crit,
+                    "reruns alone, combined with the first look")
+    out.look2 = {"first_change_pct": out.change_pct, "first_ci_pct": [out.ci_low_pct, out.ci_high_pct],
+                 "first_verdict": out.verdict, "rerun_change_pct": second.change_pct,
+                 "rerun_noise_pct": second.noise_pct, "reruns_kept": [len(point.baseline), len(point.contender)],
+                 "weights": [w.first, w.second]}
+    out.change_pct = e.change_pct
+    out.ci_low_pct, out.ci_high_pct = e.ci_pct
+    out.noise_pct, out.noise_source = e.noise_pct, e.noise_source
+    out.verdict = rs.decide(e, out.lower_is_better, settings)
+    out.repeats_needed = None
+    out.reason = look2_reason(out, settings, kept)
+    return out
+
+
+def _first_look(baseline: Side, contender: Side, settings: rs.Settings
+                ) -> tuple[CompareResult, dict[str, tuple[rs.Estimate, float]]]:
+    """The comparison of the sweep's files, and per judged point its estimate and Bonferroni divisor."""
     pairs, only_b, only_c = match_points(baseline, contender)
     check_overlap(len(pairs), baseline, contender)
     comparisons: list[Comparison] = []
     judged: list[tuple[Comparison, rs.PointInput, SidePoint, SidePoint]] = []
-    context = _contexts(baseline, contender)
     for b, c, how in pairs:
         failed = _status_only(b, c, how)
         if failed is not None:
@@ -307,37 +363,40 @@ def compare_sides(baseline: Side, contender: Side, settings: rs.Settings = rs.Se
                          repeats_contender=len(c.repeats), metrics=_metrics(b, c),
                          contender_id=c.id if c.id != b.id else None)
         comparisons.append(out)
-        kept = _kept(out, _blocks(b, c, context), settings)
+        kept = _kept(out, [r.median for r in b.repeats], [r.median for r in c.repeats], settings)
         judged.append((out, kept, b, c))
     inputs = [j[1] for j in judged]
     priors = rs.fit_priors(inputs, settings)
-    overall_inputs = _overall_inputs(judged, settings.burst_pct, context)
+    overall_inputs = _overall_inputs(judged, settings.burst_pct)
     # alpha is shared: half across the points, half across the overall rows. Within the points, weighted
     # Bonferroni: point i has level alpha/2 * w_i / sum(w), a noisy point a smaller share (regression_stats).
     # A sequential gate spends alpha/looks on each look (regression_stats).
     share = (2.0 if overall_inputs else 1.0) * settings.looks
     weights = [rs.weight(p, priors) for p in inputs]
     total = sum(weights)
+    estimates: dict[str, tuple[rs.Estimate, float]] = {}
     for (out, point, _, _), w in zip(judged, weights):
         out.noise_class = "noisy" if w < 1.0 else "quiet"
-        _judged(out, point, priors.of(point), share * total / w, settings)
+        n_tests = share * total / w
+        estimates[out.id] = (_judged(out, point, priors.of(point), n_tests, settings), n_tests)
     overall = [_overall(kind, point, comps, settings, 2.0 * len(overall_inputs) * settings.looks)
                for kind, (point, comps) in overall_inputs.items()]
-    look = 2 if len(set(context.values())) > 1 else 1
-    # Nothing to rerun once CI fails anyway, or at the last look (a third look would break the error rate).
+    # Nothing to rerun once CI fails anyway, or with a gate of one look (a second look would break its
+    # error rate).
     failing = any(c.verdict in (REGRESSION, NEWLY_FAILING) for c in comparisons + overall)
-    rerun = [_rerun_entry(c) for c, _, _, _ in judged
-             if look < settings.looks and not failing and worth_rerunning(c, settings)]
+    listed = [] if failing or settings.looks < 2 else \
+        [_rerun_entry(c, *estimates[c.id], settings) for c, _, _, _ in judged]
     first_b, first_c = baseline.files[0], contender.files[0]
     return CompareResult(
         baseline=baseline.names, contender=contender.names, baseline_machine=first_b.machine,
         contender_machine=first_c.machine, command=first_b.command, threshold_pct=settings.threshold_pct,
         alpha=settings.alpha, noise_floor_pct=settings.noise_floor_pct,
         single_run_noise_pct=settings.single_run_noise_pct, burst_pct=settings.burst_pct,
-        looks=settings.looks, look=look, confidence_per_point=1.0 - settings.alpha / max(share * total, 1.0),
+        looks=settings.looks, look=1, confidence_per_point=1.0 - settings.alpha / max(share * total, 1.0),
         noise_prior=_noise_summary(priors, [c for c, _, _, _ in judged]),
         comparisons=comparisons, overall=overall, only_in_baseline=[_ref(p) for p in only_b],
-        only_in_contender=[_ref(p) for p in only_c], warnings=system_warnings(baseline, contender), rerun=rerun)
+        only_in_contender=[_ref(p) for p in only_c], warnings=system_warnings(baseline, contender),
+        rerun=[e for e in listed if e is not None]), estimates
 
 
 def _noise_summary(priors: rs.Priors, judged: Sequence[Comparison]) -> dict[str, Any]:
@@ -351,14 +410,14 @@ def _noise_summary(priors: rs.Priors, judged: Sequence[Comparison]) -> dict[str,
             "set_aside": sum(c.set_aside_baseline + c.set_aside_contender for c in judged)}
 
 
-def _overall_inputs(judged: Sequence[tuple[Comparison, rs.PointInput, SidePoint, SidePoint]], burst_pct: float,
-                    context: dict[str, str]) -> dict[str, tuple[rs.PointInput, list[Comparison]]]:
+def _overall_inputs(judged: Sequence[tuple[Comparison, rs.PointInput, SidePoint, SidePoint]], burst_pct: float
+                    ) -> dict[str, tuple[rs.PointInput, list[Comparison]]]:
     """Per kind: the sweep's level in each run, the geometric mean over the compared points.
 
     A point's repeats set aside as bursts are left out of their run's mean; to keep runs that miss
     different points comparable, each point enters as its log deviation from its baseline centre (the
     mean of its kept baseline repeats), and the mean of the centres is added back. A run counts when at
-    least half of the points are in it. Only runs of the sweep count (a rerun holds one point).
+    least half of the points are in it (a second look passes only the sweep's files: a rerun holds one point).
     """
     out: dict[str, tuple[rs.PointInput, list[Comparison]]] = {}
     for kind in sorted({j[0].kind for j in judged}):
@@ -366,14 +425,13 @@ def _overall_inputs(judged: Sequence[tuple[Comparison, rs.PointInput, SidePoint,
         runs: tuple[dict[tuple[str, int], list[float]], dict[tuple[str, int], list[float]]] = ({}, {})
         centres = []
         for comp, kept, b, c in rows:
-            in_sweep = [[r for r in sp.repeats if context.get(r.file, SWEEP) == SWEEP] for sp in (b, c)]
-            limit = burst_limit([r.median for r in in_sweep[0]], [r.median for r in in_sweep[1]], burst_pct,
+            limit = burst_limit([r.median for r in b.repeats], [r.median for r in c.repeats], burst_pct,
                                 comp.lower_is_better)
-            if not kept.parts()[0][0]:
+            if not kept.baseline:
                 continue
-            centre = float(np.mean(np.log(kept.parts()[0][0])))
+            centre = float(np.mean(np.log(kept.baseline)))
             centres.append(centre)
-            for side, repeats in zip(runs, in_sweep):
+            for side, repeats in zip(runs, (b.repeats, c.repeats)):
                 for r in repeats:
                     if not is_burst(r.median, limit, comp.lower_is_better):
                         side.setdefault((r.file, r.round), []).append(math.log(r.median) - centre)
@@ -398,7 +456,8 @@ def _overall(kind: str, point: rs.PointInput, comps: list[Comparison], settings:
     # Its own repeats only (there are at least three in all): the point-level prior describes points, not
     # sweep averages. A run whose whole sweep was slowed by interference is set aside like a point's burst.
     prior = rs.Prior(0.0, 0.0, "repeats of the sweep")
-    return _judged(out, _kept(out, [(point.baseline, point.contender)], settings), prior, n_tests, settings)
+    _judged(out, _kept(out, point.baseline, point.contender, settings), prior, n_tests, settings)
+    return out
 
 
 def compare_files(baseline: ResultsFile | Sequence[ResultsFile], contender: ResultsFile | Sequence[ResultsFile],

@@ -52,8 +52,10 @@ def add_judgement_args(p: argparse.ArgumentParser) -> None:
                         "interference (with 3+ repeats per side; 0 keeps every repeat; default %(default)s)")
     p.add_argument("--looks", type=int, default=1, choices=(1, 2),
                    help="2: a sequential gate. Each look spends alpha/2; the first lists the undecided points "
-                        "that lean slower (JSON 'rerun'), `rerun` measures them again, and compare on all the "
-                        "files is the second look. Give the same value on both looks (default %(default)s)")
+                        "that lean slower with their rerun rounds (JSON 'rerun'), `rerun` measures them again, "
+                        "alone, and compare on all the files is the second look, which combines each rerun "
+                        "point's reruns with the first look. Give the same value on both looks (default "
+                        "%(default)s)")
     p.add_argument("--markdown", type=Path, metavar="FILE", help="also write the markdown here")
     p.add_argument("--html", type=Path, metavar="FILE", help="also write a standalone HTML page here")
     p.add_argument("--json", "--out", dest="json", type=Path, metavar="FILE",

@@ -94,7 +94,8 @@ def method_text(result: CompareResult) -> str:
     if result.looks > 1:
         text += (f" Look {result.look} of {result.looks} of a sequential gate: each look spends 1/{result.looks} "
                  "of alpha" + ("; the undecided points that lean slower are listed for a rerun." if result.look == 1
-                               else "; a point rerun alone is compared with the other side's runs alone."))
+                               else "; a point rerun alone is compared with the other side's runs alone, and "
+                                    "that comparison is combined with the first look's."))
     if prior.get("set_aside"):
         text += (f" {prior['set_aside']} repeats were set aside as interference bursts (over "
                  f"{result.burst_pct:g}% slower than the typical repeat of both sides).")
@@ -103,8 +104,7 @@ def method_text(result: CompareResult) -> str:
 
 def rerun_lines(result: CompareResult) -> list[tuple[str, str]]:
     """(point id, why) per point listed for a rerun (markdown and HTML share them)."""
-    return [(str(e["id"]), f"{fmt_change(e['change_pct'])} so far"
-             + (f", about {e['repeats_needed']} repeats per side would settle it" if e.get("repeats_needed") else ""))
+    return [(str(e["id"]), f"{fmt_change(e['change_pct'])} so far; {e['rounds']} rounds alone would likely settle it")
             for e in result.rerun]
 
 

@@ -50,26 +50,16 @@ Why a second look (`looks=2`, a two-stage sequential gate): with 6 rounds on the
 planted 30% slowdown was caught in 9 trials of 10. In the miss (trial aa-4 of the second session) 3 of
 the point's 6 contender runs were real bursts (2.5-3.5x, in the A/A data before anything was planted)
 and the 3 left spread ±12% and overlapped the baseline: no test at a family-wise level could call it on
-those numbers (and since bursts now go only while a minority of a side, interference.py, the three
-bursts stay in and the point is plainly noisy). Only more repeats of that point can decide it. A CI gate cannot
-afford more rounds of the whole sweep on every change, so the first look lists the points that are
-inconclusive, lean towards a regression (the estimate itself beyond the threshold; a point leaning the
-other way cannot fail CI) and would be settled at the noise seen by DEFAULT_RERUN_ROUNDS more repeats; `dpbench_report rerun` measures only those, alone, for a fixed number of rounds (a fraction of a
-second per run), and the second look judges all the files. The error rate: each look is a test at
-alpha/2 (Bonferroni over the two looks), so the chance of any false verdict over both is at most alpha,
-whatever the first look chose to rerun: a false regression at look 2 needs the look-2 test on its fixed
-number of repeats to reject, which has probability at most alpha/2 for any point set. That needs the
-rerun count fixed in advance (the recipe's, never one chosen from the first look's numbers) and no third
-look (the JSON of the last look lists nothing). The price is a slightly wider interval at look 1
-(alpha/2 instead of alpha: at 40 points the critical t grows by 5% with many degrees of freedom,
-10% with 10).
-
-Why reruns are their own block: a point run alone (a cold process, no neighbouring points) need not take
-the time it takes within the sweep. Pooled, a level difference between the contexts would add to the
-noise, or, with unequal numbers of reruns per side after bursts are set aside, look like a change. So
-the repeats are split by context (a file of one point, or of a sweep): the change is the weighted mean
-of the within-block differences (weights 1/(1/nb + 1/nc), the least-squares side effect with one level
-per block), the noise is the spread within each block and side, and bursts are set aside within blocks.
+those numbers. Only more repeats of that point can decide it. A CI gate cannot afford more rounds of the
+whole sweep on every change, so the first look lists the points that are inconclusive and lean towards a
+regression (the estimate itself beyond the threshold; a point leaning the other way cannot fail CI), each
+with the number of rerun rounds that would likely settle it; `dpbench_report rerun` measures only those,
+alone (a fraction of a second per run), and the second look combines each rerun point's two stages
+(second_look.py: the inverse normal combination test, which keeps its level whatever rerun size look 1's
+numbers chose). Each look spends alpha/2 (Bonferroni over the two looks), so the chance of any false
+verdict over both is at most alpha; points not rerun keep their look-1 verdict, and there is no third look
+(the JSON of the last look lists nothing). The price is a slightly wider interval at look 1 (alpha/2
+instead of alpha: at 40 points the critical t grows by 5% with many degrees of freedom, 10% with 10).
 
 Known limit: a point whose time is bimodal (each run lands in a fast or a slow mode) can, by chance,
 land slow in every baseline run and fast in every contender run; a handful of numbers cannot tell that
@@ -121,12 +111,6 @@ NOISY_WEIGHT = 0.25
 OUTLIER_P = 0.05
 # Looks of a sequential gate: the first, and one after rerunning the undecided points (each spends alpha/2).
 MAX_LOOKS = 2
-# Rounds `dpbench_report rerun` adds to each point a first look lists (fixed in advance, never chosen from
-# the first look's data). A point is listed when its kept repeats plus these would settle it at the noise
-# seen (one that would need a hundred is left inconclusive, not rerun). 20 rather than 10: bursts may take
-# almost half of a rerun, and the points a first look listed on the loaded trial runner asked for up
-# to about 25 repeats per side.
-DEFAULT_RERUN_ROUNDS = 20
 # Fewest points with seen noise to fit a class of its own; fewer share the prior of all points.
 MIN_CLASS_POINTS = 5
 
@@ -167,27 +151,10 @@ class Prior:
 
 @dataclass(frozen=True)
 class PointInput:
-    """Repeat medians of one point, both sides (positive, finite).
-
-    blocks, when given, splits them by the context they were measured in (the point within its sweep; the
-    point rerun alone): each block is (baseline, contender), and baseline/contender are all blocks together.
-    A block's level is its own (a point run alone need not take the time it takes within a sweep), so the
-    change is compared within blocks and the noise is the spread within each block and side.
-    """
+    """Repeat medians of one point measured in one context, both sides (positive, finite)."""
 
     baseline: Sequence[float]
     contender: Sequence[float]
-    blocks: tuple[tuple[Sequence[float], Sequence[float]], ...] = ()
-
-    @staticmethod
-    def of_blocks(blocks: Sequence[tuple[Sequence[float], Sequence[float]]]) -> "PointInput":
-        kept = tuple((list(b), list(c)) for b, c in blocks if b or c)
-        if len(kept) <= 1:
-            return PointInput(*(kept[0] if kept else ([], [])))
-        return PointInput([x for b, _ in kept for x in b], [x for _, c in kept for x in c], kept)
-
-    def parts(self) -> tuple[tuple[Sequence[float], Sequence[float]], ...]:
-        return self.blocks or ((self.baseline, self.contender),)
 
 
 @dataclass(frozen=True)
@@ -201,6 +168,7 @@ class Estimate:
     df: float
     t_crit: float
     noise_source: str
+    se: float = math.nan  # standard error of log_change (sd / sqrt(W))
 
     @property
     def change_pct(self) -> float:
@@ -223,7 +191,7 @@ def pct(log_ratio: float) -> float:
 def _own_variance(p: PointInput) -> tuple[float, int]:
     """Pooled within-side variance of log repeat medians and its degrees of freedom (0 when unseen)."""
     ss, df = 0.0, 0
-    for side in (side for part in p.parts() for side in part):
+    for side in (p.baseline, p.contender):
         if len(side) > 1:
             y = np.log(np.asarray(side, dtype=float))
             ss += float(((y - y.mean()) ** 2).sum())
@@ -231,20 +199,15 @@ def _own_variance(p: PointInput) -> tuple[float, int]:
     return (ss / df if df else math.nan), df
 
 
-def stratified_change(p: PointInput) -> tuple[float, float]:
-    """Log change (contender over baseline) and its weight sum W (the change's variance is noise / W).
-
-    Within each block with both sides, the difference of mean log repeats, weighted by 1/(1/nb + 1/nc):
-    the least-squares side effect of a model with one level per block. With one block this is the plain
-    difference of means and W = 1/(1/nb + 1/nc).
-    """
-    num, total = 0.0, 0.0
-    for b, c in p.parts():
-        if len(b) and len(c):
-            w = 1.0 / (1.0 / len(b) + 1.0 / len(c))
-            num += w * float(np.mean(np.log(np.asarray(c, dtype=float))) - np.mean(np.log(np.asarray(b, dtype=float))))
-            total += w
-    return (num / total if total else math.nan), total
+def log_change(p: PointInput) -> tuple[float, float]:
+    """Log change (mean log repeat, contender minus baseline) and W = 1/(1/nb + 1/nc) (its variance is
+    noise / W); nan and 0 when a side is empty."""
+    nb, nc = len(p.baseline), len(p.contender)
+    if not nb or not nc:
+        return math.nan, 0.0
+    change = float(np.mean(np.log(np.asarray(p.contender, dtype=float))) -
+                   np.mean(np.log(np.asarray(p.baseline, dtype=float))))
+    return change, 1.0 / (1.0 / nb + 1.0 / nc)
 
 
 def _trigamma_inverse(x: float) -> float:
@@ -266,7 +229,7 @@ def _trigamma_inverse(x: float) -> float:
 def _single_run_prior(points: Sequence[PointInput], settings: Settings) -> Prior:
     """No point seen twice on a side: the spread of the change across points stands in (robust: most
     points of a comparison do not change), never below the single-run floor."""
-    changes = [stratified_change(p)[0] for p in points]
+    changes = [log_change(p)[0] for p in points]
     spread = 0.0
     if len(changes) >= 5:
         c = np.asarray(changes)
@@ -359,7 +322,7 @@ def estimate(p: PointInput, prior: Prior, n_points: float, settings: Settings) -
     n_points is the Bonferroni divisor of this test: alpha / n_points is its level (with weights, the
     sum of all weights over this test's weight).
     """
-    change, w = stratified_change(p)
+    change, w = log_change(p)
     var, df = _own_variance(p)
     if df == 0:  # this point was never seen twice on a side: the prior is all there is
         post, post_df, source = prior.variance, (prior.df if prior.df > 0 else math.inf), prior.source
@@ -379,7 +342,7 @@ def estimate(p: PointInput, prior: Prior, n_points: float, settings: Settings) -
         source = f"noise floor {settings.noise_floor_pct:g}%"
     t_crit = critical_t(settings.alpha, n_points, post_df)
     half = t_crit * sd / math.sqrt(w)
-    return Estimate(change, change - half, change + half, sd, post_df, t_crit, source)
+    return Estimate(change, change - half, change + half, sd, post_df, t_crit, source, sd / math.sqrt(w))
 
 
 def critical_t(alpha: float, n_points: float, df: float) -> float:

@@ -1,16 +1,17 @@
 """The second look of a sequential gate: rerun only the points the first look left undecided.
 
 `compare --looks 2 --json look1.json` lists in `rerun` the inconclusive points whose change leans towards
-a regression. This measures each of them again, alone (the sweep's options narrowed to that one point),
-for a fixed number of interleaved ABBA rounds, one results file per run:
+a regression, each with the rounds that would likely settle it. This measures each of them again, alone
+(the sweep's options narrowed to that one point), for its rounds of interleaved ABBA, one results file per
+run:
 DIR/pNN/base-rK.json and DIR/pNN/cont-rK.json. compare on the first look's files plus these is the
 second look. A run of one point takes a fraction of a second (process start included) where the whole
 sweep takes seconds to minutes, so a gate can afford many more repeats of the few points that need them.
 
-The number of rounds is fixed by the recipe, never chosen from the first look's data, so the second
-look is a plain test on a fixed number of repeats (regression_stats: why two looks at alpha/2 each keep
-the error rate). Rounds go over all listed points before the next round starts, so a change in load
-reaches every point's baseline and contender alike.
+The second look combines the reruns with the first look by a test whose level does not depend on how many
+reruns there were (second_look.py), so the rounds may follow the first look's numbers, and `--rounds`
+may override them. Rounds go over all listed points before the next round starts (a point whose rounds
+are done drops out), so a change in load reaches every point's baseline and contender alike.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .ab import AbError, Arm, make_out_dir, results_path, round_order, run_once
-from .regression_stats import DEFAULT_RERUN_ROUNDS
+from .second_look import PLANNED_RERUN_ROUNDS
 
 log = logging.getLogger("dpbench_report")
 # allreduce options that choose the points of a sweep: (names, takes a value).
@@ -82,13 +83,23 @@ def listed_points(path: Path) -> list[dict[str, Any]]:
     return listed
 
 
+def point_rounds(point: dict[str, Any], rounds: int | None) -> int:
+    """A listed point's rerun rounds: `rounds` when given, else its listing's (older listings: the planned)."""
+    n = rounds if rounds is not None else point.get("rounds", PLANNED_RERUN_ROUNDS)
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise AbError(f"rerun rounds of {point.get('id', 'a listed point')} must be a whole number of at least 1, "
+                      f"got {n!r}")
+    return n
+
+
 def run_reruns(baseline: Arm, contender: Arm, sweep_args: Sequence[str], points: Sequence[dict[str, Any]],
-               rounds: int, out_dir: Path, timeout_s: float | None = None, first: int = 1
+               rounds: int | None, out_dir: Path, timeout_s: float | None = None, first: int = 1
                ) -> tuple[list[Path], list[Path]]:
-    """ABBA rounds over every listed point (into out_dir/pNN, NN from `first`); return the baseline and the
-    contender results files."""
-    if rounds < 1:
+    """ABBA rounds over the listed points (into out_dir/pNN, NN from `first`), each point for its own rounds
+    (point_rounds); return the baseline and the contender results files."""
+    if rounds is not None and rounds < 1:
         raise AbError(f"--rounds must be at least 1, got {rounds}")
+    counts = [point_rounds(p, rounds) for p in points]
     every_arg = (*sweep_args, *baseline.extra, *contender.extra)
     if any(a == "--out" or a.startswith("--out=") or a == "-o" for a in every_arg):
         raise AbError("do not pass --out to dpbench: rerun names each run's results file itself")
@@ -96,8 +107,10 @@ def run_reruns(baseline: Arm, contender: Arm, sweep_args: Sequence[str], points:
     files: dict[str, list[Path]] = {baseline.name: [], contender.name: []}
     for where, _ in narrowed:
         make_out_dir(where)
-    for r in range(1, rounds + 1):
-        for where, args in narrowed:
+    for r in range(1, max(counts, default=0) + 1):
+        for (where, args), n in zip(narrowed, counts):
+            if r > n:
+                continue
             for arm in round_order(r, baseline, contender):
                 path = results_path(where, arm, r)
                 run_once(arm, args, path, timeout_s)
@@ -112,8 +125,8 @@ def add_rerun_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--contender-bin", required=True, metavar="BIN", help="dpbench binary under test")
     p.add_argument("--baseline-args", default="", metavar="ARGS", help="extra dpbench options, baseline only")
     p.add_argument("--contender-args", default="", metavar="ARGS", help="extra dpbench options, contender only")
-    p.add_argument("--rounds", type=int, default=DEFAULT_RERUN_ROUNDS,
-                   help="ABBA rounds per listed point, fixed in advance (default %(default)s)")
+    p.add_argument("--rounds", type=int, metavar="N",
+                   help="ABBA rounds for every listed point (default: each point's own, from the listing)")
     p.add_argument("--out-dir", type=Path, required=True, metavar="DIR",
                    help="where DIR/pNN/base-rK.json and DIR/pNN/cont-rK.json go")
     p.add_argument("--timeout", type=float, metavar="S", help="limit for each dpbench run in seconds")
@@ -132,5 +145,5 @@ def run_rerun(args: argparse.Namespace) -> int:
     baseline = Arm("baseline", args.baseline_bin, tuple(shlex.split(args.baseline_args)))
     contender = Arm("contender", args.contender_bin, tuple(shlex.split(args.contender_args)))
     base, cont = run_reruns(baseline, contender, sweep_args, points, args.rounds, args.out_dir, args.timeout)
-    log.warning("rerun: %d points x %d rounds written under %s", len(points), args.rounds, args.out_dir)
+    log.warning("rerun: %d points, %d runs written under %s", len(points), len(base) + len(cont), args.out_dir)
     return 0 if base and cont else 2

@@ -62,3 +62,15 @@ def _verdict_reason(c: "Comparison", settings: Settings) -> str:
             settle = f"about {c.repeats_needed} repeats per side would settle it"
         return f"change {_change(c)} straddles ±{limit}: {_noise(c)}; {settle}"
     return c.reason
+
+
+def look2_reason(c: "Comparison", settings: Settings, reruns: int) -> str:
+    """Why this verdict at the second look of a sequential gate, where the reruns alone were combined with
+    the first look (the last look: an undecided point stays undecided)."""
+    both = f"the first look and {reruns} reruns alone per side combined"
+    if c.verdict == INCONCLUSIVE:
+        why = (f"change {_change(c)} straddles ±{settings.threshold_pct:g}% with {both} "
+               f"({_noise(c)} alone); this was the last look")
+    else:
+        why = f"{_verdict_reason(c, settings)}; {both}"
+    return why + _aside(c, settings)

@@ -1,12 +1,13 @@
 """Collects the second look of the sequential gate for the trials that run-trials.sh collected.
 
-    PYTHONPATH=scripts python scripts/trials/rerun-trials.py OUT_DIR [--rounds 10] [--dpbench OUT_DIR/dpbench]
+    PYTHONPATH=scripts python scripts/trials/rerun-trials.py OUT_DIR [--rounds N] [--dpbench OUT_DIR/dpbench]
 
 For each trial it does what the CI recipe (scripts/CI-RECIPE.md) does after the first look: every
 comparison judge.py makes of the trial at look 1 (A/A, planted x1.3 and x1.1 for aa-t; chunk for chunk-t)
 that has no regression but lists undecided points leaning slower, has those points rerun; the trial's
-rerun set is the union of its comparisons' lists, measured with `dpbench_report rerun` (each point alone,
-ABBA rounds, the same binary and options as the trial's sides) into OUT_DIR/<trial>/rerun/pNN/. The
+rerun set is the union of its comparisons' lists, each point for the most rounds any of them asks for,
+measured with `dpbench_report rerun` (each point alone, ABBA rounds, the same binary and options as the
+trial's sides) into OUT_DIR/<trial>/rerun/pNN/. The
 relabelled A/A comparisons use whatever reruns this collected (judge.py says when a listed point has
 none). Points rerun before (rerun/done.json) are kept and only newly listed ones run, so a run resumes
 and a changed rule adds what it needs.
@@ -19,6 +20,7 @@ import json
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from judge import RERUN_DIR, compare_paths, planted, quietest_point, side_files, trial_dirs  # noqa: E402
 
 from dpbench_report.ab import Arm  # noqa: E402
-from dpbench_report.rerun import DEFAULT_RERUN_ROUNDS, run_reruns  # noqa: E402
+from dpbench_report.rerun import run_reruns  # noqa: E402
 
 
 def sweep_args(results: Path) -> list[str]:
@@ -55,14 +57,16 @@ def needed(d: Path, tmp: Path) -> dict[str, dict[str, Any]]:
     for c in contenders:
         r = compare_paths(base, c)
         if not r.regressions:
-            out.update({e["id"]: e for e in r.rerun})
+            for e in r.rerun:
+                if e["id"] not in out or e["rounds"] > out[e["id"]]["rounds"]:
+                    out[e["id"]] = e
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="directory written by run-trials.sh")
-    parser.add_argument("--rounds", type=int, default=DEFAULT_RERUN_ROUNDS, help="rerun rounds (default %(default)s)")
+    parser.add_argument("--rounds", type=int, help="rerun rounds of every point (default: each listing's own)")
     parser.add_argument("--dpbench", type=Path, help="binary (default: OUT/dpbench, the one the trials ran)")
     args = parser.parse_args(argv)
     binary = str(args.dpbench or args.out / "dpbench")
@@ -78,15 +82,18 @@ def main(argv: list[str] | None = None) -> int:
             cont_args = sweep_args(side_files(d, "contender")[0])
             # ab puts a side's own options after the shared ones
             extra = cont_args[len(base_args):] if cont_args[:len(base_args)] == base_args else []
+            start = time.monotonic()
             if points:
                 if done.is_file():
                     done.unlink()
                 run_reruns(Arm("baseline", binary, ()), Arm("contender", binary, tuple(extra)), base_args, points,
                            args.rounds, target, first=len(have) + 1)
             target.mkdir(parents=True, exist_ok=True)
-            done.write_text(json.dumps({"points": have + [p["id"] for p in points], "rounds": args.rounds,
+            rounds = [args.rounds or p["rounds"] for p in points]
+            done.write_text(json.dumps({"points": have + [p["id"] for p in points], "rounds": rounds,
                                         "contender_extra": extra}, indent=2) + "\n", encoding="utf-8")
-            print(f"{d.name}: {len(points)} more points x {args.rounds} rounds rerun ({len(have)} before)", flush=True)
+            print(f"{d.name}: {len(points)} more points rerun, rounds {rounds} ({len(have)} before), "
+                  f"{time.monotonic() - start:.0f} s", flush=True)
     return 0
 
 

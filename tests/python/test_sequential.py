@@ -6,20 +6,24 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from conftest import fixture_doc, write_doc
 from repeat_docs import comparable_ids, repeat_doc, target_id, write_repeats
 from test_compare import entry, run_compare
 
-from dpbench_report import regression_stats as rs
 from dpbench_report.ab import AbError
 from dpbench_report.cli import main
 from dpbench_report.compare import INCONCLUSIVE, REGRESSION
 from dpbench_report.rerun import narrowed_args
+from dpbench_report.second_look import (MAX_RERUN_ROUNDS, MIN_RERUN_ROUNDS, PLANNED_RERUN_ROUNDS, Stage, Weights,
+                                        combine, critical_z, rerun_rounds)
+from scipy.stats import t as student_t
 
 NAME = "allreduce_cpu"
 VICTIM = target_id(fixture_doc(NAME))
@@ -66,6 +70,7 @@ def test_look_one_lists_the_undecided_point_for_a_rerun(tmp_path: Path) -> None:
     assert result["look"] == 1 and result["looks"] == 2
     assert VICTIM in [e["id"] for e in result["rerun"]]
     assert all(entry(result, e["id"])["change_pct"] > 5.0 for e in result["rerun"])
+    assert all(MIN_RERUN_ROUNDS <= e["rounds"] <= MAX_RERUN_ROUNDS for e in result["rerun"])
     assert "### Rerun before deciding" in markdown and VICTIM in markdown.split("### Rerun before deciding")[1]
     assert "Rerun before deciding" in page.read_text(encoding="utf-8")
     # a gate of one look lists nothing: a second look at full alpha would break its error rate
@@ -82,7 +87,10 @@ def test_look_two_with_reruns_alone_catches_it(tmp_path: Path) -> None:
     assert code == 1 and result["look"] == 2 and result["rerun"] == []
     c = entry(result, VICTIM)
     assert c["verdict"] == REGRESSION and c["reason"].startswith("slower:")
+    assert "the first look and 10 reruns alone per side combined" in c["reason"]
     assert c["change_pct"] == pytest.approx(30.0, abs=8.0)
+    assert c["look2"]["first_verdict"] == INCONCLUSIVE and c["look2"]["reruns_kept"] == [10, 10]
+    assert c["look2"]["rerun_change_pct"] == pytest.approx(30.0, abs=5.0)
     assert [x["id"] for x in result["comparisons"] if x["verdict"] == REGRESSION] == [VICTIM]
     assert "Look 2 of 2" in markdown
 
@@ -113,14 +121,58 @@ def test_each_look_spends_half_of_alpha(tmp_path: Path) -> None:
         assert b["ci_high_pct"] - b["ci_low_pct"] > a["ci_high_pct"] - a["ci_low_pct"]
 
 
-def test_stratified_change_compares_within_blocks() -> None:
-    p = rs.PointInput.of_blocks([([100.0, 102.0, 98.0], [130.0, 132.0, 128.0]), ([60.0] * 8, [78.0, 78.5])])
-    change, w = rs.stratified_change(p)
-    assert change == pytest.approx(0.2624, abs=0.003) and w == pytest.approx(1.5 + 1.6)
-    pooled = rs.PointInput(p.baseline, p.contender)
-    assert rs.stratified_change(pooled)[0] > 0.4  # mostly the levels, not the change
-    e = rs.estimate(p, rs.Prior(0.0, 0.0, "none"), 40, rs.Settings())
-    assert rs.decide(e, True, rs.Settings()) == REGRESSION
+def _stage(rng: np.random.Generator, change: float, n: int, sd: float = 0.2) -> Stage:
+    """A stage's Student t estimate from n log repeats per side with this true change."""
+    b, c = rng.normal(0.0, sd, n), rng.normal(change, sd, n)
+    s = math.sqrt((b.var(ddof=1) + c.var(ddof=1)) / 2.0)
+    return Stage(float(c.mean() - b.mean()), s * math.sqrt(2.0 / n), 2.0 * n - 2.0, s)
+
+
+def test_combination_keeps_its_level_when_the_rerun_size_follows_the_first_look() -> None:
+    """At a true change exactly at the threshold, a rerun size chosen from the first look's numbers to make a
+    false regression likely (few reruns when look 1 leans far, many when it is near the edge) leaves the
+    combined test at its level; pooling the two stages' repeats into one t test does not."""
+    rng = np.random.default_rng(12)
+    tau, level, trials = math.log1p(0.05), 0.1, 4000
+    w = Weights.planned(6)
+    crit = critical_z(level)
+    combined = pooled = 0
+    for _ in range(trials):
+        first = _stage(rng, tau, 6)
+        n2 = 3 if first.z(tau) > 1.0 else 60
+        second = _stage(rng, tau, n2)
+        combined += w.first * first.z(tau) + w.second * second.z(tau) > crit
+        pool_change = (6 * first.log_change + n2 * second.log_change) / (6 + n2)
+        pool_sd = math.sqrt((10 * first.sd ** 2 + (2 * n2 - 2) * second.sd ** 2) / (2 * n2 + 8))
+        t = (pool_change - tau) / (pool_sd * math.sqrt(2.0 / (6 + n2)))
+        pooled += t > float(student_t.isf(level / 2, 2 * n2 + 8))
+    assert combined / trials < level / 2 * 1.2  # 0.05 at most, with Monte Carlo error
+    assert pooled / trials > level / 2 * 1.3    # the adaptive size breaks the pooled test
+
+
+def test_combined_interval_agrees_with_the_test() -> None:
+    first, second = Stage(0.25, 0.08, 10.0, 0.15), Stage(0.2, 0.03, 58.0, 0.12)
+    w = Weights.planned(6)
+    assert w.first ** 2 == pytest.approx(6 / (6 + PLANNED_RERUN_ROUNDS)) and w.first ** 2 + w.second ** 2 == pytest.approx(1.0)
+    both = combine(first, second, w, 0.001)
+    assert first.log_change > both.log_change > second.log_change
+    assert both.log_low < second.log_change < both.log_high
+    score = w.first * first.z(both.log_low) + w.second * second.z(both.log_low)
+    assert score == pytest.approx(both.z_crit, abs=1e-6)
+    # the interval's lower end is above d exactly when the combined test rejects "the change is d"
+    for d in (both.log_low - 0.01, both.log_low + 0.01):
+        assert (w.first * first.z(d) + w.second * second.z(d) > both.z_crit) == (d < both.log_low)
+
+
+def test_rerun_rounds_follow_the_noise_and_stay_bounded() -> None:
+    tau, level, w = math.log1p(0.05), 0.05 / 160, Weights.planned(6)
+    quiet = rerun_rounds(Stage(0.3, 0.12, 10.0, 0.2), tau, level, w, 0.0)
+    noisy = rerun_rounds(Stage(0.3, 0.2, 10.0, 0.35), tau, level, w, 0.0)
+    assert quiet is not None and noisy is not None and MIN_RERUN_ROUNDS <= quiet < noisy <= MAX_RERUN_ROUNDS
+    with_bursts = rerun_rounds(Stage(0.3, 0.2, 10.0, 0.35), tau, level, w, 0.3)
+    assert with_bursts is not None and with_bursts >= noisy
+    assert rerun_rounds(Stage(0.04, 0.1, 10.0, 0.2), tau, level, w, 0.0) is None  # not beyond the threshold
+    assert rerun_rounds(Stage(0.06, 0.2, 10.0, 0.5), tau, level, w, 0.0) is None  # hopeless within the cap
 
 
 SWEEP = ["allreduce", "--backend", "cpu", "--gpus", "2,4", "--algo", "p2p-ring,p2p-tree", "-b", "64K", "-e",
@@ -161,21 +213,28 @@ def test_rerun_end_to_end_with_dpbench(tmp_path: Path) -> None:
                  "--no-compare", "-q", "--", *sweep]) == 0
     first = json.loads((ab / "base-r1.json").read_text(encoding="utf-8"))
     listed = [{"id": p["id"], "kind": p["kind"], "axes": copy.deepcopy(p["axes"]), "change_pct": 9.0,
-               "repeats_needed": None} for p in first["points"][1:3]]
+               "repeats_needed": None, "rounds": rounds} for p, rounds in zip(first["points"][1:3], (4, 2))]
     listing = write_doc(tmp_path, "look1.json", {"rerun": listed})
     rr = tmp_path / "rr"
     assert main(["rerun", "--from", str(listing), "--baseline-bin", binary, "--contender-bin", binary,
-                 "--rounds", "2", "--out-dir", str(rr), "-q", "--", *sweep]) == 0
-    for i, point in enumerate(listed, start=1):
+                 "--out-dir", str(rr), "-q", "--", *sweep]) == 0
+    for i, point in enumerate(listed, start=1):  # each point for its own rounds
         for stem in ("base", "cont"):
-            for r in (1, 2):
+            assert len(list((rr / f"p{i:02d}").glob(f"{stem}-r*.json"))) == point["rounds"]
+            for r in range(1, point["rounds"] + 1):
                 doc = json.loads((rr / f"p{i:02d}" / f"{stem}-r{r}.json").read_text(encoding="utf-8"))
                 assert [p["id"] for p in doc["points"]] == [point["id"]]
     base = sorted(ab.glob("base-r*.json")) + sorted(rr.glob("p*/base-r*.json"))
     cont = sorted(ab.glob("cont-r*.json")) + sorted(rr.glob("p*/cont-r*.json"))
     code, _, result = run_compare(tmp_path, base, cont, "--looks", "2")
     assert code in (0, 1) and result["look"] == 2
-    assert entry(result, listed[0]["id"])["repeats_baseline"] == 5
+    assert entry(result, listed[0]["id"])["repeats_baseline"] == 7
+    # bursts go only while a minority of a side: at least 3 of 4 reruns a side are kept
+    assert min(entry(result, listed[0]["id"])["look2"]["reruns_kept"]) >= 3
+    # two reruns a side are too few for a second stage: the first look's verdict stands, with a note
+    assert entry(result, listed[1]["id"])["look2"] is None and entry(result, listed[1]["id"])["notes"]
+    assert main(["rerun", "--from", str(listing), "--baseline-bin", binary, "--contender-bin", binary,
+                 "--rounds", "0", "--out-dir", str(tmp_path / "r0"), "-q", "--", *sweep]) == 2
 
 
 def test_nothing_is_rerun_once_ci_fails(tmp_path: Path) -> None:
@@ -191,3 +250,22 @@ def test_nothing_is_rerun_once_ci_fails(tmp_path: Path) -> None:
     code, markdown, result = run_compare(tmp_path, base, cont, "--looks", "2")
     assert code == 1 and entry(result, other)["verdict"] == REGRESSION
     assert result["rerun"] == [] and "Rerun before deciding" not in markdown
+
+
+def test_a_rerun_that_fails_in_the_contender_fails_ci(tmp_path: Path) -> None:
+    base, cont = _look1(tmp_path)
+    rb = write_repeats(tmp_path, "rb", _alone(range(21, 26), 0.6))
+    docs = _alone(range(31, 36), 0.6)
+    docs[2]["points"][0].update(status="failed", reason="wrong result at element 7")
+    rc = write_repeats(tmp_path, "rc", docs)
+    code, _, result = run_compare(tmp_path, base + rb, cont + rc, "--looks", "2")
+    assert code == 1 and entry(result, VICTIM)["verdict"] == "newly failing"
+    assert "wrong result at element 7" in entry(result, VICTIM)["reason"]
+
+
+def test_reruns_without_the_sweep_on_one_side_are_refused(tmp_path: Path) -> None:
+    base, _ = _look1(tmp_path)
+    rb = write_repeats(tmp_path, "rb", _alone(range(21, 26), 0.6))
+    rc = write_repeats(tmp_path, "rc", _alone(range(31, 36), 0.6))
+    code, _, result = run_compare(tmp_path, base + rb, rc, "--looks", "2")
+    assert code == 2 and result == {}
