@@ -2,7 +2,7 @@
 # Interleaved A/B regression check: runs two dpbench binaries in alternating rounds over the same
 # arguments, then compares the rounds (exit 0 pass, 1 regression, 2 nothing could be judged).
 #   scripts/ab-compare.sh BASELINE_BIN CONTENDER_BIN [ab options] -- DPBENCH_ARGS...
-#   e.g. scripts/ab-compare.sh base/build/bench/dpbench build/bench/dpbench --rounds 6 --out-dir ab \
+#   e.g. scripts/ab-compare.sh base/build/bench/dpbench build/bench/dpbench --rounds 6 --looks 2 --out-dir ab \
 #          -- allreduce --gpus 2,4 --algo p2p-ring -b 1M -e 64M -f 4
 # A thin wrapper over `python -m dpbench_report ab`; see scripts/CI-RECIPE.md.
 set -euo pipefail

@@ -125,4 +125,23 @@ def run_ab(args: argparse.Namespace) -> int:
     args.markdown = args.markdown or args.out_dir / "compare.md"
     args.json = args.json or args.out_dir / "compare.json"
     args.html = args.html or args.out_dir / "compare.html"
-    return judge_and_report([str(p) for p in base_files], [str(p) for p in cont_files], args)
+    code = judge_and_report([str(p) for p in base_files], [str(p) for p in cont_files], args, rerun_hint=False)
+    if code != EXIT_OK or args.looks < 2:
+        return code
+    return second_look(args, baseline, contender, dpbench_args, base_files, cont_files)
+
+
+def second_look(args: argparse.Namespace, baseline: Arm, contender: Arm, dpbench_args: Sequence[str],
+                base_files: list[Path], cont_files: list[Path]) -> int:
+    """The second look of `ab --looks 2`: when the first lists undecided points, keep its comparison as
+    compare-look1.json, rerun those points alone (OUT_DIR/rerun, rerun.py) and judge all the files."""
+    from .compare_cli import EXIT_OK, judge_and_report, write_text
+    from .rerun import listed_points, run_reruns
+    points = listed_points(Path(args.json))
+    if not points:
+        return EXIT_OK
+    write_text(args.out_dir / "compare-look1.json", Path(args.json).read_text(encoding="utf-8"), "compare-look1.json")
+    log.warning("look 1 of 2: %d undecided points lean slower; rerunning them alone (%s rounds)", len(points),
+                ", ".join(str(p.get("rounds")) for p in points))
+    rb, rc = run_reruns(baseline, contender, dpbench_args, points, None, args.out_dir / "rerun", args.timeout)
+    return judge_and_report([str(p) for p in base_files + rb], [str(p) for p in cont_files + rc], args)

@@ -17,6 +17,7 @@ from . import regression_stats as rs
 from .ab import add_ab_args, run_ab
 from .history import add_history_args, run_history
 from .load import load_many
+from .outputs import write_atomic
 from .rerun import add_rerun_args, run_rerun
 
 EXIT_OK, EXIT_REGRESSION, EXIT_BAD_INPUT = 0, 1, 2
@@ -30,8 +31,7 @@ class OutputError(ValueError):
 def write_text(path: Path, text: str, what: str) -> None:
     """Write one output file, turning any OS error into one clear line."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        write_atomic(Path(path), text)
     except OSError as e:
         raise OutputError(f"cannot write {what} {path}: {e.strerror or e}") from None
 
@@ -88,8 +88,10 @@ def sides_from(args: argparse.Namespace) -> tuple[list[str], list[str]]:
     return [args.files[0]], [args.files[1]]
 
 
-def judge_and_report(baseline: list[str], contender: list[str], args: argparse.Namespace) -> int:
-    """Load, compare, write markdown/JSON, print; exit 1 only when something fails CI."""
+def judge_and_report(baseline: list[str], contender: list[str], args: argparse.Namespace,
+                     rerun_hint: bool = True) -> int:
+    """Load, compare, write markdown/JSON, print; exit 1 only when something fails CI. rerun_hint: say how
+    to run the second look when the first lists points (ab runs it itself)."""
     from .compare import compare_files, dump_json
     from .compare_format import headline, to_markdown
     settings = settings_from(args)
@@ -115,7 +117,7 @@ def judge_and_report(baseline: list[str], contender: list[str], args: argparse.N
     if failing:
         log.warning("failing CI: %s", ", ".join(c.id for c in failing))
         return EXIT_REGRESSION
-    if result.rerun:
+    if result.rerun and rerun_hint:
         log.warning("look %d of %d: %d undecided points lean slower; rerun them (dpbench_report rerun --from "
                     "the --json of this comparison) and compare again with them", result.look, result.looks,
                     len(result.rerun))

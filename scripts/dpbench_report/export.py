@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from .outputs import write_atomic
 from .records import ROW_IDENTITY, PointRecord
 
 STDOUT = "-"
@@ -51,8 +52,7 @@ def write_csv(records: Sequence[PointRecord], path: str | Path) -> None:
     if str(path) == STDOUT:
         sys.stdout.write(text)
         return
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(text, encoding="utf-8")
+    write_atomic(Path(path), text)
 
 
 def _column_values(values: list[Any]) -> list[Any]:

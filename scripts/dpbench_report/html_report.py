@@ -19,6 +19,7 @@ import jinja2
 
 from . import __version__
 from .load import ResultsFile
+from .outputs import write_atomic
 from .plot_common import FORMATS, PlotOutput
 from .plots import make_plots
 from .records import PointRecord, group_by, to_records
@@ -115,8 +116,7 @@ def write_report(files: Sequence[ResultsFile], out_dir: Path, formats: Sequence[
     records = to_records(files)
     plots = make_plots(records, out_dir / "plots", formats)
     page = build_html(files, records, plots, plots_href="plots", title=title, model_summary=model_summary)
-    out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "report.html"
-    path.write_text(page, encoding="utf-8")
+    write_atomic(path, page)
     log.info("report: %s (%d plots)", path, len(plots))
     return path

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .load import ResultsFile
+from .outputs import write_atomic
 
 MODEL_FORMAT, MODEL_VERSION = "dpbench-model", 1
 
@@ -98,9 +99,8 @@ def write(doc: dict[str, Any], out: Path) -> list[Path]:
     """Write OUT (JSON) and OUT with .md beside it."""
     md = out.with_suffix(".md")
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(doc, indent=1, sort_keys=False) + "\n", encoding="utf-8")
-        md.write_text(markdown(doc), encoding="utf-8")
+        write_atomic(out, json.dumps(doc, indent=1, sort_keys=False) + "\n")
+        write_atomic(md, markdown(doc))
     except OSError as e:
         raise ValueError(f"cannot write {out}: {e.strerror or e}") from None
     return [out, md]
