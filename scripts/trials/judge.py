@@ -105,7 +105,10 @@ def sequential(d: Path, base: Files, cont: Files, plant: Callable[[Files], Files
             swap = bool(flips) and flips[k % len(flips)]
             rb.append(c if swap else b)
             rc.append(b if swap else c)
-    return compare_paths(base + rb, cont_plus(plant, cont, rc)), f"look 2 ({len(dirs)} points rerun)"
+    asked = {e["id"]: e["rounds"] for e in r1.rerun}
+    short = [i for i in listed if len(side_files(have[i], "baseline")) < asked[i]]
+    note = f", {len(short)} of them for fewer rounds than look 1 asked" if short else ""
+    return compare_paths(base + rb, cont_plus(plant, cont, rc)), f"look 2 ({len(dirs)} points rerun{note})"
 
 
 def cont_plus(plant: Callable[[Files], Files], cont: Files, rerun: Files) -> Files:

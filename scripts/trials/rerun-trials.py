@@ -9,8 +9,9 @@ rerun set is the union of its comparisons' lists, each point for the most rounds
 measured with `dpbench_report rerun` (each point alone, ABBA rounds, the same binary and options as the
 trial's sides) into OUT_DIR/<trial>/rerun/pNN/. The
 relabelled A/A comparisons use whatever reruns this collected (judge.py says when a listed point has
-none). Points rerun before (rerun/done.json) are kept and only newly listed ones run, so a run resumes
-and a changed rule adds what it needs.
+none). A point rerun before (rerun/done.json) for at least the rounds now asked is kept; a newly listed
+one, or one rerun for fewer rounds (by an earlier rule, or cut short), is measured afresh in its pNN, so a
+run resumes and a changed rule adds what it needs. done.json is rewritten after every point.
 """
 
 from __future__ import annotations
@@ -63,6 +64,54 @@ def needed(d: Path, tmp: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
+def rounds_done(where: Path) -> int:
+    """Complete ABBA rounds in a point's rerun directory (a round's baseline and contender files)."""
+    return min(len(side_files(where, "baseline")), len(side_files(where, "contender"))) if where.is_dir() else 0
+
+
+def collect(d: Path, binary: str, rounds: int | None, tmp: Path) -> None:
+    """Rerun what this trial's look-1 comparisons list and the rerun directory lacks."""
+    target = d / RERUN_DIR
+    done = target / "done.json"
+    if not done.is_file() and target.exists():
+        shutil.rmtree(target)  # an interrupted first point: start this trial again
+    have: list[str] = json.loads(done.read_text(encoding="utf-8"))["points"] if done.is_file() else []
+    index = {pid: i for i, pid in enumerate(have, 1)}
+    todo = []
+    for pid, p in needed(d, tmp).items():
+        n = rounds or p["rounds"]
+        if pid in index and rounds_done(target / f"p{index[pid]:02d}") >= n:
+            continue
+        index.setdefault(pid, len(index) + 1)
+        todo.append((index[pid], p, n))
+    base_args = sweep_args(side_files(d, "baseline")[0])
+    cont_args = sweep_args(side_files(d, "contender")[0])
+    # ab puts a side's own options after the shared ones
+    extra = cont_args[len(base_args):] if cont_args[:len(base_args)] == base_args else []
+    start = time.monotonic()
+    for i, p, n in todo:
+        where = target / f"p{i:02d}"
+        if where.exists():
+            shutil.rmtree(where)
+        run_reruns(Arm("baseline", binary, ()), Arm("contender", binary, tuple(extra)), base_args, [p], n, target,
+                   first=i)
+        write_done(done, index, target, extra)
+    target.mkdir(parents=True, exist_ok=True)
+    write_done(done, index, target, extra)
+    print(f"{d.name}: {len(todo)} points rerun, rounds {[n for _, _, n in todo]} ({len(index) - len(todo)} kept), "
+          f"{time.monotonic() - start:.0f} s", flush=True)
+
+
+def write_done(done: Path, index: dict[str, int], target: Path, extra: list[str]) -> None:
+    """The trial's rerun directory listing: points in pNN order, the rounds each has, the contender's options."""
+    points = sorted(index, key=index.__getitem__)
+    rounds = {pid: rounds_done(target / f"p{index[pid]:02d}") for pid in points}
+    tmp = done.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"points": points, "rounds": rounds, "contender_extra": extra}, indent=2) + "\n",
+                   encoding="utf-8")
+    tmp.replace(done)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="directory written by run-trials.sh")
@@ -72,28 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     binary = str(args.dpbench or args.out / "dpbench")
     with tempfile.TemporaryDirectory() as tmp_name:
         for d in trial_dirs(args.out, "aa") + trial_dirs(args.out, "chunk"):
-            target = d / RERUN_DIR
-            done = target / "done.json"
-            have = json.loads(done.read_text(encoding="utf-8"))["points"] if done.is_file() else []
-            if not done.is_file() and target.exists():
-                shutil.rmtree(target)  # an interrupted collection: start this trial again
-            points = [p for i, p in needed(d, Path(tmp_name)).items() if i not in have]
-            base_args = sweep_args(side_files(d, "baseline")[0])
-            cont_args = sweep_args(side_files(d, "contender")[0])
-            # ab puts a side's own options after the shared ones
-            extra = cont_args[len(base_args):] if cont_args[:len(base_args)] == base_args else []
-            start = time.monotonic()
-            if points:
-                if done.is_file():
-                    done.unlink()
-                run_reruns(Arm("baseline", binary, ()), Arm("contender", binary, tuple(extra)), base_args, points,
-                           args.rounds, target, first=len(have) + 1)
-            target.mkdir(parents=True, exist_ok=True)
-            rounds = [args.rounds or p["rounds"] for p in points]
-            done.write_text(json.dumps({"points": have + [p["id"] for p in points], "rounds": rounds,
-                                        "contender_extra": extra}, indent=2) + "\n", encoding="utf-8")
-            print(f"{d.name}: {len(points)} more points rerun, rounds {rounds} ({len(have)} before), "
-                  f"{time.monotonic() - start:.0f} s", flush=True)
+            collect(d, binary, args.rounds, Path(tmp_name))
     return 0
 
 
