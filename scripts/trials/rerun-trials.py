@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from judge import RERUN_DIR, compare_paths, planted, quietest_point, side_files, trial_dirs  # noqa: E402
@@ -69,6 +69,20 @@ def rounds_done(where: Path) -> int:
     return min(len(side_files(where, "baseline")), len(side_files(where, "contender"))) if where.is_dir() else 0
 
 
+def plan(index: dict[str, int], wanted: dict[str, dict[str, Any]], rounds: int | None,
+         done: Callable[[int], int]) -> list[tuple[int, dict[str, Any], int]]:
+    """(pNN index, listing, rounds) of each wanted point to measure: a new one gets the next index (added to
+    index), one measured before for fewer rounds than asked (done(index) < rounds) is measured again."""
+    todo = []
+    for pid, p in wanted.items():
+        n = rounds or p["rounds"]
+        if pid in index and done(index[pid]) >= n:
+            continue
+        index.setdefault(pid, len(index) + 1)
+        todo.append((index[pid], p, n))
+    return todo
+
+
 def collect(d: Path, binary: str, rounds: int | None, tmp: Path) -> None:
     """Rerun what this trial's look-1 comparisons list and the rerun directory lacks."""
     target = d / RERUN_DIR
@@ -77,13 +91,7 @@ def collect(d: Path, binary: str, rounds: int | None, tmp: Path) -> None:
         shutil.rmtree(target)  # an interrupted first point: start this trial again
     have: list[str] = json.loads(done.read_text(encoding="utf-8"))["points"] if done.is_file() else []
     index = {pid: i for i, pid in enumerate(have, 1)}
-    todo = []
-    for pid, p in needed(d, tmp).items():
-        n = rounds or p["rounds"]
-        if pid in index and rounds_done(target / f"p{index[pid]:02d}") >= n:
-            continue
-        index.setdefault(pid, len(index) + 1)
-        todo.append((index[pid], p, n))
+    todo = plan(index, needed(d, tmp), rounds, lambda i: rounds_done(target / f"p{i:02d}"))
     base_args = sweep_args(side_files(d, "baseline")[0])
     cont_args = sweep_args(side_files(d, "contender")[0])
     # ab puts a side's own options after the shared ones
