@@ -26,7 +26,7 @@ from . import regression_stats as rs
 from .comparable import NotComparableError, check_overlap, check_sides, system_warnings
 from .interference import burst_limit, is_burst, set_aside
 from .load import ResultsFile
-from .repeats import PRIMARY_STATISTIC, Repeat, Side, SidePoint, build_side
+from .repeats import PRIMARY_STATISTIC, Side, SidePoint, build_side
 from .second_look import Stage, Weights, combine, rerun_rounds
 from .verdict_text import look2_reason, reason_for
 
@@ -184,8 +184,8 @@ def match_points(base: Side, cont: Side) -> tuple[list[Pair], list[SidePoint], l
     return pairs, still_b, list(by_axes.values())
 
 
-def _geomean(repeats: Sequence[Repeat]) -> float:
-    return math.exp(sum(math.log(r.median) for r in repeats) / len(repeats))
+def _geomean_of(values: Sequence[float]) -> float | None:
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else None
 
 
 def _metrics(b: SidePoint, c: SidePoint) -> list[MetricChange]:
@@ -358,12 +358,13 @@ def _first_look(baseline: Side, contender: Side, settings: rs.Settings
         stat, lower_is_better = PRIMARY_STATISTIC[b.kind]
         out = Comparison(id=b.id, kind=b.kind, matched_by=how, axes=b.axes, verdict=INCONCLUSIVE, statistic=stat,
                          unit=b.first.stat_units.get(stat) or c.first.stat_units.get(stat, ""),
-                         lower_is_better=lower_is_better, baseline_center=_geomean(b.repeats),
-                         contender_center=_geomean(c.repeats), repeats_baseline=len(b.repeats),
+                         lower_is_better=lower_is_better, repeats_baseline=len(b.repeats),
                          repeats_contender=len(c.repeats), metrics=_metrics(b, c),
                          contender_id=c.id if c.id != b.id else None)
         comparisons.append(out)
         kept = _kept(out, [r.median for r in b.repeats], [r.median for r in c.repeats], settings)
+        # the columns a reader sets beside the change: the repeats judged, bursts set aside
+        out.baseline_center, out.contender_center = _geomean_of(kept.baseline), _geomean_of(kept.contender)
         judged.append((out, kept, b, c))
     inputs = [j[1] for j in judged]
     priors = rs.fit_priors(inputs, settings)
@@ -450,13 +451,13 @@ def _overall(kind: str, point: rs.PointInput, comps: list[Comparison], settings:
     out = Comparison(id=f"{OVERALL_ID}/{kind}", kind=kind, matched_by=OVERALL_ID, axes={}, verdict=INCONCLUSIVE,
                      statistic=f"geomean {stat} over {len(comps)} points, bursts set aside", unit=comps[0].unit,
                      lower_is_better=lower_is_better,
-                     baseline_center=_geomean([Repeat("", 0, m, None) for m in point.baseline]),
-                     contender_center=_geomean([Repeat("", 0, m, None) for m in point.contender]),
                      repeats_baseline=len(point.baseline), repeats_contender=len(point.contender))
     # Its own repeats only (there are at least three in all): the point-level prior describes points, not
     # sweep averages. A run whose whole sweep was slowed by interference is set aside like a point's burst.
     prior = rs.Prior(0.0, 0.0, "repeats of the sweep")
-    _judged(out, _kept(out, point.baseline, point.contender, settings), prior, n_tests, settings)
+    kept = _kept(out, point.baseline, point.contender, settings)
+    out.baseline_center, out.contender_center = _geomean_of(kept.baseline), _geomean_of(kept.contender)
+    _judged(out, kept, prior, n_tests, settings)
     return out
 
 

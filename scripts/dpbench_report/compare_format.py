@@ -90,7 +90,8 @@ def method_text(result: CompareResult) -> str:
     if prior.get("noisy_points"):
         text += (f"; {prior['quiet_points']} quiet points ±{prior['quiet_sd_pct']:.1f}%, {prior['noisy_points']} "
                  f"noisy points ±{prior['noisy_sd_pct']:.1f}% (each class pools its own noise)")
-    text += f"; noise floor {result.noise_floor_pct:g}%."
+    text += (f"; noise floor {result.noise_floor_pct:g}%. The baseline and contender columns are geometric means "
+             "of the repeats judged (bursts set aside; the sweep's, not reruns alone).")
     if result.looks > 1:
         text += (f" Look {result.look} of {result.looks} of a sequential gate: each look spends 1/{result.looks} "
                  "of alpha" + ("; the undecided points that lean slower are listed for a rerun." if result.look == 1

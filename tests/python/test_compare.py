@@ -322,6 +322,9 @@ def test_bursts_are_set_aside_and_a_planted_slowdown_still_caught(tmp_path: Path
     c = entry(result, victim)
     assert c["set_aside_baseline"] == 1 and c["set_aside_contender"] == 1
     assert c["change_pct"] == pytest.approx(30.0, abs=4.0)
+    # the baseline and contender columns are the runs judged: their ratio agrees with the change, where the
+    # geometric mean over every run (a 3x and a 2.5x burst in) would not
+    assert 100.0 * (c["contender_center"] / c["baseline_center"] - 1.0) == pytest.approx(c["change_pct"], abs=4.0)
     assert c["reason"].startswith("slower:")
     assert "set aside 1 of 4 baseline runs and 1 of 4 contender runs" in c["reason"]
     assert entry(result, others[0])["set_aside_baseline"] == 1 and entry(result, others[0])["set_aside_contender"] == 1
