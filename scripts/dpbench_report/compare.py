@@ -116,6 +116,8 @@ class CompareResult:
     only_in_contender: list[PointRef]
     warnings: list[str]
     rerun: list[dict[str, Any]] = field(default_factory=list)
+    # files of single points (reruns, look 2) at the end of baseline / contender
+    rerun_files: list[int] = field(default_factory=lambda: [0, 0])
 
     def with_verdict(self, verdict: str) -> list[Comparison]:
         return [c for c in self.comparisons + self.overall if c.verdict == verdict]
@@ -304,7 +306,9 @@ def compare_sides(baseline: Side, contender: Side, settings: rs.Settings = rs.Se
         if out.id in reruns and out.id in estimates:
             b, c, how = reruns[out.id]
             result.comparisons[i] = _status_only(b, c, how) or _second_stage(out, b, c, *estimates[out.id], settings)
-    result.baseline, result.contender, result.look, result.rerun = baseline.names, contender.names, 2, []
+    result.baseline, result.contender = (sweep[i].names + alone[i].names for i in (0, 1))
+    result.rerun_files = [len(alone[0].files), len(alone[1].files)]
+    result.look, result.rerun = 2, []
     result.warnings = system_warnings(baseline, contender)
     if settings.looks < 2:
         result.warnings.append("reruns of single points were judged as a second look, but the first look spent "

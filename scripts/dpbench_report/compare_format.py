@@ -71,12 +71,18 @@ def headline(result: CompareResult) -> str:
     return f"{verdict} — " + ", ".join(parts) + "."
 
 
+def side_files_text(paths: list[str], reruns: int) -> str:
+    """A side's files in a line: the first few names of the sweep's, then how many more and how many reruns
+    of single points (markdown and HTML share it)."""
+    sweep = paths[:len(paths) - reruns]
+    text = ", ".join(Path(p).name for p in sweep[:4]) + (f" (+{len(sweep) - 4} more)" if len(sweep) > 4 else "")
+    return text + (f"; {reruns} reruns of single points" if reruns else "")
+
+
 def _sides(result: CompareResult) -> str:
-    def names(paths: list[str]) -> str:
-        shown = ", ".join(md(Path(p).name) for p in paths[:4])
-        return shown + (f" (+{len(paths) - 4} more)" if len(paths) > 4 else "")
-    return (f"Baseline: {names(result.baseline)} ({md(result.baseline_machine)}) · "
-            f"Contender: {names(result.contender)} ({md(result.contender_machine)})")
+    b, c = (md(side_files_text(paths, n)) for paths, n in zip((result.baseline, result.contender), result.rerun_files))
+    return (f"Baseline: {b} ({md(result.baseline_machine)}) · "
+            f"Contender: {c} ({md(result.contender_machine)})")
 
 
 def method_text(result: CompareResult) -> str:

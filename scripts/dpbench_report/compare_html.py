@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import html
-from pathlib import Path
 
 from .compare import (
     IMPROVEMENT, INCONCLUSIVE, NEWLY_FAILING, NOT_COMPARED, REGRESSION, UNCHANGED, CompareResult, Comparison,
 )
-from .compare_format import RERUN_HINT, headline, method_text, rerun_lines
+from .compare_format import RERUN_HINT, headline, method_text, rerun_lines, side_files_text
 from .units import fmt_num
 from .verdict_text import fmt_change
 
@@ -44,11 +43,11 @@ def _table(title: str, rows: list[Comparison]) -> list[str]:
 
 def to_html(result: CompareResult) -> str:
     points = sorted(result.comparisons, key=lambda c: (_ORDER[c.verdict], -abs(c.change_pct or 0.0)))
-    names = [Path(p).name for p in result.baseline], [Path(p).name for p in result.contender]
+    names = [side_files_text(paths, n) for paths, n in zip((result.baseline, result.contender), result.rerun_files)]
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8"><title>dpbench compare</title>',
              f"<style>{_STYLE}</style></head><body>", "<h1>dpbench compare</h1>",
-             f"<p>Baseline: {_e(', '.join(names[0]))} ({_e(result.baseline_machine)}) · "
-             f"Contender: {_e(', '.join(names[1]))} ({_e(result.contender_machine)})</p>",
+             f"<p>Baseline: {_e(names[0])} ({_e(result.baseline_machine)}) · "
+             f"Contender: {_e(names[1])} ({_e(result.contender_machine)})</p>",
              f"<p><b>{_e(headline(result).replace('**', ''))}</b></p>"]
     parts += [f"<p>⚠ {_e(w)}</p>" for w in result.warnings]
     parts.append(f"<p>{_e(method_text(result))}</p>")

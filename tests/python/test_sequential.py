@@ -93,6 +93,12 @@ def test_look_two_with_reruns_alone_catches_it(tmp_path: Path) -> None:
     assert c["look2"]["rerun_change_pct"] == pytest.approx(30.0, abs=5.0)
     assert [x["id"] for x in result["comparisons"] if x["verdict"] == REGRESSION] == [VICTIM]
     assert "Look 2 of 2" in markdown
+    # the sides line names a few of the sweep's files and counts the reruns, on the page as in the markdown
+    assert result["rerun_files"] == [10, 10]
+    assert f"{Path(base[0]).name}, " in markdown and "(+2 more); 10 reruns of single points" in markdown
+    page = tmp_path / "look2.html"
+    assert run_compare(tmp_path, base + rb, cont + rc, "--looks", "2", "--html", str(page))[0] == 1
+    assert "(+2 more); 10 reruns of single points" in page.read_text(encoding="utf-8")
 
 
 def test_reruns_alone_are_their_own_block(tmp_path: Path) -> None:
