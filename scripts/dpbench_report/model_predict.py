@@ -52,14 +52,14 @@ def step_shape(point: dict[str, Any]) -> StepShape:
     for b in buckets:
         worst = 1.0 if not timeline else 0.0
         for r in ranks:
-            bwd = _span(timeline, "backward", r)
+            back = _span(timeline, "backward", r)
             ar = _span(timeline, f"allreduce[{b['index']}]", r)
-            if bwd is None:
+            if back is None:
                 worst = 1.0
                 continue
-            dur = max(bwd["end_ms"] - bwd["start_ms"], 1e-9)
-            ready = min(ar["start_ms"], bwd["end_ms"]) if ar else bwd["end_ms"]
-            worst = max(worst, min(max((ready - bwd["start_ms"]) / dur, 0.0), 1.0))
+            dur = max(back["end_ms"] - back["start_ms"], 1e-9)
+            ready = min(ar["start_ms"], back["end_ms"]) if ar else back["end_ms"]
+            worst = max(worst, min(max((ready - back["start_ms"]) / dur, 0.0), 1.0))
         fracs.append(worst)
     fwd, bwd, opt = (float(st[k]["median"]) for k in ("forward", "backward", "optimizer"))
     exposed = float(st["exposed_comm"]["median"]) if "exposed_comm" in st else 0.0

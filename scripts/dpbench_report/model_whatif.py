@@ -68,7 +68,7 @@ def whatif(gpus: Sequence[int], algos: Sequence[str], sizes: Sequence[int], per_
     for a in algos:
         if a not in WHATIF_ALGOS:
             raise ValueError(f"unknown what-if algorithm {a!r} (known: {', '.join(WHATIF_ALGOS)})")
-    rows = [{"algo": a, "gpus": n, "nodes": math.ceil(n / min(per_node, n)), "bytes": s,
+    rows: list[dict[str, Any]] = [{"algo": a, "gpus": n, "nodes": math.ceil(n / min(per_node, n)), "bytes": s,
              "time_us": allreduce_us(a, n, per_node, s, intra, inter),
              "busbw_gbps": None, "source": "model"} for a in algos for n in gpus for s in sizes]
     for r in rows:
