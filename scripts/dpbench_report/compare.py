@@ -15,145 +15,28 @@ second look judges the sweep's files as the first did and combines each rerun po
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass, field
-from typing import Any, Hashable, Sequence, cast
+from typing import Any, Hashable, Sequence
 
 import numpy as np
 
 from . import regression_stats as rs
 from .comparable import NotComparableError, check_overlap, check_sides, system_warnings
+from .compare_result import (
+    IMPROVEMENT, INCONCLUSIVE, NEWLY_FAILING, NOT_COMPARED, REGRESSION, CompareResult, Comparison, MetricChange,
+    PointRef,
+)
 from .interference import burst_limit, is_burst, set_aside
 from .load import ResultsFile
 from .repeats import PRIMARY_STATISTIC, Side, SidePoint, build_side
 from .second_look import Stage, Weights, combine, rerun_rounds
 from .verdict_text import look2_reason, reason_for
 
-REGRESSION, IMPROVEMENT, UNCHANGED, INCONCLUSIVE = rs.REGRESSION, rs.IMPROVEMENT, rs.UNCHANGED, rs.INCONCLUSIVE
-NEWLY_FAILING, NOT_COMPARED = "newly failing", "not compared"
-VERDICTS = (REGRESSION, NEWLY_FAILING, IMPROVEMENT, INCONCLUSIVE, UNCHANGED, NOT_COMPARED)
 DEFAULT_THRESHOLD_PCT, DEFAULT_ALPHA = rs.DEFAULT_THRESHOLD_PCT, rs.DEFAULT_ALPHA
 SECONDARY_METRICS: dict[str, tuple[str, ...]] = {"allreduce": ("busbw",), "train": ("samples_per_s",)}
 OVERALL_ID = "overall"
 # Measurement contexts of a results file: one point (a rerun, judged as a second stage) or a sweep of several.
 ALONE, SWEEP = "alone", "sweep"
-
-
-@dataclass
-class PointRef:
-    """A point present on one side only."""
-
-    id: str
-    kind: str
-    status: str
-    axes: dict[str, Any]
-    reason: str | None = None
-
-
-@dataclass
-class MetricChange:
-    name: str
-    unit: str
-    baseline: float | None
-    contender: float | None
-    change_pct: float | None
-
-
-@dataclass
-class Comparison:
-    """The verdict for one matched point (or one overall row) with the one-line reason behind it."""
-
-    id: str
-    kind: str
-    matched_by: str
-    axes: dict[str, Any]
-    verdict: str
-    reason: str = ""
-    statistic: str | None = None
-    unit: str = ""
-    lower_is_better: bool = True
-    baseline_center: float | None = None
-    contender_center: float | None = None
-    change_pct: float | None = None
-    ci_low_pct: float | None = None
-    ci_high_pct: float | None = None
-    noise_pct: float | None = None
-    noise_source: str | None = None
-    repeats_baseline: int = 0
-    repeats_contender: int = 0
-    repeats_needed: int | None = None
-    set_aside_baseline: int = 0
-    set_aside_contender: int = 0
-    noise_class: str | None = None
-    baseline_status: str = "ok"
-    contender_status: str = "ok"
-    notes: list[str] = field(default_factory=list)
-    metrics: list[MetricChange] = field(default_factory=list)
-    contender_id: str | None = None
-    look2: dict[str, Any] | None = None  # a rerun point at the second look: its two stages (second_look.py)
-
-
-@dataclass
-class CompareResult:
-    baseline: list[str]
-    contender: list[str]
-    baseline_machine: str
-    contender_machine: str
-    command: str
-    threshold_pct: float
-    alpha: float
-    noise_floor_pct: float
-    single_run_noise_pct: float
-    burst_pct: float
-    looks: int
-    look: int
-    confidence_per_point: float
-    noise_prior: dict[str, Any]
-    comparisons: list[Comparison]
-    overall: list[Comparison]
-    only_in_baseline: list[PointRef]
-    only_in_contender: list[PointRef]
-    warnings: list[str]
-    rerun: list[dict[str, Any]] = field(default_factory=list)
-    # files of single points (reruns, look 2) at the end of baseline / contender
-    rerun_files: list[int] = field(default_factory=lambda: [0, 0])
-
-    def with_verdict(self, verdict: str) -> list[Comparison]:
-        return [c for c in self.comparisons + self.overall if c.verdict == verdict]
-
-    @property
-    def regressions(self) -> list[Comparison]:
-        """Everything that fails CI: regressions (points and overall rows) and newly failing points."""
-        return self.with_verdict(REGRESSION) + self.with_verdict(NEWLY_FAILING)
-
-    @property
-    def improvements(self) -> list[Comparison]:
-        return self.with_verdict(IMPROVEMENT)
-
-    def counts(self) -> dict[str, int]:
-        out = {v: len([c for c in self.comparisons if c.verdict == v]) for v in VERDICTS}
-        out["only in baseline"] = len(self.only_in_baseline)
-        out["only in contender"] = len(self.only_in_contender)
-        out["failing CI"] = len(self.regressions)
-        return out
-
-    def to_json(self) -> dict[str, Any]:
-        doc = asdict(self)
-        doc["summary"] = self.counts()
-        doc["exit_status"] = 1 if self.regressions else 0
-        return cast(dict[str, Any], json_safe(doc))
-
-
-def json_safe(value: Any) -> Any:
-    """JSON has no NaN/inf: write them as null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    return value
 
 
 def change_pct(baseline: float | None, contender: float | None) -> float | None:
@@ -259,6 +142,8 @@ def _rerun_entry(c: Comparison, e: rs.Estimate, n_tests: float, settings: rs.Set
 def _judged(out: Comparison, point: rs.PointInput, prior: rs.Prior, n_tests: float, settings: rs.Settings
             ) -> rs.Estimate:
     """Judge one point (fills out) and return the estimate behind the verdict."""
+    # the columns a reader sets beside the change: the repeats judged, bursts set aside
+    out.baseline_center, out.contender_center = _geomean_of(point.baseline), _geomean_of(point.contender)
     e = rs.estimate(point, prior, n_tests, settings)
     out.change_pct = e.change_pct
     out.ci_low_pct, out.ci_high_pct = e.ci_pct
@@ -367,8 +252,6 @@ def _first_look(baseline: Side, contender: Side, settings: rs.Settings
                          contender_id=c.id if c.id != b.id else None)
         comparisons.append(out)
         kept = _kept(out, [r.median for r in b.repeats], [r.median for r in c.repeats], settings)
-        # the columns a reader sets beside the change: the repeats judged, bursts set aside
-        out.baseline_center, out.contender_center = _geomean_of(kept.baseline), _geomean_of(kept.contender)
         judged.append((out, kept, b, c))
     inputs = [j[1] for j in judged]
     priors = rs.fit_priors(inputs, settings)
@@ -459,9 +342,7 @@ def _overall(kind: str, point: rs.PointInput, comps: list[Comparison], settings:
     # Its own repeats only (there are at least three in all): the point-level prior describes points, not
     # sweep averages. A run whose whole sweep was slowed by interference is set aside like a point's burst.
     prior = rs.Prior(0.0, 0.0, "repeats of the sweep")
-    kept = _kept(out, point.baseline, point.contender, settings)
-    out.baseline_center, out.contender_center = _geomean_of(kept.baseline), _geomean_of(kept.contender)
-    _judged(out, kept, prior, n_tests, settings)
+    _judged(out, _kept(out, point.baseline, point.contender, settings), prior, n_tests, settings)
     return out
 
 
@@ -475,7 +356,3 @@ def compare_files(baseline: ResultsFile | Sequence[ResultsFile], contender: Resu
              for label, f in (("baseline", baseline), ("contender", contender))]
     return compare_sides(sides[0], sides[1], rs.Settings(threshold_pct, alpha, noise_floor_pct, single_run_noise_pct,
                                                          burst_pct, looks))
-
-
-def dump_json(result: CompareResult) -> str:
-    return json.dumps(result.to_json(), indent=2, allow_nan=False) + "\n"

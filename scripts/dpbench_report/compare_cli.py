@@ -92,7 +92,8 @@ def judge_and_report(baseline: list[str], contender: list[str], args: argparse.N
                      rerun_hint: bool = True) -> int:
     """Load, compare, write markdown/JSON, print; exit 1 only when something fails CI. rerun_hint: say how
     to run the second look when the first lists points (ab runs it itself)."""
-    from .compare import compare_files, dump_json
+    from .compare import compare_files
+    from .compare_result import dump_json
     from .compare_format import headline, to_markdown
     settings = settings_from(args)
     settings.check()

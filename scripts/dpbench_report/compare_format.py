@@ -6,7 +6,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from .compare import (
+from .compare_result import (
     IMPROVEMENT, INCONCLUSIVE, NEWLY_FAILING, NOT_COMPARED, REGRESSION, UNCHANGED, CompareResult, Comparison, PointRef,
 )
 from .records import describe_axes
@@ -71,16 +71,18 @@ def headline(result: CompareResult) -> str:
     return f"{verdict} — " + ", ".join(parts) + "."
 
 
-def side_files_text(paths: list[str], reruns: int) -> str:
-    """A side's files in a line: the first few names of the sweep's, then how many more and how many reruns
-    of single points (markdown and HTML share it)."""
-    sweep = paths[:len(paths) - reruns]
-    text = ", ".join(Path(p).name for p in sweep[:4]) + (f" (+{len(sweep) - 4} more)" if len(sweep) > 4 else "")
-    return text + (f"; {reruns} reruns of single points" if reruns else "")
+def side_files_text(result: CompareResult) -> tuple[str, str]:
+    """Each side's files in a line: the first few names of the sweep's, then how many more and how many
+    reruns of single points (markdown and HTML share it)."""
+    def one(paths: list[str], reruns: int) -> str:
+        sweep = paths[:len(paths) - reruns]
+        text = ", ".join(Path(p).name for p in sweep[:4]) + (f" (+{len(sweep) - 4} more)" if len(sweep) > 4 else "")
+        return text + (f"; {reruns} reruns of single points" if reruns else "")
+    return one(result.baseline, result.rerun_files[0]), one(result.contender, result.rerun_files[1])
 
 
 def _sides(result: CompareResult) -> str:
-    b, c = (md(side_files_text(paths, n)) for paths, n in zip((result.baseline, result.contender), result.rerun_files))
+    b, c = (md(text) for text in side_files_text(result))
     return (f"Baseline: {b} ({md(result.baseline_machine)}) · "
             f"Contender: {c} ({md(result.contender_machine)})")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from .compare import (
+from .compare_result import (
     IMPROVEMENT, INCONCLUSIVE, NEWLY_FAILING, NOT_COMPARED, REGRESSION, UNCHANGED, CompareResult, Comparison,
 )
 from .compare_format import RERUN_HINT, headline, method_text, rerun_lines, side_files_text
@@ -43,7 +43,7 @@ def _table(title: str, rows: list[Comparison]) -> list[str]:
 
 def to_html(result: CompareResult) -> str:
     points = sorted(result.comparisons, key=lambda c: (_ORDER[c.verdict], -abs(c.change_pct or 0.0)))
-    names = [side_files_text(paths, n) for paths, n in zip((result.baseline, result.contender), result.rerun_files)]
+    names = side_files_text(result)
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8"><title>dpbench compare</title>',
              f"<style>{_STYLE}</style></head><body>", "<h1>dpbench compare</h1>",
              f"<p>Baseline: {_e(names[0])} ({_e(result.baseline_machine)}) · "

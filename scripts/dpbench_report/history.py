@@ -84,7 +84,7 @@ class History:
         return [s for s in self.series if s.change is not None]
 
     def to_json(self) -> dict[str, Any]:
-        from .compare import json_safe
+        from .compare_result import json_safe
         return cast(dict[str, Any], json_safe(asdict(self)))
 
 

@@ -92,6 +92,11 @@ def point_rounds(point: dict[str, Any], rounds: int | None) -> int:
     return n
 
 
+def point_dir(out_dir: Path, index: int) -> Path:
+    """The folder of the index-th listed point's reruns (from 1): out_dir/pNN."""
+    return out_dir / f"p{index:02d}"
+
+
 def run_reruns(baseline: Arm, contender: Arm, sweep_args: Sequence[str], points: Sequence[dict[str, Any]],
                rounds: int | None, out_dir: Path, timeout_s: float | None = None, first: int = 1
                ) -> tuple[list[Path], list[Path]]:
@@ -103,7 +108,7 @@ def run_reruns(baseline: Arm, contender: Arm, sweep_args: Sequence[str], points:
     every_arg = (*sweep_args, *baseline.extra, *contender.extra)
     if any(a == "--out" or a.startswith("--out=") or a == "-o" for a in every_arg):
         raise AbError("do not pass --out to dpbench: rerun names each run's results file itself")
-    narrowed = [(out_dir / f"p{i:02d}", narrowed_args(sweep_args, p["axes"])) for i, p in enumerate(points, first)]
+    narrowed = [(point_dir(out_dir, i), narrowed_args(sweep_args, p["axes"])) for i, p in enumerate(points, first)]
     files: dict[str, list[Path]] = {baseline.name: [], contender.name: []}
     for where, _ in narrowed:
         make_out_dir(where)

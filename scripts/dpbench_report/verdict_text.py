@@ -8,7 +8,7 @@ from .regression_stats import IMPROVEMENT, INCONCLUSIVE, MAX_REPEATS_SUGGESTED, 
 from .units import fmt_pct
 
 if TYPE_CHECKING:
-    from .compare import Comparison
+    from .compare_result import Comparison
 
 
 def fmt_change(value: float | None) -> str:

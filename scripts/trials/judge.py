@@ -46,7 +46,8 @@ from typing import Any, Callable
 import numpy as np
 
 from dpbench_report.ab import FILE_STEM
-from dpbench_report.compare import REGRESSION, UNCHANGED, CompareResult, compare_files
+from dpbench_report.compare import compare_files
+from dpbench_report.compare_result import REGRESSION, UNCHANGED, CompareResult
 from dpbench_report.interference import DEFAULT_BURST_PCT, set_aside
 from dpbench_report.load import load_many
 
@@ -60,6 +61,11 @@ def side_files(d: Path, side: str) -> list[Path]:
     """The results files of one side of an ab directory (base-rN.json; baseline-rN.json before)."""
     files = list(d.glob(f"{FILE_STEM[side]}-r*.json")) or list(d.glob(f"{side}-r*.json"))
     return sorted(files, key=lambda p: int(p.stem.split("-r")[-1]))
+
+
+def rounds_done(where: Path) -> int:
+    """Complete ABBA rounds in a point's rerun directory (a round's baseline and contender files)."""
+    return min(len(side_files(where, "baseline")), len(side_files(where, "contender"))) if where.is_dir() else 0
 
 
 def trial_dirs(out: Path, kind: str) -> list[Path]:
@@ -106,7 +112,7 @@ def sequential(d: Path, base: Files, cont: Files, plant: Callable[[Files], Files
             rb.append(c if swap else b)
             rc.append(b if swap else c)
     asked = {e["id"]: e["rounds"] for e in r1.rerun}
-    short = [i for i in listed if len(side_files(have[i], "baseline")) < asked[i]]
+    short = [i for i in listed if rounds_done(have[i]) < asked[i]]
     note = f", {len(short)} of them for fewer rounds than look 1 asked" if short else ""
     return compare_paths(base + rb, cont_plus(plant, cont, rc)), f"look 2 ({len(dirs)} points rerun{note})"
 

@@ -26,10 +26,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from judge import RERUN_DIR, compare_paths, planted, quietest_point, side_files, trial_dirs  # noqa: E402
+from judge import (RERUN_DIR, compare_paths, planted, quietest_point, rounds_done, side_files,  # noqa: E402
+                   trial_dirs)
 
 from dpbench_report.ab import Arm  # noqa: E402
-from dpbench_report.rerun import run_reruns  # noqa: E402
+from dpbench_report.outputs import write_atomic  # noqa: E402
+from dpbench_report.rerun import point_dir, run_reruns  # noqa: E402
 
 
 def sweep_args(results: Path) -> list[str]:
@@ -64,11 +66,6 @@ def needed(d: Path, tmp: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
-def rounds_done(where: Path) -> int:
-    """Complete ABBA rounds in a point's rerun directory (a round's baseline and contender files)."""
-    return min(len(side_files(where, "baseline")), len(side_files(where, "contender"))) if where.is_dir() else 0
-
-
 def plan(index: dict[str, int], wanted: dict[str, dict[str, Any]], rounds: int | None,
          done: Callable[[int], int]) -> list[tuple[int, dict[str, Any], int]]:
     """(pNN index, listing, rounds) of each wanted point to measure: a new one gets the next index (added to
@@ -91,21 +88,21 @@ def collect(d: Path, binary: str, rounds: int | None, tmp: Path) -> None:
         shutil.rmtree(target)  # an interrupted first point: start this trial again
     have: list[str] = json.loads(done.read_text(encoding="utf-8"))["points"] if done.is_file() else []
     index = {pid: i for i, pid in enumerate(have, 1)}
-    todo = plan(index, needed(d, tmp), rounds, lambda i: rounds_done(target / f"p{i:02d}"))
+    todo = plan(index, needed(d, tmp), rounds, lambda i: rounds_done(point_dir(target, i)))
     base_args = sweep_args(side_files(d, "baseline")[0])
     cont_args = sweep_args(side_files(d, "contender")[0])
     # ab puts a side's own options after the shared ones
     extra = cont_args[len(base_args):] if cont_args[:len(base_args)] == base_args else []
     start = time.monotonic()
     for i, p, n in todo:
-        where = target / f"p{i:02d}"
+        where = point_dir(target, i)
         if where.exists():
             shutil.rmtree(where)
         run_reruns(Arm("baseline", binary, ()), Arm("contender", binary, tuple(extra)), base_args, [p], n, target,
                    first=i)
         write_done(done, index, target, extra)
-    target.mkdir(parents=True, exist_ok=True)
-    write_done(done, index, target, extra)
+    if not todo:  # a trial with nothing to rerun still gets its listing (write_atomic makes the folder)
+        write_done(done, index, target, extra)
     print(f"{d.name}: {len(todo)} points rerun, rounds {[n for _, _, n in todo]} ({len(index) - len(todo)} kept), "
           f"{time.monotonic() - start:.0f} s", flush=True)
 
@@ -113,11 +110,8 @@ def collect(d: Path, binary: str, rounds: int | None, tmp: Path) -> None:
 def write_done(done: Path, index: dict[str, int], target: Path, extra: list[str]) -> None:
     """The trial's rerun directory listing: points in pNN order, the rounds each has, the contender's options."""
     points = sorted(index, key=index.__getitem__)
-    rounds = {pid: rounds_done(target / f"p{index[pid]:02d}") for pid in points}
-    tmp = done.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"points": points, "rounds": rounds, "contender_extra": extra}, indent=2) + "\n",
-                   encoding="utf-8")
-    tmp.replace(done)
+    rounds = {pid: rounds_done(point_dir(target, index[pid])) for pid in points}
+    write_atomic(done, json.dumps({"points": points, "rounds": rounds, "contender_extra": extra}, indent=2) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,8 +12,9 @@ from repeat_docs import comparable_ids, repeat_doc, side, target_id, with_in_fil
 
 from dpbench_report import load_results
 from dpbench_report.cli import compare_main, main
-from dpbench_report.compare import (
-    IMPROVEMENT, INCONCLUSIVE, NEWLY_FAILING, NOT_COMPARED, REGRESSION, UNCHANGED, compare_files,
+from dpbench_report.compare import compare_files
+from dpbench_report.compare_result import (
+    IMPROVEMENT, INCONCLUSIVE, NEWLY_FAILING, NOT_COMPARED, REGRESSION, UNCHANGED,
 )
 
 

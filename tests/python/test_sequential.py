@@ -19,7 +19,7 @@ from test_compare import entry, run_compare
 
 from dpbench_report.ab import AbError
 from dpbench_report.cli import main
-from dpbench_report.compare import INCONCLUSIVE, REGRESSION
+from dpbench_report.compare_result import INCONCLUSIVE, REGRESSION
 from dpbench_report.rerun import narrowed_args
 from dpbench_report.second_look import (MAX_RERUN_ROUNDS, MIN_RERUN_ROUNDS, PLANNED_RERUN_ROUNDS, Stage, Weights,
                                         combine, critical_z, rerun_rounds)
